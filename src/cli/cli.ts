@@ -1,0 +1,229 @@
+/**
+ * The `zpatterns` command framework: subcommands (possibly nested: `pubsub serve`), `--help`
+ * at every level, exit codes (0 success, 1 failure, 2 usage error), human output on a TTY and
+ * JSON lines with `--json`, and an `AbortSignal` that SIGINT/SIGTERM abort so every command
+ * stops cleanly. Patterns contribute commands through `src/cli/commands.ts`.
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** Exit codes of every command. */
+export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+
+/** Options table in `node:util` `parseArgs` form. */
+export type CliOptions = NonNullable<ParseArgsConfig["options"]>;
+
+/** Parsed option values. */
+export type CliValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** What a command's `run` gets. */
+export interface CliContext {
+  /** Parsed options. */
+  readonly values: CliValues;
+  /** Positional arguments. */
+  readonly positionals: string[];
+  /** Output helper (human or JSON lines). */
+  readonly out: Output;
+  /** Aborted on SIGINT/SIGTERM: stop and clean up. */
+  readonly signal: AbortSignal;
+}
+
+/** One subcommand. */
+export interface CliCommand {
+  /** Space-separated path, e.g. `"queue"` or `"pubsub serve"`. */
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** Usage text shown by `--help` (after the `Usage:` line). */
+  readonly help: string;
+  /** Usage line arguments, e.g. `"--connect EP [PAYLOAD...]"`. */
+  readonly usage: string;
+  readonly options: CliOptions;
+  readonly allowPositionals?: boolean;
+  /** Run the command; resolve with the exit code. Throw {@link UsageError} for bad usage. */
+  run(ctx: CliContext): Promise<number>;
+}
+
+/** Bad command-line usage: printed with a hint, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Writes results as human text (TTY) or JSON lines (`--json`). */
+export class Output {
+  constructor(
+    readonly json: boolean,
+    private readonly stdout: NodeJS.WritableStream = process.stdout,
+    private readonly stderr: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  /** A result line: `human` as text, or `record` as one JSON line. */
+  result(human: string, record: Record<string, unknown>): void {
+    this.stdout.write((this.json ? JSON.stringify(record) : human) + "\n");
+  }
+
+  /** A progress or log line on stderr (JSON lines keep it machine-readable). */
+  log(human: string, record?: Record<string, unknown>): void {
+    this.stderr.write((this.json && record ? JSON.stringify(record) : human) + "\n");
+  }
+
+  /** An error line on stderr. */
+  error(message: string): void {
+    this.stderr.write((this.json ? JSON.stringify({ error: message }) : `zpatterns: ${message}`) + "\n");
+  }
+}
+
+/** Integer option value, or `def`; throws {@link UsageError} when not an integer >= min. */
+export function intArg(values: CliValues, name: string, def: number, min = 0): number {
+  const raw = values[name];
+  if (raw === undefined) return def;
+  const n = typeof raw === "string" && /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} expects an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** String option value; throws {@link UsageError} when required and missing. */
+export function strArg(values: CliValues, name: string): string | undefined;
+export function strArg(values: CliValues, name: string, required: true): string;
+export function strArg(values: CliValues, name: string, required = false): string | undefined {
+  const raw = values[name];
+  if (raw === undefined) {
+    if (required) throw new UsageError(`--${name} is required`);
+    return undefined;
+  }
+  if (typeof raw !== "string") throw new UsageError(`--${name} expects a value`);
+  return raw;
+}
+
+/** One of `choices`; throws {@link UsageError} otherwise. */
+export function choiceArg<T extends string>(values: CliValues, name: string, choices: readonly T[], def?: T): T {
+  const raw = values[name] ?? def;
+  if (typeof raw !== "string" || !(choices as readonly string[]).includes(raw)) {
+    throw new UsageError(`--${name} expects one of ${choices.join(", ")}${raw === undefined ? "" : `, got ${JSON.stringify(raw)}`}`);
+  }
+  return raw as T;
+}
+
+/** All values of a repeatable string option. */
+export function listArg(values: CliValues, name: string): string[] {
+  const raw = values[name];
+  if (raw === undefined) return [];
+  return (Array.isArray(raw) ? raw : [raw]).map(String);
+}
+
+/** Resolves when `signal` aborts. */
+export function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}
+
+const COMMON: CliOptions = {
+  help: { type: "boolean", short: "h" },
+  json: { type: "boolean" },
+};
+
+function commandHelp(cmd: CliCommand): string {
+  return `Usage: zpatterns ${cmd.name} ${cmd.usage}\n\n${cmd.summary}\n\n${cmd.help.trimEnd()}\n\nCommon options:\n  --json        JSON lines on stdout instead of text\n  -h, --help    this help\n\nExit codes: 0 success, 1 failure, 2 usage error.\n`;
+}
+
+function groupHelp(prefix: string, commands: readonly CliCommand[]): string {
+  const depth = prefix ? prefix.split(" ").length : 0;
+  const rows = new Map<string, string>();
+  for (const c of commands) {
+    if (prefix && !c.name.startsWith(prefix + " ")) continue;
+    const parts = c.name.split(" ");
+    const head = parts.slice(0, depth + 1).join(" ");
+    rows.set(head, parts.length > depth + 1 ? `(${head} --help for its commands)` : c.summary);
+  }
+  const width = Math.max(...[...rows.keys()].map((k) => k.length));
+  const lines = [...rows].map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
+  return `Usage: zpatterns ${prefix ? prefix + " " : ""}<command> [options]\n\nZeroMQ Guide reliability patterns for Node.js.\n\nCommands:\n${lines.join("\n")}\n\nRun "zpatterns ${prefix ? prefix + " " : ""}<command> --help" for a command's options.\nExit codes: 0 success, 1 failure, 2 usage error.\n`;
+}
+
+/** Streams and process hooks used by {@link runCli}; replaceable in tests. */
+export interface CliIo {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  /** Install SIGINT/SIGTERM handlers that abort the command. Default true. */
+  signals?: boolean;
+}
+
+/** Parse `argv` (without `node` and script), dispatch, and resolve with the exit code. */
+export async function runCli(argv: readonly string[], commands: readonly CliCommand[], io: CliIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const json = argv.includes("--json");
+  const out = new Output(json, stdout, stderr);
+  // Find the longest command path that matches the leading words.
+  let cmd: CliCommand | undefined;
+  let used = 0;
+  for (const c of commands) {
+    const parts = c.name.split(" ");
+    if (parts.every((p, i) => argv[i] === p) && parts.length > used) {
+      cmd = c;
+      used = parts.length;
+    }
+  }
+  if (!cmd) {
+    const words: string[] = [];
+    for (const a of argv) {
+      if (a.startsWith("-")) break;
+      words.push(a);
+    }
+    // Longest prefix of words that names a group.
+    for (let n = words.length; n >= 0; n--) {
+      const prefix = words.slice(0, n).join(" ");
+      if (n === 0 || commands.some((c) => c.name.startsWith(prefix + " "))) {
+        const help = argv.includes("--help") || argv.includes("-h");
+        if (words.length > n) {
+          out.error(`unknown command "${words.slice(0, n + 1).join(" ")}"`);
+          stderr.write(groupHelp(prefix, commands));
+          return EXIT.USAGE;
+        }
+        (help ? stdout : stderr).write(groupHelp(prefix, commands));
+        return help ? EXIT.OK : EXIT.USAGE;
+      }
+    }
+    return EXIT.USAGE;
+  }
+  let parsed: { values: CliValues; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: argv.slice(used),
+      options: { ...COMMON, ...cmd.options },
+      allowPositionals: cmd.allowPositionals ?? false,
+      strict: true,
+    }) as { values: CliValues; positionals: string[] };
+  } catch (error) {
+    out.error(error instanceof Error ? error.message : String(error));
+    stderr.write(`Run "zpatterns ${cmd.name} --help" for usage.\n`);
+    return EXIT.USAGE;
+  }
+  if (parsed.values.help) {
+    stdout.write(commandHelp(cmd));
+    return EXIT.OK;
+  }
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new Error("interrupted"));
+  const installSignals = io.signals ?? true;
+  if (installSignals) {
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
+  try {
+    return await cmd.run({ values: parsed.values, positionals: parsed.positionals, out, signal: controller.signal });
+  } catch (error) {
+    if (error instanceof UsageError) {
+      out.error(error.message);
+      stderr.write(`Run "zpatterns ${cmd.name} --help" for usage.\n`);
+      return EXIT.USAGE;
+    }
+    out.error(error instanceof Error ? error.message : String(error));
+    return EXIT.FAILURE;
+  } finally {
+    if (installSignals) {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  }
+}

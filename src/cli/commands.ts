@@ -1,0 +1,10 @@
+/**
+ * Every `zpatterns` subcommand. Each pattern contributes its own list from
+ * `patterns/<name>/cli.ts`; add it here.
+ * @module
+ */
+import type { CliCommand } from "./cli.js";
+import { coreCommands } from "./core-commands.js";
+
+/** All commands, in the order `--help` lists them. */
+export const commands: readonly CliCommand[] = [...coreCommands];

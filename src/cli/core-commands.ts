@@ -1,0 +1,46 @@
+/**
+ * Commands that belong to no single pattern: `demo`, `bench`, `version`.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { version as libzmqVersion } from "zeromq";
+import { EXIT, type CliCommand } from "./cli.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+
+export const coreCommands: CliCommand[] = [
+  {
+    name: "demo",
+    summary: "Run the main demo (ends by itself)",
+    usage: "[--duration MS]",
+    help: "Options:\n  --duration MS   how long the demo runs (default 15000)",
+    options: { duration: { type: "string" } },
+    async run(ctx) {
+      const { runDemo } = await import("../../examples/demo.js");
+      return runDemo(ctx);
+    },
+  },
+  {
+    name: "bench",
+    summary: "Run benchmarks against raw zeromq.js (all, or the ones named)",
+    usage: "[NAME...] [--rounds N] [--json]",
+    help: "Arguments:\n  NAME          benchmark name (default: all)\n\nOptions:\n  --rounds N    interleaved rounds per benchmark (default 5)\n  --list        list benchmark names",
+    options: { rounds: { type: "string" }, list: { type: "boolean" } },
+    allowPositionals: true,
+    async run(ctx) {
+      const { runBenchCommand } = await import("../../bench/run.js");
+      return runBenchCommand(ctx);
+    },
+  },
+  {
+    name: "version",
+    summary: "Print the package and libzmq versions",
+    usage: "",
+    help: "",
+    options: {},
+    async run(ctx) {
+      ctx.out.result(`zeromq-patterns ${pkg.version} (libzmq ${libzmqVersion}, node ${process.versions.node})`, { version: pkg.version, libzmq: libzmqVersion, node: process.versions.node });
+      return EXIT.OK;
+    },
+  },
+];
