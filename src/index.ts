@@ -15,3 +15,4 @@ export * from "./frames.js";
 export * from "./heartbeat.js";
 export * from "./options.js";
 export * from "./reactor.js";
+export * from "./link.js";
