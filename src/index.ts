@@ -16,3 +16,5 @@ export * from "./heartbeat.js";
 export * from "./options.js";
 export * from "./reactor.js";
 export * from "./link.js";
+export * from "./peers.js";
+export * from "./handlers.js";
