@@ -5,7 +5,8 @@
  */
 import { InvalidOptionError } from "./errors.js";
 
-type Bag = Readonly<Record<string, unknown>>;
+/** A validated options object. */
+export type Bag = Readonly<Record<string, unknown>>;
 
 /** Check that `options` is undefined or a plain object; return it as a record. */
 export function optionsObject(owner: string, options: unknown): Bag {
