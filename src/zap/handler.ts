@@ -228,7 +228,10 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
   }
 
   async #bindSocket(): Promise<zmq.Router> {
-    // A handler closed a moment ago may still hold the inproc name; retry briefly for that case.
+    // A handler closed a moment ago may still hold the inproc name until libzmq's reaper has
+    // destroyed its socket; retry for up to ~1 s for that case. (close() does not call
+    // unbind(): unbinding the ZAP inproc endpoint while servers' ZAP pipes are attached trips
+    // an assertion in libzmq 4.3.5, pipe.cpp:355.)
     for (let attempt = 0; ; attempt++) {
       const socket = new zmq.Router({ context: this.context, linger: 0, mandatory: true, sendTimeout: 0 });
       try {
@@ -237,8 +240,8 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
       } catch (error) {
         socket.close();
         if (zmqErrorCode(error) !== "EADDRINUSE") throw new SocketError(`${OWNER}: bind ${ZAP_ENDPOINT} failed: ${String(error)}`, { cause: error });
-        if (attempt >= 10 || this.closed) throw new ZapHandlerInUseError({ cause: error });
-        await new Promise((resolve) => setTimeout(resolve, 20).unref());
+        if (attempt >= 40 || this.closed) throw new ZapHandlerInUseError({ cause: error });
+        await new Promise((resolve) => setTimeout(resolve, 25).unref());
       }
     }
   }
@@ -256,8 +259,9 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
   }
 
   /**
-   * Unbind and close the ZAP socket (requests being decided get no answer), and the reactor
-   * if the handler owns it. Afterwards another handler can bind in the same context. Idempotent.
+   * Close the ZAP socket (requests being decided get no answer), and the reactor if the
+   * handler owns it. Afterwards another handler can bind in the same context (libzmq frees
+   * the inproc name a moment later; {@link bind} waits for that). Idempotent.
    */
   close(): Promise<void> {
     if (this.#closePromise) return this.#closePromise;
@@ -270,11 +274,6 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
     await this.#bindPromise?.catch(() => undefined);
     const handle = this.#handle;
     if (handle) {
-      try {
-        await (handle.socket as zmq.Router).unbind(ZAP_ENDPOINT);
-      } catch {
-        // the socket was closed by its reactor already
-      }
       await handle.close(0);
     }
     if (live.get(this.context) === this) live.delete(this.context);
