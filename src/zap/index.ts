@@ -22,6 +22,7 @@ export {
   ZAP_VERSION,
   ZAP_STATUSES,
   parseZapRequest,
+  zapServerOptions,
   encodeZapReply,
   encodeMetadata,
   decodeMetadata,

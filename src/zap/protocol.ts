@@ -168,3 +168,14 @@ export function encodeZapReply(envelope: readonly Buffer[], requestId: Buffer, r
     reply.status === 200 ? encodeMetadata(reply.metadata) : EMPTY,
   ];
 }
+
+/**
+ * Socket options that make a server socket fail closed under 27/ZAP: a ZAP domain and
+ * `zapEnforceDomain`. Without both, libzmq 4.3 lets every CURVE/PLAIN client in when no
+ * handler is bound (the "Stonehouse" behaviour). Spread them into the server's options:
+ * `new zmq.Router({ curveServer: true, curveSecretKey, ...zapServerOptions("app") })`.
+ */
+export function zapServerOptions(domain = "global"): { zapDomain: string; zapEnforceDomain: true } {
+  if (typeof domain !== "string" || !/^[\x20-\x7e]{1,255}$/.test(domain)) throw new TypeError(`zapServerOptions: expected \`domain\` to be 1-255 ASCII characters, got ${String(domain)}`);
+  return { zapDomain: domain, zapEnforceDomain: true };
+}

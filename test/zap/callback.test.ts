@@ -1,7 +1,7 @@
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import { Reactor } from "../../src/index.js";
-import { ZapHandler, decodeMetadata, generateKeyPair, hashPassword, type ZapOutcome, type ZapRequest } from "../../src/zap/index.js";
+import { ZapHandler, decodeMetadata, zapServerOptions, generateKeyPair, hashPassword, type ZapOutcome, type ZapRequest } from "../../src/zap/index.js";
 import { waitFor, within } from "../helpers/wait.js";
 import { attempt, curveOptions, echoServer, expectRefused, expectReply, type Attempt } from "./helpers.js";
 
@@ -215,6 +215,23 @@ describe("lifecycle", () => {
     await dealer.send(request("n"));
     expect((await within(dealer.receive(), 5000)).map(String)[3]).toBe("400");
     await expect(zap.bind()).resolves.toBeUndefined();
+  });
+
+  it("with zapServerOptions a server fails closed when no handler is bound", async () => {
+    const keys = generateKeyPair();
+    const zap = await ZapHandler.start({ curve: { allowAny: true } });
+    const server = await echoServer("tcp", { ...curveOptions(keys, keys).server, ...zapServerOptions("strict") });
+    cleanup.push(() => server.reactor.close());
+    const first = attempt(server.endpoint, curveOptions(keys, generateKeyPair()).client);
+    cleanup.push(() => first.client.close());
+    await expectReply(first);
+    await zap.close();
+    const second = attempt(server.endpoint, curveOptions(keys, generateKeyPair()).client);
+    cleanup.push(() => second.client.close());
+    const failed = new Promise((resolve) => second.client.events.on("handshake:error:other", resolve));
+    await within(failed, 10_000, "handshake failure without a handler");
+    expect(server.received).toHaveLength(1);
+    expect(() => zapServerOptions("")).toThrow(TypeError);
   });
 
   it("closes on abort, and rejects bind after close", async () => {
