@@ -189,7 +189,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
 
   /** True once the ZAP socket is bound and serving. */
   get bound(): boolean {
-    return this.#handle !== undefined && !this.closed;
+    return this.#handle !== undefined && !this.#handle.closed && !this.closed;
   }
 
   /** True once {@link close} was called. */
@@ -330,6 +330,8 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
   }
 
   #finish(envelope: Buffer[], request: ZapRequest, decision: ZapDecision, error?: unknown): void {
+    // Closed meanwhile: no reply can go out, so nothing is counted as answered.
+    if (!this.#handle || this.#handle.closed) return;
     const status = decision.status;
     const text = decision.text ?? defaultText(status);
     const userId = status === 200 ? (decision.userId ?? "") : "";

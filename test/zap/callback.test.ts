@@ -234,6 +234,12 @@ describe("lifecycle", () => {
     expect(() => zapServerOptions("")).toThrow(TypeError);
   });
 
+  it("rejects start() when a users file is missing, leaving the endpoint free", async () => {
+    await expect(ZapHandler.start({ plain: { users: "/nonexistent/users.json" } })).rejects.toMatchObject({ code: "ENOENT" });
+    const zap = await start({});
+    expect(zap.bound).toBe(true);
+  });
+
   it("closes on abort, and rejects bind after close", async () => {
     const ac = new AbortController();
     const zap = await ZapHandler.start({ signal: ac.signal });
