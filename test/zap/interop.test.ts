@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ZapHandler, generateKeyPair, loadKeyPair, saveKeyPair } from "../../src/zap/index.js";
-import { killAll, startCli, startPython } from "../helpers/process.js";
+import { killAll, start, startCli, startPython } from "../helpers/process.js";
 import { waitFor } from "../helpers/wait.js";
 import { curveOptions, echoServer } from "./helpers.js";
 
@@ -84,5 +84,13 @@ describe("zpatterns passwd (built CLI)", () => {
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const missing = startCli(["passwd", "--file", file], { stdin: "x\n" });
     expect(await missing.exited).toBe(2);
+  });
+});
+
+describe("package export (built)", () => {
+  it("serves ZapHandler from the ./zap subpath and not from the root", async () => {
+    const script = 'const z = await import("zeromq-patterns/zap"); const r = await import("zeromq-patterns"); console.log(typeof z.ZapHandler, "ZapHandler" in r)';
+    const child = start(process.execPath, ["--input-type=module", "-e", script]);
+    expect(await child.waitLine(/^\w+ \w+$/, 15_000)).toBe("function false");
   });
 });
