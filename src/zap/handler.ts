@@ -15,6 +15,7 @@ import {
   signalOption,
   zmqErrorCode,
   type SocketHandle,
+  type TicketList,
 } from "../index.js";
 import { CompiledPolicy, DENY_REASONS, defaultText, mergePolicy, normaliseDecision, policyOptions, type DenyReason, type ZapDecision, type ZapPolicyOptions } from "./policy.js";
 import { ZAP_ENDPOINT, encodeZapReply, parseZapRequest, type ZapRequest, type ZapStatus } from "./protocol.js";
@@ -137,6 +138,8 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
     repliesDropped: 0,
   };
   #handle: SocketHandle | undefined;
+  /** One O(1) expiry ticket per pending request (all share `timeout`). */
+  #deadlines: TicketList | undefined;
   #bindPromise: Promise<void> | undefined;
   #closePromise: Promise<void> | undefined;
 
@@ -219,6 +222,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
       throw new ClosedError(`${OWNER}: closed while binding`);
     }
     live.set(this.context, this);
+    this.#deadlines = this.#reactor.tickets(this.#timeout);
     this.#handle = this.#reactor.add(socket, {
       name: "zap",
       overflow: "drop-newest",
@@ -297,7 +301,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
     }
     this.#stats.pending++;
     let settled = false;
-    const timer = this.#reactor.after(this.#timeout, () => {
+    const deadline = this.#deadlines!.add(() => {
       if (settled) return;
       settled = true;
       this.#stats.pending--;
@@ -306,7 +310,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
     void this.#decide(request).then((result) => {
       if (settled) return;
       settled = true;
-      timer.cancel();
+      deadline.cancel();
       this.#stats.pending--;
       if (typeof result === "string" || result instanceof Error) {
         this.#finish(envelope, request, { status: 500, text: "Internal error" }, result);
