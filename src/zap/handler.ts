@@ -233,7 +233,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
 
   async #bindSocket(): Promise<zmq.Router> {
     // A handler closed a moment ago may still hold the inproc name until libzmq's reaper has
-    // destroyed its socket; retry for up to ~1 s for that case. (close() does not call
+    // destroyed its socket; retry for up to ~2 s for that case. (close() does not call
     // unbind(): unbinding the ZAP inproc endpoint while servers' ZAP pipes are attached trips
     // an assertion in libzmq 4.3.5, pipe.cpp:355.)
     for (let attempt = 0; ; attempt++) {
@@ -244,7 +244,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
       } catch (error) {
         socket.close();
         if (zmqErrorCode(error) !== "EADDRINUSE") throw new SocketError(`${OWNER}: bind ${ZAP_ENDPOINT} failed: ${String(error)}`, { cause: error });
-        if (attempt >= 40 || this.closed) throw new ZapHandlerInUseError({ cause: error });
+        if (attempt >= 80 || this.closed) throw new ZapHandlerInUseError({ cause: error });
         await new Promise((resolve) => setTimeout(resolve, 25).unref());
       }
     }
