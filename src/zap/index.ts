@@ -60,4 +60,5 @@ export {
   USERS_FILE_FORMAT,
   DEFAULT_SCRYPT_COST,
   type HashPasswordOptions,
+  type ParsedHash,
 } from "./passwords.js";

@@ -32,7 +32,8 @@ export interface HashPasswordOptions {
   readonly parallelization?: number;
 }
 
-interface ParsedHash {
+/** The parts of a stored scrypt password hash. */
+export interface ParsedHash {
   N: number;
   r: number;
   p: number;
