@@ -460,7 +460,13 @@ export abstract class RetryingClient extends TypedEmitter<LazyPirateEvents> {
         reject(new AttemptTimeoutError(`no reply within ${job.timeout} ms`));
       });
       job.attempt = { resolve, reject, timer };
-      this.sendAttempt(job);
+      try {
+        this.sendAttempt(job);
+      } catch (error) {
+        job.attempt = undefined;
+        timer.cancel();
+        reject(error);
+      }
     });
   }
 
