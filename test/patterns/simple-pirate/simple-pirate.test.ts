@@ -224,6 +224,21 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     await waitFor(() => py.every((w) => w.lines.some((l) => l.startsWith("WORK "))), { what: "both Python workers used" });
   });
 
+  it("a worker process killed mid-request: the client's retry reaches the other worker", async () => {
+    const q = await queue("tcp");
+    const slow = startPython("sp_worker.py", ["--connect", q.endpoints.backend[0]!, "--identity", "slow", "--delay", "60000"]);
+    await workersReady(q, 1);
+    const fast = startPython("sp_worker.py", ["--connect", q.endpoints.backend[0]!, "--identity", "fast"]);
+    await workersReady(q, 2);
+    const c = own(new LazyPirateClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 500, retries: 5 }));
+    const pending = c.request("job");
+    await slow.waitLine(/^WORK 1$/);
+    slow.kill("SIGKILL");
+    expect(text(await pending)).toEqual(["py", "job"]);
+    expect(fast.lines).toContain("WORK 1");
+    expect(c.stats().retries).toBeGreaterThanOrEqual(1);
+  });
+
   it("runs on a shared reactor, binds several endpoints, closes idempotently and on abort", async () => {
     const reactor = own(new Reactor());
     const ac = new AbortController();
