@@ -1,0 +1,176 @@
+/**
+ * PROTOCOL.md §4.1 authentication: the pluggable authenticator and the two built-ins, a
+ * users file (scrypt password hashes, per-user entitlements) and allow-any for development.
+ * @module
+ */
+import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import { readFile, rename, stat, writeFile } from "node:fs/promises";
+
+/** §3.1 HELLO credentials. */
+export interface Credentials {
+  /** User name (UTF-8). */
+  readonly user: string;
+  /** Secret (a password for the users file; any bytes for custom authenticators). */
+  readonly secret: Buffer;
+}
+
+/** What the server knows of the peer presenting credentials. */
+export interface PeerInfo {
+  /** ROUTER routing id of the connection. */
+  readonly identity: Buffer;
+}
+
+/** An authenticated principal and the patterns it may subscribe to (§4.2). */
+export interface Principal {
+  /** Name reported in events and {@link PubSubServer.listeners}. */
+  readonly name: string;
+  /**
+   * Entitlements: topic prefixes. A subscription pattern is allowed when it starts with one
+   * of them (so it can only match topics inside them); `""` allows everything.
+   */
+  readonly entitlements: readonly (string | Uint8Array)[];
+}
+
+/** A refusal: `status` 401 (default), 403 or 429, and a reason sent to the client. */
+export interface Denial {
+  readonly denied: string;
+  readonly status?: 401 | 403 | 429;
+}
+
+/** What an authenticator returns. */
+export type AuthResult = Principal | Denial;
+
+/** §4.1: checks credentials; may be async. Throwing (or rejecting) answers 500. */
+export type Authenticator = (credentials: Credentials, peer: PeerInfo) => AuthResult | Promise<AuthResult>;
+
+/** True when `r` is a {@link Denial}. */
+export function isDenial(r: AuthResult): r is Denial {
+  return typeof (r as Denial).denied === "string";
+}
+
+/** Allow-any (development only): every credential is accepted with `entitlements`. */
+export function allowAnyAuthenticator(entitlements: readonly (string | Uint8Array)[] = [""]): Authenticator {
+  return (credentials) => ({ name: credentials.user || "anonymous", entitlements });
+}
+
+// ---------------------------------------------------------------------------- scrypt
+
+/** scrypt cost used by {@link hashPassword} unless told otherwise (N = 2^14). */
+export const DEFAULT_SCRYPT_COST = 16384;
+const KEYLEN = 32;
+
+function scrypt(password: Buffer | string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
+}
+
+/**
+ * Hash a password for a users file: `scrypt$N$r$p$salt$hash` (salt and hash base64).
+ * `cost` is scrypt's N (a power of two); tests use a small one.
+ */
+export async function hashPassword(password: string, cost = DEFAULT_SCRYPT_COST): Promise<string> {
+  if (!Number.isInteger(cost) || cost < 2 || (cost & (cost - 1)) !== 0) throw new TypeError(`hashPassword: expected \`cost\` to be a power of two >= 2, got ${cost}`);
+  const salt = randomBytes(16);
+  const r = 8;
+  const p = 1;
+  const hash = await scrypt(password, salt, KEYLEN, { N: cost, r, p, maxmem: 256 * cost * r + 1024 * 1024 });
+  return `scrypt$${cost}$${r}$${p}$${salt.toString("base64")}$${hash.toString("base64")}`;
+}
+
+interface ParsedHash {
+  N: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+  hash: Buffer;
+}
+
+function parseHash(stored: string): ParsedHash | undefined {
+  const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
+  if (!m) return undefined;
+  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (N < 2 || N > 1 << 20 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return undefined;
+  const hash = Buffer.from(m[5]!, "base64");
+  if (hash.length < 16) return undefined;
+  return { N, r, p, salt: Buffer.from(m[4]!, "base64"), hash };
+}
+
+/** Check `password` against a {@link hashPassword} string, in constant time. */
+export async function verifyPassword(password: Buffer | string, stored: string): Promise<boolean> {
+  const h = parseHash(stored);
+  if (!h) return false;
+  const key = await scrypt(password, h.salt, h.hash.length, { N: h.N, r: h.r, p: h.p, maxmem: 256 * h.N * h.r + 1024 * 1024 });
+  return timingSafeEqual(key, h.hash);
+}
+
+// ---------------------------------------------------------------------------- users file
+
+/** One user in a users file. */
+export interface UserRecord {
+  /** {@link hashPassword} output. Never a plain password. */
+  password: string;
+  /** Entitlements: topic prefixes the user may subscribe to. */
+  allow: string[];
+}
+
+/** The users file: `{ "users": { NAME: UserRecord } }` (JSON). */
+export interface UsersFile {
+  users: Record<string, UserRecord>;
+}
+
+/** Read and validate a users file. Throws with the file name on a bad file. */
+export async function readUsersFile(path: string): Promise<UsersFile> {
+  const data = JSON.parse(await readFile(path, "utf8")) as unknown;
+  const users = (data as UsersFile | null)?.users;
+  if (typeof users !== "object" || users === null) throw new TypeError(`${path}: expected {"users": {...}}`);
+  for (const [name, rec] of Object.entries(users)) {
+    if (typeof rec?.password !== "string" || !parseHash(rec.password)) throw new TypeError(`${path}: user ${JSON.stringify(name)} has no valid scrypt password hash`);
+    if (!Array.isArray(rec.allow) || !rec.allow.every((a) => typeof a === "string")) throw new TypeError(`${path}: user ${JSON.stringify(name)}: "allow" must be an array of strings`);
+  }
+  return { users };
+}
+
+/**
+ * Add or replace a user in a users file (created when missing), hashing the password.
+ * The file is written to a temporary name and renamed, with mode 0600.
+ */
+export async function addUser(path: string, user: string, password: string, allow: readonly string[], cost = DEFAULT_SCRYPT_COST): Promise<void> {
+  if (!user) throw new TypeError("addUser: expected a non-empty user name");
+  let file: UsersFile = { users: {} };
+  try {
+    file = await readUsersFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  file.users[user] = { password: await hashPassword(password, cost), allow: [...allow] };
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(file, null, 2) + "\n", { mode: 0o600 });
+  await rename(tmp, path);
+}
+
+/**
+ * Authenticator over a users file. The file is re-read when its modification time changes.
+ * Unknown users cost the same scrypt work as known ones (a dummy hash), so timing does not
+ * tell which user names exist.
+ */
+export function usersFileAuthenticator(path: string): Authenticator {
+  let cache: { mtimeMs: number; file: UsersFile } | undefined;
+  let dummy: Promise<string> | undefined;
+  const load = async (): Promise<UsersFile> => {
+    const { mtimeMs } = await stat(path);
+    if (!cache || cache.mtimeMs !== mtimeMs) cache = { mtimeMs, file: await readUsersFile(path) };
+    return cache.file;
+  };
+  return async ({ user, secret }) => {
+    const file = await load();
+    const record = Object.hasOwn(file.users, user) ? file.users[user] : undefined;
+    if (!record) {
+      // Spend the same work as a real check, with the cost of some real user's hash.
+      const sample = Object.values(file.users)[0]?.password;
+      dummy ??= hashPassword("x", sample ? parseHash(sample)!.N : DEFAULT_SCRYPT_COST);
+      await verifyPassword(secret, await dummy);
+      return { denied: "unknown user or wrong password" };
+    }
+    if (!(await verifyPassword(secret, record.password))) return { denied: "unknown user or wrong password" };
+    return { name: user, entitlements: record.allow };
+  };
+}
