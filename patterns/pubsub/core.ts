@@ -300,8 +300,8 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
         return this.#hello(identity, key, entry, cmd.user, cmd.secret, cmd.patterns);
       case "SUBSCRIBE":
       case "UNSUBSCRIBE":
-        if (!entry) return this.#reply(identity, STATUS.UNKNOWN_SESSION, cmd.command);
         if (this.#pending.has(key)) return this.#throttle(identity, cmd.command, "authentication in progress");
+        if (!entry) return this.#reply(identity, STATUS.UNKNOWN_SESSION, cmd.command);
         this.#table.touch(key);
         if (cmd.command === "SUBSCRIBE") this.#add(entry.state, cmd.patterns, cmd.command);
         else for (const p of cmd.patterns) this.#remove(entry.state, p);
