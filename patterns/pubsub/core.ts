@@ -30,6 +30,8 @@ export interface Session {
   dropped: number;
   /** @internal publish epoch of the last delivery (one copy per publish). */
   stamp: number;
+  /** @internal clock time until which copies are dropped without trying (§4.6.4). */
+  congestedUntil: number;
 }
 
 /** Public view of a client. */
@@ -80,6 +82,8 @@ export interface PubSubCoreStats {
   delivered: number;
   /** Copies dropped (all reasons, all subscribers). */
   dropped: number;
+  /** Copies dropped without trying because the subscriber was congested (§4.6.4); part of `dropped`. */
+  droppedCongested: number;
   /** Malformed messages counted and dropped. */
   malformed: number;
   authenticated: number;
@@ -116,6 +120,8 @@ export interface PubSubCoreOptions {
   readonly maxPendingAuth?: number;
   /** §4.1 after a refusal, HELLOs from that identity are answered 429 for this long, ms. Default 1000. */
   readonly authRetryDelay?: number;
+  /** §4.6.4 after a drop at a subscriber's HWM, drop its copies without trying for this long, ms (0: always try). Default 10. */
+  readonly congestionBackoff?: number;
 }
 
 /** §4.4 default session expiry, ms. */
@@ -146,6 +152,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
   readonly #maxClients: number;
   readonly #maxSubs: number;
   readonly #maxPending: number;
+  readonly #congestion: number;
   readonly #table: PeerTable<Session>;
   readonly #failures: PeerTable<true>;
   readonly #pending = new Set<string>();
@@ -157,6 +164,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     published: 0,
     delivered: 0,
     dropped: 0,
+    droppedCongested: 0,
     malformed: 0,
     authenticated: 0,
     authFailures: 0,
@@ -181,6 +189,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     this.#maxSubs = intOption(owner, o, "maxSubscriptionsPerClient", 1000, 1);
     this.#maxPending = intOption(owner, o, "maxPendingAuth", 64, 1);
     const authRetryDelay = intOption(owner, o, "authRetryDelay", 1000, 1);
+    this.#congestion = intOption(owner, o, "congestionBackoff", 10, 0);
     this.#table = new PeerTable<Session>(this.#reactor, this.expiry, (entry) => {
       this.#drop(entry.state);
       this.emit("client:expired", { identity: entry.id, principal: entry.state.principal });
@@ -237,6 +246,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     const t = toFrame(topic);
     const frames = body.map(toFrame);
     const epoch = ++this.#epoch;
+    const now = this.#congestion > 0 ? this.#reactor.clock.now() : 0;
     let copies = 0;
     let matched = 0;
     this.#s.published++;
@@ -244,6 +254,12 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
       matched++;
       if (s.stamp === epoch) return;
       s.stamp = epoch;
+      if (s.congestedUntil > now) {
+        s.dropped++;
+        this.#s.dropped++;
+        this.#s.droppedCongested++;
+        return;
+      }
       copies++;
       s.delivered++;
       this.#transmit([s.identity, MESSAGE_HEADER[0]!, MESSAGE_HEADER[1]!, t, ...frames]);
@@ -253,11 +269,16 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     return copies;
   }
 
-  /** The transport dropped a message to `identity` (HWM, full queue): count it for that identity. */
-  noteDrop(identity: Buffer): void {
+  /**
+   * The transport dropped a message to `identity` (HWM, full queue): count it for that
+   * identity and, for `congested` drops, skip it for `congestionBackoff` ms (§4.6.4).
+   */
+  noteDrop(identity: Buffer, congested = true): void {
     this.#s.dropped++;
     const e = this.#table.get(identity);
-    if (e) e.state.dropped++;
+    if (!e) return;
+    e.state.dropped++;
+    if (congested && this.#congestion > 0) e.state.congestedUntil = this.#reactor.clock.now() + this.#congestion;
   }
 
   /** §4.6: purge `identity` (e.g. unroutable). Returns false when it had no session. */
@@ -379,7 +400,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
           this.emit("client:reauthenticated", { identity, principal: r, previous });
           return;
         }
-        const session: Session = { identity, key, principal: r, entitlements, digest, patterns: new Map(), delivered: 0, dropped: 0, stamp: 0 };
+        const session: Session = { identity, key, principal: r, entitlements, digest, patterns: new Map(), delivered: 0, dropped: 0, stamp: 0, congestedUntil: 0 };
         this.#table.add(identity, session);
         this.#reply(identity, STATUS.CREATED, "HELLO");
         this.#add(session, patterns, "HELLO");

@@ -50,6 +50,8 @@ export interface PubSubServerOptions {
   readonly curveSecretKey?: string;
   /** ZAP domain set on the ROUTER (with CURVE). Default `"zps"`. */
   readonly zapDomain?: string;
+  /** §4.6.4 after a drop at a subscriber's HWM, skip its copies for this long, ms (0: always try). Default 10. */
+  readonly congestionBackoff?: number;
   /** Share a reactor (default: the server makes and owns one). */
   readonly reactor?: Reactor;
   /** Aborting it closes the server. */
@@ -112,7 +114,7 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
     const signal = signalOption(owner, o);
     const reactor = (given as Reactor | undefined) ?? new Reactor();
     let send: (frames: Buffer[]) => boolean = () => false;
-    super({ reactor, authenticator, transmit: (frames) => send(frames), expiry: o.expiry as number, maxClients: o.maxClients as number, maxSubscriptionsPerClient: o.maxSubscriptionsPerClient as number, maxPendingAuth: o.maxPendingAuth as number, authRetryDelay: o.authRetryDelay as number }, owner);
+    super({ reactor, authenticator, transmit: (frames) => send(frames), expiry: o.expiry as number, maxClients: o.maxClients as number, maxSubscriptionsPerClient: o.maxSubscriptionsPerClient as number, maxPendingAuth: o.maxPendingAuth as number, authRetryDelay: o.authRetryDelay as number, congestionBackoff: o.congestionBackoff as number }, owner);
     this.#reactor = reactor;
     this.#ownReactor = given === undefined;
     this.#bind = bind;
@@ -131,7 +133,7 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
     send = (frames) => this.#routerHandle?.send(frames) ?? false;
     this.#offs.push(
       reactor.on("message:dropped", (e) => {
-        if (e.socket === this.#name && e.reason !== "closed") this.noteDrop(firstFrame(e.message));
+        if (e.socket === this.#name && e.reason !== "closed") this.noteDrop(firstFrame(e.message), e.reason === "hwm" || e.reason === "queue-full");
       }),
       reactor.on("peer:unreachable", (e) => {
         if (e.socket === this.#name) this.evict(e.routingId, "unroutable");

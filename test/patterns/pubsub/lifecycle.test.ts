@@ -197,13 +197,14 @@ describe("ZPS/1 slow subscribers", () => {
       const rounds = 60;
       const perRound = 10;
       for (let r = 0; r < rounds; r++) {
-        for (let i = 0; i < perRound; i++) expect(s.publish("news.tick", String(r * perRound + i))).toBe(3);
+        for (let i = 0; i < perRound; i++) expect(s.publish("news.tick", String(r * perRound + i))).toBeGreaterThanOrEqual(2);
         await waitFor(() => got.every((g) => g.length === (r + 1) * perRound), { what: `round ${r} delivered to the fast subscribers` });
       }
       const st = s.stats();
       expect(Object.keys(st.drops)).toEqual(["slow"]);
       expect(st.drops.slow).toBeGreaterThan(rounds * perRound - 50);
-      expect(st.droppedHwm).toBe(st.drops.slow);
+      expect(st.droppedHwm + st.droppedCongested).toBe(st.drops.slow);
+      expect(st.dropped).toBe(st.drops.slow);
       for (const g of got) expect(g.length).toBe(rounds * perRound);
       expect(s.client("fast-0")!.dropped).toBe(0);
     } finally {
