@@ -5,7 +5,8 @@
  */
 import type { CliCommand } from "./cli.js";
 import { coreCommands } from "./core-commands.js";
+import { zapCommands } from "../zap/cli.js";
 import { pubsubCommands } from "../../patterns/pubsub/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...pubsubCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...pubsubCommands];
