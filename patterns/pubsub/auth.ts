@@ -3,8 +3,8 @@
  * users file (scrypt password hashes, per-user entitlements) and allow-any for development.
  * @module
  */
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from "node:crypto";
 import { readFile, rename, stat, writeFile } from "node:fs/promises";
+import { DEFAULT_SCRYPT_COST, hashPassword, isPasswordHash, parsePasswordHash, verifyPassword } from "../../src/zap/index.js";
 
 /** §3.1 HELLO credentials. */
 export interface Credentials {
@@ -55,52 +55,8 @@ export function allowAnyAuthenticator(entitlements: readonly (string | Uint8Arra
 
 // ---------------------------------------------------------------------------- scrypt
 
-/** scrypt cost used by {@link hashPassword} unless told otherwise (N = 2^14). */
-export const DEFAULT_SCRYPT_COST = 16384;
-const KEYLEN = 32;
-
-function scrypt(password: Buffer | string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
-}
-
-/**
- * Hash a password for a users file: `scrypt$N$r$p$salt$hash` (salt and hash base64).
- * `cost` is scrypt's N (a power of two); tests use a small one.
- */
-export async function hashPassword(password: string, cost = DEFAULT_SCRYPT_COST): Promise<string> {
-  if (!Number.isInteger(cost) || cost < 2 || (cost & (cost - 1)) !== 0) throw new TypeError(`hashPassword: expected \`cost\` to be a power of two >= 2, got ${cost}`);
-  const salt = randomBytes(16);
-  const r = 8;
-  const p = 1;
-  const hash = await scrypt(password, salt, KEYLEN, { N: cost, r, p, maxmem: 256 * cost * r + 1024 * 1024 });
-  return `scrypt$${cost}$${r}$${p}$${salt.toString("base64")}$${hash.toString("base64")}`;
-}
-
-interface ParsedHash {
-  N: number;
-  r: number;
-  p: number;
-  salt: Buffer;
-  hash: Buffer;
-}
-
-function parseHash(stored: string): ParsedHash | undefined {
-  const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
-  if (!m) return undefined;
-  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (N < 2 || N > 1 << 20 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return undefined;
-  const hash = Buffer.from(m[5]!, "base64");
-  if (hash.length < 16) return undefined;
-  return { N, r, p, salt: Buffer.from(m[4]!, "base64"), hash };
-}
-
-/** Check `password` against a {@link hashPassword} string, in constant time. */
-export async function verifyPassword(password: Buffer | string, stored: string): Promise<boolean> {
-  const h = parseHash(stored);
-  if (!h) return false;
-  const key = await scrypt(password, h.salt, h.hash.length, { N: h.N, r: h.r, p: h.p, maxmem: 256 * h.N * h.r + 1024 * 1024 });
-  return timingSafeEqual(key, h.hash);
-}
+// Password hashing is the zap module's (one implementation for PLAIN and ZPS/1 users files).
+export { DEFAULT_SCRYPT_COST, hashPassword, verifyPassword } from "../../src/zap/index.js";
 
 // ---------------------------------------------------------------------------- users file
 
@@ -123,7 +79,7 @@ export async function readUsersFile(path: string): Promise<UsersFile> {
   const users = (data as UsersFile | null)?.users;
   if (typeof users !== "object" || users === null) throw new TypeError(`${path}: expected {"users": {...}}`);
   for (const [name, rec] of Object.entries(users)) {
-    if (typeof rec?.password !== "string" || !parseHash(rec.password)) throw new TypeError(`${path}: user ${JSON.stringify(name)} has no valid scrypt password hash`);
+    if (!isPasswordHash(rec?.password)) throw new TypeError(`${path}: user ${JSON.stringify(name)} has no valid scrypt password hash`);
     if (!Array.isArray(rec.allow) || !rec.allow.every((a) => typeof a === "string")) throw new TypeError(`${path}: user ${JSON.stringify(name)}: "allow" must be an array of strings`);
   }
   return { users };
@@ -141,7 +97,7 @@ export async function addUser(path: string, user: string, password: string, allo
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  file.users[user] = { password: await hashPassword(password, cost), allow: [...allow] };
+  file.users[user] = { password: await hashPassword(password, { cost }), allow: [...allow] };
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(file, null, 2) + "\n", { mode: 0o600 });
   await rename(tmp, path);
@@ -166,7 +122,7 @@ export function usersFileAuthenticator(path: string): Authenticator {
     if (!record) {
       // Spend the same work as a real check, with the cost of some real user's hash.
       const sample = Object.values(file.users)[0]?.password;
-      dummy ??= hashPassword("x", sample ? parseHash(sample)!.N : DEFAULT_SCRYPT_COST);
+      dummy ??= hashPassword("x", { cost: (sample && parsePasswordHash(sample)?.N) || DEFAULT_SCRYPT_COST });
       await verifyPassword(secret, await dummy);
       return { denied: "unknown user or wrong password" };
     }

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import * as zmq from "zeromq";
 import { aborted, EXIT, intArg, listArg, strArg, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
 import { AuthError, describeId } from "../../src/index.js";
+import { isZ85Key, parseCertificate } from "../../src/zap/index.js";
 import { addUser, DEFAULT_SCRYPT_COST } from "./auth.js";
 import { PubSubClient } from "./client.js";
 import { PubSubServer } from "./server.js";
@@ -13,14 +14,14 @@ import { PubSubServer } from "./server.js";
 /** Exit code of `pubsub subscribe` when the server refuses the credentials or a pattern. */
 export const EXIT_DENIED = 3;
 
-/** Read a Z85 key from a file: a bare 40-character key, or a `public-key`/`secret-key` line. */
+/** Read a Z85 key from a key file (`zpatterns keygen` certificate, or a bare 40-character key). */
 export function readKeyFile(path: string, kind: "public" | "secret"): string {
   const text = readFileSync(path, "utf8");
-  const line = new RegExp(`${kind}-key\\s*[=:]\\s*"?([^"\\s]{40})"?`).exec(text);
-  if (line) return line[1]!;
-  const bare = text.trim();
-  if (bare.length === 40) return bare;
-  throw new UsageError(`${path}: no ${kind} key (a 40-character Z85 key) found`);
+  if (isZ85Key(text.trim())) return text.trim();
+  const cert = parseCertificate(text, path);
+  const key = typeof cert === "string" ? undefined : kind === "public" ? cert.publicKey : cert.secretKey;
+  if (!key) throw new UsageError(`${path}: no ${kind} key found${typeof cert === "string" ? ` (${cert})` : ""}`);
+  return key;
 }
 
 /** A key given on the command line, or read from the file it names. */
@@ -63,15 +64,15 @@ client event on stderr.`,
     const secret = strArg(ctx.values, "curve-secret-key");
     const allow = listArg(ctx.values, "curve-allow").map((k) => keyArg(k, "public"));
     if (allow.length > 0 && !secret) throw new UsageError("--curve-allow needs --curve-secret-key");
+    if (secret && allow.length === 0) throw new UsageError("--curve-secret-key needs at least one --curve-allow KEYFILE");
     const ingest = listArg(ctx.values, "ingest");
-    const zap = secret ? await startZap(allow) : undefined;
     const server = new PubSubServer({
       bind,
       ...(ingest.length ? { ingest } : {}),
       ...(users ? { users } : { allowAny: true }),
       expiry: intArg(ctx.values, "expiry", 5000, 1),
       subscriberHwm: intArg(ctx.values, "subscriber-hwm", 1000, 0),
-      ...(secret ? { curveSecretKey: keyArg(secret, "secret") } : {}),
+      ...(secret ? { curveSecretKey: keyArg(secret, "secret"), curveAllow: allow } : {}),
     });
     const id = (b: Buffer) => describeId(b);
     server.on("client:authenticated", (e) => ctx.out.log(`authenticated ${e.principal.name} (${id(e.identity)})`, { event: "client:authenticated", user: e.principal.name, identity: id(e.identity) }));
@@ -88,7 +89,6 @@ client event on stderr.`,
       return EXIT.OK;
     } finally {
       await server.close();
-      await zap?.close();
     }
   },
 };
@@ -232,16 +232,6 @@ const adduser: CliCommand = {
     return EXIT.OK;
   },
 };
-
-/** Closable ZAP handler started for `serve --curve-secret-key`. */
-interface Closable {
-  close(): Promise<void> | void;
-}
-
-async function startZap(allow: string[]): Promise<Closable> {
-  void allow;
-  throw new UsageError("CURVE needs the zap module, which is not available in this build");
-}
 
 /** The `pubsub` commands. */
 export const pubsubCommands: CliCommand[] = [serve, subscribe, publish, adduser];

@@ -16,6 +16,7 @@ import {
   stringOption,
   type SocketHandle,
 } from "../../src/index.js";
+import { ZapHandler, zapServerOptions } from "../../src/zap/index.js";
 import { allowAnyAuthenticator, usersFileAuthenticator, type Authenticator } from "./auth.js";
 import { PubSubCore, type PubSubCoreStats, type PubSubServerEvents } from "./core.js";
 import { LIMITS } from "./protocol.js";
@@ -48,6 +49,13 @@ export interface PubSubServerOptions {
   readonly sendQueueLimit?: number;
   /** §7 CURVE: the server's secret key (Z85). Clients must then use CURVE with its public key. */
   readonly curveSecretKey?: string;
+  /**
+   * §7 CURVE: client public keys (Z85) allowed to connect. The server then starts (and owns)
+   * a ZAP handler admitting only these keys in its domain. Without it, run your own
+   * `ZapHandler` from `zeromq-patterns/zap`; with no handler bound every CURVE client would
+   * be let in, so the ROUTER enforces its ZAP domain (fails closed).
+   */
+  readonly curveAllow?: readonly string[];
   /** ZAP domain set on the ROUTER (with CURVE). Default `"zps"`. */
   readonly zapDomain?: string;
   /** §4.6.4 after a drop at a subscriber's HWM, skip its copies for this long, ms (0: always try). Default 10. */
@@ -94,6 +102,8 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
   #routerHandle: SocketHandle<zmq.Router, "drop-newest"> | undefined;
   #pulls: SocketHandle<zmq.Pull>[] = [];
   #ingested = 0;
+  readonly #zapOptions: { domain: string; keys: string[] } | undefined;
+  #zap: ZapHandler | undefined;
   #started: Promise<this> | undefined;
   #closing: Promise<void> | undefined;
   readonly #offs: (() => void)[] = [];
@@ -111,6 +121,11 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
     const curveSecretKey = stringOption(owner, o, "curveSecretKey", undefined);
     if (curveSecretKey !== undefined && curveSecretKey.length !== 40) throw new InvalidOptionError("curveSecretKey", `${owner}: expected \`curveSecretKey\` to be a 40-character Z85 key`);
     const zapDomain = stringOption(owner, o, "zapDomain", "zps");
+    const curveAllow = o.curveAllow;
+    if (curveAllow !== undefined && (!Array.isArray(curveAllow) || !curveAllow.every((k) => typeof k === "string" && k.length === 40))) {
+      throw new InvalidOptionError("curveAllow", `${owner}: expected \`curveAllow\` to be an array of 40-character Z85 public keys`);
+    }
+    if (curveAllow !== undefined && curveSecretKey === undefined) throw new InvalidOptionError("curveAllow", `${owner}: \`curveAllow\` needs \`curveSecretKey\``);
     const signal = signalOption(owner, o);
     const reactor = (given as Reactor | undefined) ?? new Reactor();
     let send: (frames: Buffer[]) => boolean = () => false;
@@ -122,13 +137,14 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
     this.#sendQueueLimit = sendQueueLimit;
     this.#signal = signal;
     this.#name = `pubsub-${++serverCount}`;
+    this.#zapOptions = curveAllow ? { domain: zapDomain, keys: curveAllow as string[] } : undefined;
     // §4.6: a slow or gone subscriber never blocks: EAGAIN/EHOSTUNREACH at once, counted.
     this.#router = new zmq.Router({
       mandatory: true,
       sendTimeout: 0,
       sendHighWaterMark: hwm,
       linger: 0,
-      ...(curveSecretKey ? { curveServer: true, curveSecretKey, zapDomain } : {}),
+      ...(curveSecretKey ? { curveServer: true, curveSecretKey, ...zapServerOptions(zapDomain) } : {}),
     });
     send = (frames) => this.#routerHandle?.send(frames) ?? false;
     this.#offs.push(
@@ -157,6 +173,10 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
   /** Bind the sockets and start serving. Resolves with the server. Idempotent. */
   start(): Promise<this> {
     this.#started ??= (async () => {
+      if (this.#zapOptions) {
+        const { domain, keys } = this.#zapOptions;
+        this.#zap = await ZapHandler.start({ reactor: this.#reactor, allowNull: false, domains: { [domain]: { curve: { keys } } } });
+      }
       for (const ep of this.#bind) await this.#router.bind(ep);
       this.#routerHandle = this.#reactor.add(this.#router, {
         name: this.#name,
@@ -201,6 +221,11 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
     return this.#pulls[0]?.socket.lastEndpoint ?? this.#ingestEps[0];
   }
 
+  /** The ZAP handler the server started for `curveAllow`, if any. */
+  get zap(): ZapHandler | undefined {
+    return this.#zap;
+  }
+
   /** The reactor the server runs on. */
   get reactor(): Reactor {
     return this.#reactor;
@@ -227,6 +252,7 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
       const handles = [this.#routerHandle, ...this.#pulls].filter((h) => h !== undefined);
       await Promise.all(handles.map((h) => h.close(0)));
       if (!this.#routerHandle && !this.#router.closed) this.#router.close();
+      await this.#zap?.close();
       if (this.#ownReactor) await this.#reactor.close();
     })();
     return this.#closing;

@@ -128,7 +128,7 @@ describe("ZPS/1 authentication and entitlements", () => {
     expect(await verifyPassword("alice-pw", users.users.alice!.password)).toBe(true);
     expect(await verifyPassword("alice-pX", users.users.alice!.password)).toBe(false);
     expect(await verifyPassword("x", "plain-text")).toBe(false);
-    await expect(hashPassword("x", 1000)).rejects.toThrow(TypeError);
+    await expect(hashPassword("x", { cost: 1000 })).rejects.toThrow(TypeError);
     expect(TEST_COST).toBe(1024);
   });
 });
