@@ -143,3 +143,57 @@ describe("options are validated (TypeError naming the option)", () => {
     expect(() => new PubSubCore({ reactor: {} as Reactor, authenticator: allowAnyAuthenticator(), transmit: () => true })).toThrow(/`reactor`/);
   });
 });
+
+describe("PubSubCore limits (rules 4.1.6, 4.2.3, 4.7)", () => {
+  it("answers 429 over the subscription limit, the client limit and while authenticating", async () => {
+    const reactor = new Reactor({ clock: new ManualClock() });
+    const sent: string[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const core = new PubSubCore({
+      reactor,
+      maxClients: 1,
+      maxSubscriptionsPerClient: 2,
+      authenticator: async ({ user }) => {
+        if (user === "slow") await gate;
+        return { name: user, entitlements: [""] };
+      },
+      transmit: (frames) => {
+        sent.push(frames.map(String));
+        return true;
+      },
+    });
+    core.handle(b("a"), helloFrames("a", "p", ["x", "y", "z"]));
+    await new Promise((r) => setImmediate(r));
+    expect(sent.map((f) => f.slice(0, 1).concat(f.slice(3)))).toEqual([
+      ["a", "201", "HELLO", "Session created"],
+      ["a", "429", "HELLO", "subscription limit 2", "z"],
+    ]);
+    core.handle(b("b"), helloFrames("b", "p", []));
+    expect(sent.at(-1)!.slice(3, 6)).toEqual(["429", "HELLO", "server full"]);
+    core.handle(b("a"), helloFrames("slow", "p", []));
+    core.handle(b("a"), subscriptionFrames("SUBSCRIBE", ["q"]));
+    expect(sent.at(-1)!.slice(3, 6)).toEqual(["429", "SUBSCRIBE", "authentication in progress"]);
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect(core.client("a")!.principal.name).toBe("slow");
+    expect(core.stats().throttled).toBe(3);
+    await reactor.close();
+  });
+});
+
+describe("lifecycle: AbortSignal closes server and client", () => {
+  it("aborting closes both (idempotent close after)", async () => {
+    const ac = new AbortController();
+    const s = await new PubSubServer({ bind: "tcp://127.0.0.1:*", allowAny: true, signal: ac.signal }).start();
+    const c = new PubSubClient({ endpoint: s.endpoint, user: "u", password: "p", subscribe: ["t"], signal: ac.signal });
+    await c.ready();
+    ac.abort();
+    await s.close();
+    await c.close();
+    expect(s.closed).toBe(true);
+    expect(c.state).toBe("closed");
+    await expect(c.ready()).resolves.toBeUndefined();
+    expect(() => c.subscribe("x")).toThrow(/closed/);
+  });
+});
