@@ -114,6 +114,9 @@ export interface PubSubClientStats {
 /** Client state. */
 export type PubSubClientState = "connecting" | "ready" | "denied" | "closed";
 
+/** §3.4: ms `close()` waits after BYE before closing the socket. */
+const BYE_GRACE = 20;
+
 /** See the module documentation. */
 export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   readonly endpoint: string;
@@ -273,11 +276,13 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    if (this.#state === "ready" && !this.#link.closed) this.#link.send(byeFrames());
+    const bye = this.#state === "ready" && !this.#link.closed && this.#link.send(byeFrames());
     if (this.#state !== "denied") this.#state = "closed";
     this.#ready.reject(this.#failure ?? new ClosedError("PubSubClient closed"));
     this.#settle();
     this.#closing = (async () => {
+      // §3.4: give BYE a moment to leave before the socket closes with linger 0.
+      if (bye && !this.#reactor.closed) await new Promise<void>((resolve) => this.#reactor.after(BYE_GRACE, resolve));
       await this.#link.close();
       if (this.#ownReactor) await this.#reactor.close();
       this.#state = this.#state === "denied" ? "denied" : "closed";
