@@ -55,6 +55,7 @@ async function stalled(mode: "ours" | "raw", hwm: number, count: number): Promis
   }
 }
 
+/** The `hwm` benchmark (see the module documentation). */
 export const hwmBench: Benchmark = {
   name: "hwm",
   description: "Stalled subscriber at HWM 100..100k: publisher RSS growth, drops, publish rate (PubSubServer vs raw PUB/SUB)",

@@ -53,6 +53,7 @@ export async function audience(server: ServerProcess, n: number, hwm: number): P
   };
 }
 
+/** The `pubsub` benchmark (see the module documentation). */
 export const pubsubBench: Benchmark = {
   name: "pubsub",
   description: "Fan-out copies/s to 1, 10, 100 subscribers: PubSubServer vs a raw zeromq.js ROUTER loop",
