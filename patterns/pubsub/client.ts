@@ -23,7 +23,7 @@ import {
   TypedEmitter,
   type FrameLike,
 } from "../../src/index.js";
-import { byeFrames, helloFrames, isParseError, parseServerMessage, STATUS, subscriptionFrames, type StatusCode } from "./protocol.js";
+import { byeFrames, helloFrames, isParseError, LIMITS, parseServerMessage, STATUS, subscriptionFrames, type StatusCode } from "./protocol.js";
 
 /** A message delivered to a subscriber (§3.6). */
 export interface PubSubMessage {
@@ -148,11 +148,13 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
     const pw = o.password;
     if (typeof pw !== "string" && !(pw instanceof Uint8Array)) throw new InvalidOptionError("password", `${owner}: expected \`password\` to be a string or bytes`);
     this.#secret = toFrame(pw);
+    if (Buffer.byteLength(user) > LIMITS.user) throw new InvalidOptionError("user", `${owner}: expected \`user\` to be at most ${LIMITS.user} bytes`);
+    if (this.#secret.length > LIMITS.secret) throw new InvalidOptionError("password", `${owner}: expected \`password\` to be at most ${LIMITS.secret} bytes`);
     const subs = o.subscribe;
     if (subs !== undefined && (!Array.isArray(subs) || !subs.every((p) => typeof p === "string" || p instanceof Uint8Array))) {
       throw new InvalidOptionError("subscribe", `${owner}: expected \`subscribe\` to be an array of patterns`);
     }
-    for (const p of (subs ?? []) as FrameLike[]) this.#patterns.set(toFrame(p).toString("latin1"), toFrame(p));
+    this.#addPatterns((subs ?? []) as FrameLike[], "subscribe");
     const keepAlive = intOption(owner, o, "keepAliveInterval", 1000, 1);
     const liveness = intOption(owner, o, "liveness", 3, 1);
     const reconnectInterval = intOption(owner, o, "reconnectInterval", 1000, 0);
@@ -231,14 +233,7 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   /** Add patterns (sent at once when in a session, and in every keep-alive HELLO). */
   subscribe(...patterns: FrameLike[]): void {
     this.#checkOpen();
-    const added: Buffer[] = [];
-    for (const p of patterns.map(toFrame)) {
-      const k = p.toString("latin1");
-      if (!this.#patterns.has(k)) {
-        this.#patterns.set(k, p);
-        added.push(p);
-      }
-    }
+    const added = this.#addPatterns(patterns, "subscribe");
     if (added.length > 0 && this.#state === "ready") this.#link.send(subscriptionFrames("SUBSCRIBE", added));
   }
 
@@ -288,6 +283,21 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
       this.#state = this.#state === "denied" ? "denied" : "closed";
     })();
     return this.#closing;
+  }
+
+  /** §3: patterns of at most 255 bytes, at most 1000 in all (a longer HELLO would be a 400). */
+  #addPatterns(patterns: readonly FrameLike[], what: string): Buffer[] {
+    const added: Buffer[] = [];
+    for (const p of patterns.map(toFrame)) {
+      if (p.length > LIMITS.pattern) throw new InvalidOptionError(what, `PubSubClient: a pattern is longer than ${LIMITS.pattern} bytes`);
+      const k = p.toString("latin1");
+      if (!this.#patterns.has(k)) {
+        if (this.#patterns.size >= LIMITS.patterns) throw new InvalidOptionError(what, `PubSubClient: more than ${LIMITS.patterns} patterns`);
+        this.#patterns.set(k, p);
+        added.push(p);
+      }
+    }
+    return added;
   }
 
   #checkOpen(): void {

@@ -140,6 +140,8 @@ describe("options are validated (TypeError naming the option)", () => {
     expect(() => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u", password: 5 as unknown as string })).toThrow(/`password`/);
     expect(() => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u", password: "p", keepAliveInterval: -1 })).toThrow(/`keepAliveInterval`/);
     expect(() => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u", password: "p", curvePublicKey: "x".repeat(40) })).toThrow(/curveSecretKey/);
+    expect(() => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u", password: "p", subscribe: ["x".repeat(256)] })).toThrow(/`subscribe`|255 bytes/);
+    expect(() => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u".repeat(256), password: "p" })).toThrow(/`user`/);
     expect(() => new PubSubCore({ reactor: {} as Reactor, authenticator: allowAnyAuthenticator(), transmit: () => true })).toThrow(/`reactor`/);
   });
 });
