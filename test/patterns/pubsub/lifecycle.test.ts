@@ -10,7 +10,7 @@ afterEach(closeAll);
 
 describe("ZPS/1 sessions: keep-alive, expiry, restart, eviction", () => {
   it("rule 4.4: a client that never sends a keep-alive is purged within the expiry window and receives nothing after", async () => {
-    const s = await server({ expiry: 300 });
+    const s = await server({ expiry: 1000 });
     const expired: string[] = [];
     s.on("client:expired", (e) => expired.push(e.principal.name));
     const d = rawDealer(s.endpoint, { routingId: "silent" });
@@ -20,7 +20,7 @@ describe("ZPS/1 sessions: keep-alive, expiry, restart, eviction", () => {
     expect(s.publish("news.a", "before")).toBe(1);
     await receiveUntil(d, (f) => f[1] === "MESSAGE");
     await waitFor(() => expired.length === 1, { what: "expiry", timeout: 5000 });
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
     expect(expired).toEqual(["alice"]);
     expect(s.publish("news.a", "after")).toBe(0);
     expect(s.stats()).toMatchObject({ clients: 0, subscriptions: 0, expired: 1 });
@@ -101,7 +101,7 @@ describe("ZPS/1 sessions: keep-alive, expiry, restart, eviction", () => {
 
   it("rule 4.8: a second connection claiming an identity in use is ignored; the first keeps its session", async () => {
     const s = await server();
-    const a = client(s.endpoint, "alice", "alice-pw", { subscribe: ["news."], routingId: "dup" });
+    const a = client(s.endpoint, "alice", "alice-pw", { subscribe: ["news."], routingId: "dup", liveness: 30 });
     const got = collect(a);
     await a.ready();
     const b = client(s.endpoint, "bob", "bob-pw", { subscribe: ["sports."], routingId: "dup", liveness: 3 });

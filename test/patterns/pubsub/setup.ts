@@ -37,7 +37,7 @@ export async function server(options: Partial<PubSubServerOptions> = {}): Promis
 
 /** A client with test timings (closed after the test). */
 export function client(endpoint: string, user: string, password: string, options: Partial<PubSubClientOptions> = {}): PubSubClient {
-  const c = new PubSubClient({ endpoint, user, password, keepAliveInterval: 100, liveness: 5, reconnectInterval: 100, reconnectMaxInterval: 500, ...options });
+  const c = new PubSubClient({ endpoint, user, password, keepAliveInterval: 100, liveness: 10, reconnectInterval: 100, reconnectMaxInterval: 500, ...options });
   closers.push(() => c.close());
   return c;
 }
