@@ -17,7 +17,7 @@ async function users(): Promise<string> {
 
 async function serve(file: string) {
   const srv = startCli(["pubsub", "serve", "--bind", "tcp://127.0.0.1:*", "--ingest", "tcp://127.0.0.1:*", "--users", file, "--expiry", "2000"]);
-  const line = await srv.waitLine(/^listening /);
+  const line = await srv.waitLine(/^listening /, 20_000);
   const [, endpoint, , ingest] = line.split(" ");
   return { srv, endpoint: endpoint!, ingest: ingest! };
 }
@@ -30,7 +30,7 @@ describe("zpatterns pubsub (built CLI)", () => {
     expect(JSON.stringify(stored)).not.toContain("carol-pw");
     const { srv, endpoint, ingest } = await serve(file);
     const sub = startCli(["pubsub", "subscribe", "--connect", endpoint, "--user", "carol", "--password", "carol-pw", "--count", "2", "alerts."]);
-    await waitFor(() => sub.errLines.includes("session started"), { what: "subscriber session" });
+    await waitFor(() => sub.errLines.includes("session started"), { what: "subscriber session", timeout: 20_000 });
     for (const body of ["disk full", "cpu hot"]) {
       const pub = startCli(["pubsub", "publish", "--connect", ingest, "alerts.host1", body]);
       expect(await pub.exited).toBe(0);
@@ -40,7 +40,7 @@ describe("zpatterns pubsub (built CLI)", () => {
     await waitFor(() => srv.errLines.some((l) => l.startsWith("authenticated carol")));
     srv.kill("SIGTERM");
     expect(await srv.exited).toBe(0);
-  });
+  }, 60_000);
 
   it("subscribe exits 3 on a wrong password and on a topic outside the entitlements", async () => {
     const file = await users();
@@ -51,7 +51,7 @@ describe("zpatterns pubsub (built CLI)", () => {
     expect(await outside.exited).toBe(3);
     expect(bad.errLines.join("\n")).toMatch(/denied: 401/);
     expect(outside.errLines.join("\n")).toMatch(/denied: 403/);
-  });
+  }, 60_000);
 
   it("usage errors exit 2 and --help documents exit code 3", async () => {
     const help = startCli(["pubsub", "subscribe", "--help"]);

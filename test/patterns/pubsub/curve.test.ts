@@ -43,23 +43,21 @@ describe("ZPS/1 over CURVE (rule 7)", () => {
 
   it("CLI: keygen key files drive serve --curve-secret-key/--curve-allow and subscribe --curve-*", async () => {
     const dir = mkdtempSync(join(tmpdir(), "zps-curve-"));
-    for (const name of ["server", "alice", "eve"]) {
-      const k = startCli(["keygen", "--out", join(dir, name)]);
-      expect(await k.exited).toBe(0);
-    }
+    const keygens = ["server", "alice", "eve"].map((name) => startCli(["keygen", "--out", join(dir, name)]));
     const users = await usersFile();
+    expect(await Promise.all(keygens.map((k) => k.exited))).toEqual([0, 0, 0]);
     const srv = startCli(["pubsub", "serve", "--bind", "tcp://127.0.0.1:*", "--ingest", "tcp://127.0.0.1:*", "--users", users, "--curve-secret-key", join(dir, "server.key_secret"), "--curve-allow", join(dir, "alice.key")]);
-    const [, endpoint, , ingest] = (await srv.waitLine(/^listening /)).split(" ");
+    const [, endpoint, , ingest] = (await srv.waitLine(/^listening /, 20_000)).split(" ");
     const sub = (who: string) =>
       startCli(["pubsub", "subscribe", "--connect", endpoint!, "--user", "alice", "--password", "alice-pw", "--count", "1", "--keep-alive", "100", "--curve-server-key", join(dir, "server.key"), "--curve-public-key", join(dir, `${who}.key`), "--curve-secret-key", join(dir, `${who}.key_secret`), "news."]);
     const alice = sub("alice");
     const eve = sub("eve");
-    await waitFor(() => alice.errLines.includes("session started"), { what: "alice's CURVE session" });
+    await waitFor(() => alice.errLines.includes("session started"), { what: "alice's CURVE session", timeout: 20_000 });
     const pub = startCli(["pubsub", "publish", "--connect", ingest!, "news.curve", "hello"]);
     expect(await pub.exited).toBe(0);
     expect(await alice.exited).toBe(0);
     expect(alice.lines).toEqual(["news.curve\thello"]);
     expect(eve.lines).toEqual([]);
     expect(eve.errLines).not.toContain("session started");
-  });
+  }, 60_000);
 });
