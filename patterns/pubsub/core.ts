@@ -243,6 +243,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
    * copies handed to the transport.
    */
   publish(topic: FrameLike, ...body: FrameLike[]): number {
+    if (this.#closed) return 0;
     const t = toFrame(topic);
     const frames = body.map(toFrame);
     const epoch = ++this.#epoch;
@@ -300,6 +301,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
   /** Stop: forget every session (their tickets are cancelled). */
   closeCore(): void {
     this.#closed = true;
+    for (const e of this.#table.values()) this.#drop(e.state);
     this.#table.clear();
     this.#failures.clear();
   }
@@ -324,9 +326,10 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
         if (this.#pending.has(key)) return this.#throttle(identity, cmd.command, "authentication in progress");
         if (!entry) return this.#reply(identity, STATUS.UNKNOWN_SESSION, cmd.command);
         this.#table.touch(key);
+        this.#reply(identity, STATUS.OK, cmd.command);
         if (cmd.command === "SUBSCRIBE") this.#add(entry.state, cmd.patterns, cmd.command);
         else for (const p of cmd.patterns) this.#remove(entry.state, p);
-        return this.#reply(identity, STATUS.OK, cmd.command);
+        return;
       case "BYE":
         if (entry) {
           this.#table.delete(key);
