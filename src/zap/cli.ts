@@ -2,17 +2,24 @@
  * `zpatterns keygen` (CURVE key pair files) and `zpatterns passwd` (PLAIN users file entries).
  * @module
  */
+import { createInterface } from "node:readline";
 import { EXIT, UsageError, strArg, type CliCommand, type CliContext } from "../cli/cli.js";
 import { generateKeyPair, saveKeyPair } from "./keys.js";
 import { setUserPassword } from "./passwords.js";
 
-async function readStdin(signal: AbortSignal): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) {
-    if (signal.aborted) break;
-    chunks.push(chunk as Buffer);
+/** The first line of standard input ("" at end of input or on abort). */
+async function readLine(signal: AbortSignal): Promise<string> {
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  try {
+    const line = new Promise<string>((resolve) => {
+      rl.once("line", resolve);
+      rl.once("close", () => resolve(""));
+      signal.addEventListener("abort", () => resolve(""), { once: true });
+    });
+    return await line;
+  } finally {
+    rl.close();
   }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** The ZAP commands, registered in `src/cli/commands.ts`. */
@@ -45,7 +52,7 @@ export const zapCommands: CliCommand[] = [
         throw error;
       }
       ctx.out.result(pair.publicKey, { publicKey: pair.publicKey, publicFile: files.publicFile, secretFile: files.secretFile });
-      ctx.out.log(`wrote ${files.publicFile} and ${files.secretFile}`);
+      ctx.out.log(`wrote ${files.publicFile} and ${files.secretFile}`, { wrote: [files.publicFile, files.secretFile] });
       return EXIT.OK;
     },
   },
@@ -62,7 +69,7 @@ export const zapCommands: CliCommand[] = [
     async run(ctx: CliContext) {
       const file = strArg(ctx.values, "file", true);
       const user = strArg(ctx.values, "user", true);
-      const password = (await readStdin(ctx.signal)).split(/\r?\n/)[0] ?? "";
+      const password = await readLine(ctx.signal);
       if (password === "") throw new UsageError("no password on standard input");
       await setUserPassword(file, user, password);
       ctx.out.result(`set password of ${user} in ${file}`, { file, user });

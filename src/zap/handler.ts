@@ -15,6 +15,7 @@ import {
   signalOption,
   zmqErrorCode,
   type SocketHandle,
+  type TicketList,
 } from "../index.js";
 import { CompiledPolicy, DENY_REASONS, defaultText, mergePolicy, normaliseDecision, policyOptions, type DenyReason, type ZapDecision, type ZapPolicyOptions } from "./policy.js";
 import { ZAP_ENDPOINT, encodeZapReply, parseZapRequest, type ZapRequest, type ZapStatus } from "./protocol.js";
@@ -137,6 +138,8 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
     repliesDropped: 0,
   };
   #handle: SocketHandle | undefined;
+  /** One O(1) expiry ticket per pending request (all share `timeout`). */
+  #deadlines: TicketList | undefined;
   #bindPromise: Promise<void> | undefined;
   #closePromise: Promise<void> | undefined;
 
@@ -219,6 +222,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
       throw new ClosedError(`${OWNER}: closed while binding`);
     }
     live.set(this.context, this);
+    this.#deadlines = this.#reactor.tickets(this.#timeout);
     this.#handle = this.#reactor.add(socket, {
       name: "zap",
       overflow: "drop-newest",
@@ -229,7 +233,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
 
   async #bindSocket(): Promise<zmq.Router> {
     // A handler closed a moment ago may still hold the inproc name until libzmq's reaper has
-    // destroyed its socket; retry for up to ~1 s for that case. (close() does not call
+    // destroyed its socket; retry for up to ~2 s for that case. (close() does not call
     // unbind(): unbinding the ZAP inproc endpoint while servers' ZAP pipes are attached trips
     // an assertion in libzmq 4.3.5, pipe.cpp:355.)
     for (let attempt = 0; ; attempt++) {
@@ -240,7 +244,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
       } catch (error) {
         socket.close();
         if (zmqErrorCode(error) !== "EADDRINUSE") throw new SocketError(`${OWNER}: bind ${ZAP_ENDPOINT} failed: ${String(error)}`, { cause: error });
-        if (attempt >= 40 || this.closed) throw new ZapHandlerInUseError({ cause: error });
+        if (attempt >= 80 || this.closed) throw new ZapHandlerInUseError({ cause: error });
         await new Promise((resolve) => setTimeout(resolve, 25).unref());
       }
     }
@@ -297,7 +301,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
     }
     this.#stats.pending++;
     let settled = false;
-    const timer = this.#reactor.after(this.#timeout, () => {
+    const deadline = this.#deadlines!.add(() => {
       if (settled) return;
       settled = true;
       this.#stats.pending--;
@@ -306,7 +310,7 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
     void this.#decide(request).then((result) => {
       if (settled) return;
       settled = true;
-      timer.cancel();
+      deadline.cancel();
       this.#stats.pending--;
       if (typeof result === "string" || result instanceof Error) {
         this.#finish(envelope, request, { status: 500, text: "Internal error" }, result);

@@ -119,7 +119,7 @@ describe("callback", () => {
   });
 
   it("answers 300 when a decision times out, and 300 when too many are pending", async () => {
-    const zap = await start({ timeout: 200, maxPending: 1, authenticate: () => new Promise<boolean>(() => undefined) });
+    const zap = await start({ timeout: 1000, maxPending: 1, authenticate: () => new Promise<boolean>(() => undefined) });
     const dealer = zapClient();
     await dealer.send(request("a"));
     await dealer.send(request("b"));
@@ -174,7 +174,7 @@ describe("malformed requests", () => {
       ["", "1.0", "3", "", "127.0.0.1", "", "CURVE", key],
     ].map((t) => t.map((f) => (typeof f === "string" ? Buffer.from(f) : f)));
     const sent = await sendMalformed(ZapHandler.endpoint, { type: "dealer", count: 300, templates });
-    await waitFor(() => zap.stats().requests >= sent && zap.stats().pending === 0, { what: "all fuzz requests handled" });
+    await waitFor(() => zap.stats().requests >= sent && zap.stats().pending === 0, { what: "all fuzz requests handled", timeout: 20_000 });
     const s = zap.stats();
     expect(s.malformed).toBeGreaterThan(100);
     expect(s.allowed + s.denied + s.errors + s.malformed).toBe(sent);
