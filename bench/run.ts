@@ -10,9 +10,11 @@ import { EXIT, intArg, UsageError, type CliContext } from "../src/cli/cli.js";
 import { table, type Benchmark } from "./lib.js";
 import { reactorBench } from "./reactor.js";
 import { lazyPirateBench } from "./lazy-pirate.js";
+import { pubsubBench } from "./pubsub.js";
+import { hwmBench } from "./hwm.js";
 
 /** Every benchmark, in run order. */
-export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench];
+export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench];
 
 const resultsDir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 

@@ -7,6 +7,7 @@ import type { CliCommand } from "./cli.js";
 import { coreCommands } from "./core-commands.js";
 import { zapCommands } from "../zap/cli.js";
 import { lazyPirateCommands } from "../../patterns/lazy-pirate/cli.js";
+import { pubsubCommands } from "../../patterns/pubsub/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands];

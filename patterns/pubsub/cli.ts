@@ -1,0 +1,237 @@
+/**
+ * `zpatterns pubsub ...`: serve, subscribe, publish (to the ingest socket) and adduser.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import * as zmq from "zeromq";
+import { aborted, EXIT, intArg, listArg, strArg, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { AuthError, describeId } from "../../src/index.js";
+import { isZ85Key, parseCertificate } from "../../src/zap/index.js";
+import { addUser, DEFAULT_SCRYPT_COST } from "./auth.js";
+import { PubSubClient } from "./client.js";
+import { PubSubServer } from "./server.js";
+
+/** Exit code of `pubsub subscribe` when the server refuses the credentials or a pattern. */
+export const EXIT_DENIED = 3;
+
+/** Read a Z85 key from a key file (`zpatterns keygen` certificate, or a bare 40-character key). */
+export function readKeyFile(path: string, kind: "public" | "secret"): string {
+  const text = readFileSync(path, "utf8");
+  if (isZ85Key(text.trim())) return text.trim();
+  const cert = parseCertificate(text, path);
+  const key = typeof cert === "string" ? undefined : kind === "public" ? cert.publicKey : cert.secretKey;
+  if (!key) throw new UsageError(`${path}: no ${kind} key found${typeof cert === "string" ? ` (${cert})` : ""}`);
+  return key;
+}
+
+/** A key given on the command line, or read from the file it names. */
+function keyArg(value: string, kind: "public" | "secret"): string {
+  return value.length === 40 && !/[/\\]/.test(value) ? value : readKeyFile(value, kind);
+}
+
+const serve: CliCommand = {
+  name: "pubsub serve",
+  summary: "Run an authenticated pub-sub server (ZPS/1) until interrupted",
+  usage: "--bind EP [--ingest EP] (--users FILE | --allow-any) [--expiry MS] [--curve-secret-key FILE --curve-allow KEYFILE...]",
+  help: `Options:
+  --bind EP               ROUTER endpoint for subscribers (repeatable; tcp://127.0.0.1:* picks a port)
+  --ingest EP             PULL endpoint taking [topic, body...] messages to publish (repeatable)
+  --users FILE            users file (see "pubsub adduser"): scrypt hashes and entitlements
+  --allow-any             accept any credentials, every topic (development only)
+  --expiry MS             session expiry without keep-alive (default 5000)
+  --subscriber-hwm N      per-subscriber high-water mark (default 1000)
+  --curve-secret-key FILE server CURVE secret key (file or 40-char Z85); enables CURVE
+  --curve-allow KEYFILE   client public key allowed to connect (file or Z85; repeatable)
+
+Prints "listening <router-endpoint> [ingest <endpoint>]" once bound, then one log line per
+client event on stderr.`,
+  options: {
+    bind: { type: "string", multiple: true },
+    ingest: { type: "string", multiple: true },
+    users: { type: "string" },
+    "allow-any": { type: "boolean" },
+    expiry: { type: "string" },
+    "subscriber-hwm": { type: "string" },
+    "curve-secret-key": { type: "string" },
+    "curve-allow": { type: "string", multiple: true },
+  },
+  async run(ctx) {
+    const bind = listArg(ctx.values, "bind");
+    if (bind.length === 0) throw new UsageError("--bind is required");
+    const users = strArg(ctx.values, "users");
+    const allowAny = ctx.values["allow-any"] === true;
+    if ((users ? 1 : 0) + (allowAny ? 1 : 0) !== 1) throw new UsageError("give exactly one of --users FILE and --allow-any");
+    const secret = strArg(ctx.values, "curve-secret-key");
+    const allow = listArg(ctx.values, "curve-allow").map((k) => keyArg(k, "public"));
+    if (allow.length > 0 && !secret) throw new UsageError("--curve-allow needs --curve-secret-key");
+    if (secret && allow.length === 0) throw new UsageError("--curve-secret-key needs at least one --curve-allow KEYFILE");
+    const ingest = listArg(ctx.values, "ingest");
+    const server = new PubSubServer({
+      bind,
+      ...(ingest.length ? { ingest } : {}),
+      ...(users ? { users } : { allowAny: true }),
+      expiry: intArg(ctx.values, "expiry", 5000, 1),
+      subscriberHwm: intArg(ctx.values, "subscriber-hwm", 1000, 0),
+      ...(secret ? { curveSecretKey: keyArg(secret, "secret"), curveAllow: allow } : {}),
+    });
+    const id = (b: Buffer) => describeId(b);
+    server.on("client:authenticated", (e) => ctx.out.log(`authenticated ${e.principal.name} (${id(e.identity)})`, { event: "client:authenticated", user: e.principal.name, identity: id(e.identity) }));
+    server.on("client:denied", (e) => ctx.out.log(`denied ${e.user} ${e.status} ${e.reason}`, { event: "client:denied", user: e.user, status: e.status }));
+    server.on("client:expired", (e) => ctx.out.log(`expired ${e.principal.name}`, { event: "client:expired", user: e.principal.name }));
+    server.on("client:evicted", (e) => ctx.out.log(`evicted ${e.principal.name}`, { event: "client:evicted", user: e.principal.name }));
+    server.on("subscription:denied", (e) => ctx.out.log(`denied patterns ${e.patterns.join(", ")} for ${e.principal.name}`, { event: "subscription:denied", user: e.principal.name, status: e.status }));
+    try {
+      await server.start();
+      const ing = server.ingestEndpoint;
+      ctx.out.result(`listening ${server.endpoint}${ing ? ` ingest ${ing}` : ""}`, { event: "listening", endpoint: server.endpoint, ingest: ing ?? null });
+      await aborted(ctx.signal);
+      ctx.out.log(`stats ${JSON.stringify(server.stats())}`, { event: "stats", ...server.stats() });
+      return EXIT.OK;
+    } finally {
+      await server.close();
+    }
+  },
+};
+
+const subscribe: CliCommand = {
+  name: "pubsub subscribe",
+  summary: "Subscribe to topics on a ZPS/1 server and print topic<TAB>body per message",
+  usage: "--connect EP --user U --password P [--count N] [--curve-server-key KEY] TOPIC...",
+  help: `Arguments:
+  TOPIC                   subscription patterns (prefix match; "" for everything)
+
+Options:
+  --connect EP            server endpoint
+  --user U                user name
+  --password P            password ("-" reads it from stdin)
+  --count N               exit 0 after N messages (default: run until interrupted)
+  --keep-alive MS         keep-alive interval (default 1000)
+  --curve-server-key KEY  server public key (file or Z85): connect with CURVE
+  --curve-public-key KEY  this client's public key (file or Z85; default: a fresh pair)
+  --curve-secret-key KEY  this client's secret key (file or Z85)
+
+Prints one line per message: topic, TAB, body frames separated by TAB.
+Exit codes: 0 after N messages (or when interrupted), 3 when the server refuses the
+credentials (401) or a subscription (403/429), 1 on other failures, 2 on usage errors.`,
+  options: {
+    connect: { type: "string" },
+    user: { type: "string" },
+    password: { type: "string" },
+    count: { type: "string" },
+    "keep-alive": { type: "string" },
+    "curve-server-key": { type: "string" },
+    "curve-public-key": { type: "string" },
+    "curve-secret-key": { type: "string" },
+  },
+  allowPositionals: true,
+  async run(ctx) {
+    const endpoint = strArg(ctx.values, "connect", true);
+    const user = strArg(ctx.values, "user", true);
+    let password = strArg(ctx.values, "password", true);
+    if (password === "-") password = readFileSync(0, "utf8").replace(/\r?\n$/, "");
+    const count = intArg(ctx.values, "count", 0, 0);
+    if (ctx.positionals.length === 0) throw new UsageError("give at least one TOPIC pattern");
+    const serverKey = strArg(ctx.values, "curve-server-key");
+    const pub = strArg(ctx.values, "curve-public-key");
+    const sec = strArg(ctx.values, "curve-secret-key");
+    const c = new PubSubClient({
+      endpoint,
+      user,
+      password,
+      subscribe: ctx.positionals,
+      keepAliveInterval: intArg(ctx.values, "keep-alive", 1000, 1),
+      ...(serverKey ? { curveServerKey: keyArg(serverKey, "public") } : {}),
+      ...(pub && sec ? { curvePublicKey: keyArg(pub, "public"), curveSecretKey: keyArg(sec, "secret") } : {}),
+      signal: ctx.signal,
+    });
+    return runSubscriber(ctx, c, count);
+  },
+};
+
+async function runSubscriber(ctx: CliContext, c: PubSubClient, count: number): Promise<number> {
+  let denied: AuthError | undefined;
+  const stop = new AbortController();
+  c.on("subscription:denied", (e) => {
+    denied = e.error;
+    stop.abort();
+  });
+  c.on("session:started", (e) => ctx.out.log(e.resumed ? "session resumed" : "session started", { event: "session:started", resumed: e.resumed }));
+  let n = 0;
+  try {
+    const iter = c[Symbol.asyncIterator]();
+    const stopped = new Promise<IteratorResult<never>>((resolve) => stop.signal.addEventListener("abort", () => resolve({ done: true, value: undefined }), { once: true }));
+    while (count === 0 || n < count) {
+      const r = await Promise.race([iter.next(), stopped]);
+      if (r.done) break;
+      const m = r.value;
+      n++;
+      ctx.out.result(`${m.topic.toString()}\t${m.body.map(String).join("\t")}`, { topic: m.topic.toString(), body: m.body.map(String) });
+    }
+  } catch (error) {
+    if (error instanceof AuthError) denied = error;
+    else throw error;
+  } finally {
+    await c.close();
+  }
+  if (denied) {
+    ctx.out.error(`denied: ${denied.message}`);
+    return EXIT_DENIED;
+  }
+  return EXIT.OK;
+}
+
+const publish: CliCommand = {
+  name: "pubsub publish",
+  summary: "Send one message to a ZPS/1 server's ingest socket",
+  usage: "--connect INGEST_EP TOPIC BODY...",
+  help: `Arguments:
+  TOPIC        topic
+  BODY         body frames (at least one)
+
+Options:
+  --connect EP the server's --ingest endpoint`,
+  options: { connect: { type: "string" } },
+  allowPositionals: true,
+  async run(ctx) {
+    const endpoint = strArg(ctx.values, "connect", true);
+    if (ctx.positionals.length < 2) throw new UsageError("give TOPIC and at least one BODY frame");
+    const push = new zmq.Push({ linger: 2000, sendTimeout: 5000 });
+    try {
+      push.connect(endpoint);
+      await push.send(ctx.positionals);
+      ctx.out.result(`sent ${ctx.positionals[0]}`, { sent: ctx.positionals[0] });
+      return EXIT.OK;
+    } finally {
+      push.close();
+    }
+  },
+};
+
+const adduser: CliCommand = {
+  name: "pubsub adduser",
+  summary: "Add or replace a user in a pub-sub users file (scrypt hash, entitlements)",
+  usage: "--users FILE --user U --password P --allow PATTERN...",
+  help: `Options:
+  --users FILE      users file (created with mode 0600 when missing)
+  --user U          user name
+  --password P      password ("-" reads it from stdin); only its scrypt hash is stored
+  --allow PATTERN   topic prefix the user may subscribe to (repeatable; "" = everything)
+  --cost N          scrypt N, a power of two (default ${DEFAULT_SCRYPT_COST})`,
+  options: { users: { type: "string" }, user: { type: "string" }, password: { type: "string" }, allow: { type: "string", multiple: true }, cost: { type: "string" } },
+  async run(ctx) {
+    const file = strArg(ctx.values, "users", true);
+    const user = strArg(ctx.values, "user", true);
+    let password = strArg(ctx.values, "password", true);
+    if (password === "-") password = readFileSync(0, "utf8").replace(/\r?\n$/, "");
+    const allow = listArg(ctx.values, "allow");
+    if (allow.length === 0) throw new UsageError("give at least one --allow PATTERN");
+    const cost = intArg(ctx.values, "cost", DEFAULT_SCRYPT_COST, 2);
+    if ((cost & (cost - 1)) !== 0) throw new UsageError("--cost must be a power of two");
+    await addUser(file, user, password, allow, cost);
+    ctx.out.result(`${user}: allowed ${allow.map((a) => JSON.stringify(a)).join(", ")}`, { user, allow });
+    return EXIT.OK;
+  },
+};
+
+/** The `pubsub` commands. */
+export const pubsubCommands: CliCommand[] = [serve, subscribe, publish, adduser];

@@ -1,0 +1,395 @@
+/**
+ * {@link PubSubClient}: the ZPS/1 client (PROTOCOL.md §5) on a DEALER, built on the core's
+ * {@link HeartbeatLink}: it authenticates with HELLO, resends HELLO (credentials and the
+ * full subscription set) as its keep-alive, re-authenticates by itself after a 404 or a
+ * server restart, and reconnects on a fresh socket when the server stays silent.
+ * @module
+ */
+import * as zmq from "zeromq";
+import {
+  AuthError,
+  BoundedQueue,
+  ClosedError,
+  endpointOption,
+  HeartbeatLink,
+  intOption,
+  InvalidOptionError,
+  optionsObject,
+  ProtocolError,
+  Reactor,
+  signalOption,
+  stringOption,
+  toFrame,
+  TypedEmitter,
+  type FrameLike,
+} from "../../src/index.js";
+import { byeFrames, helloFrames, isParseError, LIMITS, parseServerMessage, STATUS, subscriptionFrames, type StatusCode } from "./protocol.js";
+
+/** A message delivered to a subscriber (§3.6). */
+export interface PubSubMessage {
+  /** Topic bytes. */
+  readonly topic: Buffer;
+  /** Body frames. */
+  readonly body: Buffer[];
+}
+
+/** A STATUS the server sent (§3.5). */
+export interface StatusInfo {
+  code: StatusCode;
+  about: string;
+  reason: string;
+  patterns: Buffer[];
+}
+
+/** Options of {@link PubSubClient}. */
+export interface PubSubClientOptions {
+  /** Server endpoint. Required. */
+  readonly endpoint: string;
+  /** User name. Required (may be empty for custom authenticators). */
+  readonly user: string;
+  /** Password or other secret. Required. */
+  readonly password: string | Uint8Array;
+  /** Patterns to subscribe to from the start. */
+  readonly subscribe?: readonly FrameLike[];
+  /** §5.2 keep-alive interval, ms: HELLO is resent this often. Default 1000. */
+  readonly keepAliveInterval?: number;
+  /** §5.3 silent keep-alive intervals before the server is taken as gone. Default 3. */
+  readonly liveness?: number;
+  /** First reconnect delay after the server is taken as gone, ms. Default 1000. */
+  readonly reconnectInterval?: number;
+  /** Reconnect delay cap, ms. Default 32000. */
+  readonly reconnectMaxInterval?: number;
+  /** Messages buffered for the async iterator (oldest dropped and counted beyond). Default 10000. */
+  readonly receiveQueueLimit?: number;
+  /** Fixed routing id (§4.8 duplicate identities). Default: none (the ROUTER picks one). */
+  readonly routingId?: string;
+  /** §7 CURVE: the server's public key (Z85). Enables CURVE. */
+  readonly curveServerKey?: string;
+  /** §7 CURVE: this client's public key. Default: a fresh key pair. */
+  readonly curvePublicKey?: string;
+  /** §7 CURVE: this client's secret key. */
+  readonly curveSecretKey?: string;
+  /** Share a reactor (default: the client makes and owns one). */
+  readonly reactor?: Reactor;
+  /** Aborting it closes the client. */
+  readonly signal?: AbortSignal;
+}
+
+/** Events of a {@link PubSubClient}. */
+export interface PubSubClientEvents {
+  [event: string]: unknown[];
+  /** §5.1: the server created a session (201). `resumed`: we had one before (server restart or expiry). */
+  "session:started": [{ resumed: boolean }];
+  /** §5.1: credentials refused (401, or 403 on HELLO): the client stops. */
+  "auth:denied": [AuthError];
+  /** §4.2: patterns refused (403 outside entitlements, 429 over the limit); they are dropped from the set. */
+  "subscription:denied": [{ error: AuthError; patterns: Buffer[] }];
+  /** Every STATUS. */
+  status: [StatusInfo];
+  /** A published message. */
+  message: [PubSubMessage];
+  /** The server was silent too long; reconnecting on a fresh socket. */
+  "link:lost": [{ reason: string }];
+  /** §6: a server message that is not valid ZPS/1 was counted and dropped. */
+  "message:malformed": [{ error: string }];
+}
+
+/** Counters of a {@link PubSubClient}. */
+export interface PubSubClientStats {
+  /** MESSAGEs received. */
+  received: number;
+  /** STATUS messages received. */
+  statuses: number;
+  /** Sessions the server created for us (201). */
+  sessions: number;
+  /** HELLOs sent (first and keep-alive). */
+  hellos: number;
+  /** Messages dropped from the full iterator buffer. */
+  dropped: number;
+  malformed: number;
+  /** Fresh sockets after silence. */
+  reconnects: number;
+}
+
+/** Client state. */
+export type PubSubClientState = "connecting" | "ready" | "denied" | "closed";
+
+/** §3.4: ms `close()` waits after BYE before closing the socket. */
+const BYE_GRACE = 20;
+
+/** See the module documentation. */
+export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
+  readonly endpoint: string;
+  readonly #user: string;
+  readonly #secret: Buffer;
+  readonly #patterns = new Map<string, Buffer>();
+  readonly #reactor: Reactor;
+  readonly #ownReactor: boolean;
+  readonly #link: HeartbeatLink;
+  readonly #buffer: BoundedQueue<PubSubMessage>;
+  readonly #signal: AbortSignal | undefined;
+  #iterating = false;
+  #waiters: { resolve: (r: IteratorResult<PubSubMessage>) => void; reject: (e: unknown) => void }[] = [];
+  #state: PubSubClientState = "connecting";
+  #failure: Error | undefined;
+  #hadSession = false;
+  #ready: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
+  #closing: Promise<void> | undefined;
+  readonly #stats: PubSubClientStats = { received: 0, statuses: 0, sessions: 0, hellos: 0, dropped: 0, malformed: 0, reconnects: 0 };
+
+  constructor(options: PubSubClientOptions) {
+    super();
+    const owner = "PubSubClient";
+    const o = optionsObject(owner, options);
+    this.endpoint = endpointOption(owner, o, "endpoint");
+    const user = stringOption(owner, o, "user", undefined, true);
+    if (user === undefined) throw new InvalidOptionError("user", `${owner}: expected \`user\` to be a string, got undefined`);
+    this.#user = user;
+    const pw = o.password;
+    if (typeof pw !== "string" && !(pw instanceof Uint8Array)) throw new InvalidOptionError("password", `${owner}: expected \`password\` to be a string or bytes`);
+    this.#secret = toFrame(pw);
+    if (Buffer.byteLength(user) > LIMITS.user) throw new InvalidOptionError("user", `${owner}: expected \`user\` to be at most ${LIMITS.user} bytes`);
+    if (this.#secret.length > LIMITS.secret) throw new InvalidOptionError("password", `${owner}: expected \`password\` to be at most ${LIMITS.secret} bytes`);
+    const subs = o.subscribe;
+    if (subs !== undefined && (!Array.isArray(subs) || !subs.every((p) => typeof p === "string" || p instanceof Uint8Array))) {
+      throw new InvalidOptionError("subscribe", `${owner}: expected \`subscribe\` to be an array of patterns`);
+    }
+    this.#addPatterns((subs ?? []) as FrameLike[], "subscribe");
+    const keepAlive = intOption(owner, o, "keepAliveInterval", 1000, 1);
+    const liveness = intOption(owner, o, "liveness", 3, 1);
+    const reconnectInterval = intOption(owner, o, "reconnectInterval", 1000, 0);
+    const reconnectMaxInterval = intOption(owner, o, "reconnectMaxInterval", Math.max(32_000, reconnectInterval), reconnectInterval);
+    this.#buffer = new BoundedQueue<PubSubMessage>(intOption(owner, o, "receiveQueueLimit", 10_000, 1), "drop-oldest", "receive buffer");
+    const routingId = stringOption(owner, o, "routingId", undefined);
+    const serverKey = stringOption(owner, o, "curveServerKey", undefined);
+    let publicKey = stringOption(owner, o, "curvePublicKey", undefined);
+    let secretKey = stringOption(owner, o, "curveSecretKey", undefined);
+    for (const [name, key] of [["curveServerKey", serverKey], ["curvePublicKey", publicKey], ["curveSecretKey", secretKey]] as const) {
+      if (key !== undefined && key.length !== 40) throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be a 40-character Z85 key`);
+    }
+    if ((publicKey === undefined) !== (secretKey === undefined)) throw new InvalidOptionError("curveSecretKey", `${owner}: give both \`curvePublicKey\` and \`curveSecretKey\`, or neither`);
+    if (serverKey && !publicKey) ({ publicKey, secretKey } = zmq.curveKeyPair());
+    this.#signal = signalOption(owner, o);
+    const given = o.reactor;
+    if (given !== undefined && !(given instanceof Reactor)) throw new InvalidOptionError("reactor", `${owner}: expected \`reactor\` to be a Reactor`);
+    this.#reactor = (given as Reactor | undefined) ?? new Reactor();
+    this.#ownReactor = given === undefined;
+    this.#ready = deferred();
+    this.#ready.promise.catch(() => undefined);
+    const socketOptions: zmq.SocketOptions<zmq.Dealer> = {
+      ...(routingId ? { routingId } : {}),
+      ...(serverKey ? { curveServerKey: serverKey, curvePublicKey: publicKey, curveSecretKey: secretKey } : {}),
+    };
+    const hello = () => {
+      this.#stats.hellos++;
+      return helloFrames(this.#user, this.#secret, this.#patterns.values());
+    };
+    this.#link = new HeartbeatLink({
+      reactor: this.#reactor,
+      endpoint: this.endpoint,
+      greeting: hello,
+      heartbeat: hello,
+      onMessage: (frames) => this.#onMessage(frames),
+      heartbeatInterval: keepAlive,
+      heartbeatLiveness: liveness,
+      reconnectInterval,
+      reconnectMaxInterval,
+      socketOptions,
+    });
+    this.#link.on("link:lost", ({ reason }) => {
+      this.#stats.reconnects++;
+      if (this.#state === "ready") this.#state = "connecting";
+      this.emit("link:lost", { reason });
+    });
+    if (this.#signal?.aborted) void this.close();
+    else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  readonly #onAbort = () => void this.close();
+
+  /** Current state. */
+  get state(): PubSubClientState {
+    return this.#state;
+  }
+
+  /** The current subscription patterns. */
+  get patterns(): Buffer[] {
+    return [...this.#patterns.values()];
+  }
+
+  /** Counters. */
+  stats(): PubSubClientStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Resolves once the server has created our first session; rejects with {@link AuthError}
+   * when the credentials are refused, or {@link ClosedError} when closed first.
+   */
+  ready(): Promise<void> {
+    return this.#ready.promise;
+  }
+
+  /** Add patterns (sent at once when in a session, and in every keep-alive HELLO). */
+  subscribe(...patterns: FrameLike[]): void {
+    this.#checkOpen();
+    const added = this.#addPatterns(patterns, "subscribe");
+    if (added.length > 0 && this.#state === "ready") this.#link.send(subscriptionFrames("SUBSCRIBE", added));
+  }
+
+  /** Remove patterns. */
+  unsubscribe(...patterns: FrameLike[]): void {
+    this.#checkOpen();
+    const removed: Buffer[] = [];
+    for (const p of patterns.map(toFrame)) if (this.#patterns.delete(p.toString("latin1"))) removed.push(p);
+    if (removed.length > 0 && this.#state === "ready") this.#link.send(subscriptionFrames("UNSUBSCRIBE", removed));
+  }
+
+  /**
+   * Messages as an async iterator. It ends when the client closes and throws the
+   * {@link AuthError} when the credentials are refused. Buffered (bounded, oldest dropped
+   * and counted) from the first call on.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<PubSubMessage> {
+    this.#iterating = true;
+    return {
+      next: () => {
+        const m = this.#buffer.shift();
+        if (m) return Promise.resolve({ value: m, done: false });
+        if (this.#failure) return Promise.reject(this.#failure);
+        if (this.#state === "closed") return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+      },
+      return: async () => {
+        this.#iterating = false;
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  /** Send BYE (best effort) and close the socket. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    const bye = this.#state === "ready" && !this.#link.closed && this.#link.send(byeFrames());
+    if (this.#state !== "denied") this.#state = "closed";
+    this.#ready.reject(this.#failure ?? new ClosedError("PubSubClient closed"));
+    this.#settle();
+    this.#closing = (async () => {
+      // §3.4: give BYE a moment to leave before the socket closes with linger 0.
+      if (bye && !this.#reactor.closed) await new Promise<void>((resolve) => this.#reactor.after(BYE_GRACE, resolve));
+      await this.#link.close();
+      if (this.#ownReactor) await this.#reactor.close();
+      this.#state = this.#state === "denied" ? "denied" : "closed";
+    })();
+    return this.#closing;
+  }
+
+  /** §3: patterns of at most 255 bytes, at most 1000 in all (a longer HELLO would be a 400). */
+  #addPatterns(patterns: readonly FrameLike[], what: string): Buffer[] {
+    const added: Buffer[] = [];
+    for (const p of patterns.map(toFrame)) {
+      if (p.length > LIMITS.pattern) throw new InvalidOptionError(what, `PubSubClient: a pattern is longer than ${LIMITS.pattern} bytes`);
+      const k = p.toString("latin1");
+      if (!this.#patterns.has(k)) {
+        if (this.#patterns.size >= LIMITS.patterns) throw new InvalidOptionError(what, `PubSubClient: more than ${LIMITS.patterns} patterns`);
+        this.#patterns.set(k, p);
+        added.push(p);
+      }
+    }
+    return added;
+  }
+
+  #checkOpen(): void {
+    if (this.#closing) throw new ClosedError("PubSubClient is closed");
+  }
+
+  #onMessage(frames: Buffer[]): void {
+    const m = parseServerMessage(frames);
+    if (isParseError(m)) {
+      this.#stats.malformed++;
+      this.emit("message:malformed", { error: m.error });
+      return;
+    }
+    if (m.command === "MESSAGE") {
+      this.#stats.received++;
+      const msg: PubSubMessage = { topic: m.topic, body: m.body };
+      if (this.#iterating) {
+        const w = this.#waiters.shift();
+        if (w) w.resolve({ value: msg, done: false });
+        else if (this.#buffer.push(msg).dropped) this.#stats.dropped++;
+      }
+      this.emit("message", msg);
+      return;
+    }
+    this.#stats.statuses++;
+    const info: StatusInfo = { code: m.code, about: m.about, reason: m.reason, patterns: m.patterns };
+    this.emit("status", info);
+    this.#onStatus(info);
+  }
+
+  #onStatus(s: StatusInfo): void {
+    if (this.#state === "denied" || this.#state === "closed") return;
+    switch (s.code) {
+      case STATUS.CREATED:
+      case STATUS.OK:
+        if (s.about !== "HELLO" || (this.#state === "ready" && s.code === STATUS.OK)) return;
+        this.#state = "ready";
+        if (s.code === STATUS.CREATED) {
+          this.#stats.sessions++;
+          this.emit("session:started", { resumed: this.#hadSession });
+          this.#hadSession = true;
+        }
+        this.#ready.resolve();
+        return;
+      case STATUS.UNKNOWN_SESSION:
+        // §5.4: the server forgot us (restart, expiry): authenticate and resubscribe now.
+        this.#state = "connecting";
+        this.#link.send(helloFrames(this.#user, this.#secret, this.#patterns.values()));
+        this.#stats.hellos++;
+        return;
+      case STATUS.FORBIDDEN:
+      case STATUS.TOO_MANY:
+        if (s.patterns.length > 0) {
+          for (const p of s.patterns) this.#patterns.delete(p.toString("latin1"));
+          const error = new AuthError(s.code, `${s.code} ${s.reason}: ${s.patterns.map((p) => p.toString()).join(", ")}`);
+          this.emit("subscription:denied", { error, patterns: s.patterns });
+          return;
+        }
+        if (s.code === STATUS.TOO_MANY) return; // §5.1: retried by the next keep-alive
+        return this.#deny(new AuthError(s.code, `${s.code} ${s.reason}`));
+      case STATUS.UNAUTHORIZED:
+        return this.#deny(new AuthError(s.code, `${s.code} ${s.reason}`));
+      case STATUS.VERSION:
+        this.#failure = new ProtocolError(`server does not speak ZPS/1: ${s.reason}`);
+        void this.close();
+        return;
+      default:
+        return; // 400, 500: retried by the next keep-alive
+    }
+  }
+
+  #deny(error: AuthError): void {
+    this.#state = "denied";
+    this.#failure = error;
+    this.emit("auth:denied", error);
+    void this.close();
+  }
+
+  #settle(): void {
+    for (const w of this.#waiters.splice(0)) {
+      if (this.#failure && this.#buffer.size === 0) w.reject(this.#failure);
+      else w.resolve({ value: undefined, done: true });
+    }
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
