@@ -5,6 +5,7 @@
  */
 import type { CliCommand } from "./cli.js";
 import { coreCommands } from "./core-commands.js";
+import { mdpCommands } from "../../patterns/majordomo/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...mdpCommands];
