@@ -285,6 +285,8 @@ export class MajordomoWorker extends TypedEmitter<MajordomoWorkerEvents> {
         let last: MessageLike | undefined;
         const joined: Buffer[] = [];
         for await (const item of result) {
+          // Nobody will receive the rest: stop the iterator (break calls its return()).
+          if (!this.#live(job)) break;
           if (this.version === 1) joined.push(...toFrames(item));
           else {
             if (last !== undefined) this.#send(job, last, false);
