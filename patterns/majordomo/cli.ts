@@ -3,8 +3,10 @@
  * Every long-running command stops cleanly on SIGINT/SIGTERM.
  * @module
  */
-import { EXIT, UsageError, aborted, choiceArg, intArg, strArg, type CliCommand, type CliContext, type CliOptions } from "../../src/cli/cli.js";
+import { serve, usage } from "./serve.js";
+import { EXIT, UsageError, choiceArg, intArg, strArg, type CliCommand, type CliContext, type CliOptions } from "../../src/cli/cli.js";
 import { framesToText, loadHandler, type MessageLike } from "../../src/index.js";
+import { titanicCommands } from "../titanic/cli.js";
 import { MajordomoBroker } from "./broker.js";
 import { MajordomoClient } from "./client.js";
 import { MajordomoWorker } from "./worker.js";
@@ -18,24 +20,6 @@ const HEARTBEAT_HELP = "  --heartbeat MS      heartbeat interval (default 2500)\
 
 function version(ctx: CliContext): MdpVersion {
   return choiceArg(ctx.values, "mdp", ["0.1", "0.2"], "0.1") === "0.1" ? 1 : 2;
-}
-
-/** Run `make`, turning an option TypeError into a usage error (exit code 2). */
-export function usage<T>(make: () => T): T {
-  try {
-    return make();
-  } catch (error) {
-    if (error instanceof TypeError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
-/** Run until SIGINT/SIGTERM, then close `thing` and print its stats. */
-async function serve(ctx: CliContext, thing: { close(): Promise<void>; stats(): object }): Promise<number> {
-  await aborted(ctx.signal);
-  await thing.close();
-  ctx.out.log(`stopped: ${JSON.stringify(thing.stats())}`, { stopped: true, stats: thing.stats() });
-  return EXIT.OK;
 }
 
 /** The Majordomo commands. */
@@ -121,4 +105,5 @@ export const mdpCommands: CliCommand[] = [
       }
     },
   },
+  ...titanicCommands,
 ];
