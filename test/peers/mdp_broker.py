@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Independent minimal MDP/0.1 broker (7/MDP + mmi.service) for interop tests.
 
-usage: mdp_broker.py BIND_ENDPOINT HEARTBEAT_MS
+usage: mdp_broker.py BIND_ENDPOINT HEARTBEAT_MS [LIVENESS]
 Prints "READY <endpoint>" once bound. One ROUTER for clients and workers; idle workers
-are heartbeated and purged after 3 silent intervals; a command from an unknown worker
+are heartbeated and purged after LIVENESS (default 3) silent intervals; a command from an unknown worker
 (other than READY) gets DISCONNECT.
 """
 import collections
@@ -12,7 +12,7 @@ import time
 import zmq
 
 bind, hb_ms = sys.argv[1], int(sys.argv[2])
-EXPIRY = 3 * hb_ms / 1000.0
+EXPIRY = (int(sys.argv[3]) if len(sys.argv) > 3 else 3) * hb_ms / 1000.0
 C, W = b"MDPC01", b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent MDP/0.1 worker (7/MDP) for interop tests.
 
-usage: mdp_worker.py ENDPOINT SERVICE HEARTBEAT_MS [MODE]
+usage: mdp_worker.py ENDPOINT SERVICE HEARTBEAT_MS [MODE] [LIVENESS]
 MODE: echo (default) replies with the request body; upper upper-cases it;
       hang never replies (keeps heartbeating); bad sends a REQUEST command to the broker
       after READY (a valid but unexpected command) and reports the DISCONNECT it gets.
@@ -13,7 +13,7 @@ import zmq
 
 endpoint, service, hb_ms = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
 mode = sys.argv[4] if len(sys.argv) > 4 else "echo"
-LIVENESS = 3
+LIVENESS = int(sys.argv[5]) if len(sys.argv) > 5 else 3
 HEADER = b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
 

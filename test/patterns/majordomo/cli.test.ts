@@ -5,7 +5,7 @@ import { killAll, startCli } from "../../helpers/process.js";
 afterEach(killAll);
 
 async function cliBroker(extra: string[] = []): Promise<{ endpoint: string; stop(): Promise<number | string> }> {
-  const b = startCli(["mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--heartbeat", "100", ...extra]);
+  const b = startCli(["mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--heartbeat", "100", "--liveness", "5", ...extra]);
   const endpoint = (await b.waitLine(/^bound /)).split(" ")[1]!;
   return {
     endpoint,
@@ -19,7 +19,7 @@ async function cliBroker(extra: string[] = []): Promise<{ endpoint: string; stop
 describe("zpatterns mdp", () => {
   it("broker, worker and client work together; client prints the reply on one line", async () => {
     const b = await cliBroker();
-    const w = startCli(["mdp", "worker", "--connect", b.endpoint, "--service", "up", "--handler", "upper", "--heartbeat", "100"]);
+    const w = startCli(["mdp", "worker", "--connect", b.endpoint, "--service", "up", "--handler", "upper", "--heartbeat", "100", "--liveness", "5"]);
     const c = startCli(["mdp", "client", "--connect", b.endpoint, "--service", "up", "--timeout", "1000", "--retries", "5", "hello", "there"]);
     expect(await c.exited).toBe(0);
     expect(c.lines).toEqual(["HELLO THERE"]);

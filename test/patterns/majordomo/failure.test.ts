@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { killAll, startPython } from "../../helpers/process.js";
 import { freePort } from "../../helpers/addresses.js";
 import { waitFor } from "../../helpers/wait.js";
-import { broker, client, closeAll, HB, text, track, worker } from "./fixtures.js";
+import { broker, client, closeAll, HB, LIVENESS, text, track, worker } from "./fixtures.js";
 import { MajordomoBroker } from "../../../patterns/majordomo/index.js";
 
 afterEach(async () => {
@@ -25,7 +25,7 @@ describe("Majordomo failure handling", () => {
     b.on("worker:expired", (e) => events.push(`expired busy=${e.busy}`));
     b.on("worker:disconnected", (e) => events.push(`removed ${e.reason}`));
     b.on("request:redelivered", (e) => events.push(`redelivered ${e.attempt}`));
-    const py = startPython("mdp_worker.py", [endpoint, "work", String(HB), "hang"]);
+    const py = startPython("mdp_worker.py", [endpoint, "work", String(HB), "hang", String(LIVENESS)]);
     await waitFor(() => b.stats().workers === 1);
     const c = client(endpoint, { timeout: 10_000, retries: 0 });
     const reply = c.request("work", "job-1");
@@ -64,7 +64,7 @@ describe("Majordomo failure handling", () => {
 
   it("keeps a busy worker alive with heartbeats while its handler runs", async () => {
     const { broker: b, endpoint } = await broker();
-    worker(endpoint, "slow", { handler: async (f) => (await new Promise((r) => setTimeout(r, HB * 8)), f) });
+    worker(endpoint, "slow", { handler: async (f) => (await new Promise((r) => setTimeout(r, HB * LIVENESS * 2)), f) });
     const c = client(endpoint, { timeout: 10_000, retries: 0 });
     expect(text(await c.request("slow", "patience"))).toEqual(["patience"]);
     expect(b.stats()).toMatchObject({ workersExpired: 0, redelivered: 0, dispatched: 1 });
@@ -72,7 +72,7 @@ describe("Majordomo failure handling", () => {
 
   it("workers reconnect by themselves and clients retry when the broker restarts", async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-    const first = track(new MajordomoBroker({ heartbeatInterval: HB }));
+    const first = track(new MajordomoBroker({ heartbeatInterval: HB, heartbeatLiveness: LIVENESS }));
     await first.bind(endpoint);
     const w = worker(endpoint, "echo");
     const c = client(endpoint, { timeout: 300, retries: 20 });
@@ -80,7 +80,7 @@ describe("Majordomo failure handling", () => {
     await first.close();
     const reply = c.request("echo", "two");
     await waitFor(() => c.stats().retries >= 1, { what: "a client retry" });
-    const second = track(new MajordomoBroker({ heartbeatInterval: HB }));
+    const second = track(new MajordomoBroker({ heartbeatInterval: HB, heartbeatLiveness: LIVENESS }));
     await second.bind(endpoint);
     expect(text(await reply)).toEqual(["two"]);
     expect(w.stats().reconnects).toBeGreaterThanOrEqual(1);
@@ -90,7 +90,7 @@ describe("Majordomo failure handling", () => {
   it("workers and clients recover when a Python broker is killed and restarted", async () => {
     const port = await freePort();
     const endpoint = `tcp://127.0.0.1:${port}`;
-    let py = startPython("mdp_broker.py", [endpoint, String(HB)]);
+    let py = startPython("mdp_broker.py", [endpoint, String(HB), String(LIVENESS)]);
     await py.waitLine(/^READY/);
     const w = worker(endpoint, "echo");
     const c = client(endpoint, { timeout: 300, retries: 20 });
@@ -99,7 +99,7 @@ describe("Majordomo failure handling", () => {
     await py.exited;
     const reply = c.request("echo", "b");
     await waitFor(() => w.stats().reconnects >= 1, { what: "worker noticing the dead broker" });
-    py = startPython("mdp_broker.py", [endpoint, String(HB)]);
+    py = startPython("mdp_broker.py", [endpoint, String(HB), String(LIVENESS)]);
     await py.waitLine(/^READY/);
     expect(text(await reply)).toEqual(["b"]);
   });
@@ -126,6 +126,7 @@ describe("Majordomo failure handling", () => {
         throw new Error("boom");
       },
       reconnectInterval: 5000,
+      reconnectMaxInterval: 5000,
     });
     await waitFor(() => b.stats().workers === 1);
     const c = client(endpoint, { timeout: 5000, retries: 0 });

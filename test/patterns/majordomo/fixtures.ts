@@ -6,6 +6,8 @@ import { MajordomoBroker, MajordomoClient, MajordomoWorker, type MajordomoBroker
 
 /** Heartbeat interval used by the tests, ms. */
 export const HB = 100;
+/** Heartbeat liveness used by the tests: generous, as the machine may be loaded. */
+export const LIVENESS = 5;
 
 const open: { close(): Promise<void> }[] = [];
 
@@ -19,12 +21,12 @@ export async function closeAll(): Promise<void> {
 }
 
 export async function broker(options: MajordomoBrokerOptions = {}, endpoint = "tcp://127.0.0.1:*"): Promise<{ broker: MajordomoBroker; endpoint: string }> {
-  const b = track(new MajordomoBroker({ heartbeatInterval: HB, ...options }));
+  const b = track(new MajordomoBroker({ heartbeatInterval: HB, heartbeatLiveness: LIVENESS, ...options }));
   return { broker: b, endpoint: await b.bind(endpoint) };
 }
 
 export function worker(endpoint: string, service: string, options: Partial<MajordomoWorkerOptions> = {}): MajordomoWorker {
-  return track(new MajordomoWorker({ endpoint, service, handler: (f) => f, heartbeatInterval: HB, reconnectInterval: 50, reconnectMaxInterval: 200, ...options }));
+  return track(new MajordomoWorker({ endpoint, service, handler: (f) => f, heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, reconnectMaxInterval: 200, ...options }));
 }
 
 export function client(endpoint: string, options: Partial<MajordomoClientOptions> = {}): MajordomoClient {

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { killAll, startPython } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
-import { broker, client, closeAll, HB, text, worker } from "./fixtures.js";
+import { broker, client, closeAll, HB, LIVENESS, text, worker } from "./fixtures.js";
 
 afterEach(async () => {
   await closeAll();
@@ -15,7 +15,7 @@ afterEach(async () => {
 describe("MDP/0.1 interop with Python peers", () => {
   it("our broker serves a Python worker and a Python client", async () => {
     const { broker: b, endpoint } = await broker();
-    const w = startPython("mdp_worker.py", [endpoint, "py.upper", String(HB), "upper"]);
+    const w = startPython("mdp_worker.py", [endpoint, "py.upper", String(HB), "upper", String(LIVENESS)]);
     await w.waitLine(/^READY/);
     await waitFor(() => b.stats().workers === 1);
     const c = startPython("mdp_client.py", [endpoint, "py.upper", "3000", "2", "hello", "mdp"]);
@@ -28,7 +28,7 @@ describe("MDP/0.1 interop with Python peers", () => {
     const mmi = startPython("mdp_client.py", [endpoint, "mmi.service", "3000", "0", "py.upper"]);
     expect(await mmi.waitLine(/^REPLY/)).toBe("REPLY 200");
     // Heartbeats flow both ways: the Python worker stays registered well past its expiry.
-    await new Promise((r) => setTimeout(r, HB * 6));
+    await new Promise((r) => setTimeout(r, HB * (LIVENESS + 2)));
     expect(b.stats()).toMatchObject({ workers: 1, workersExpired: 0, malformed: 0 });
     expect(w.lines).not.toContain("RECONNECT");
   });
@@ -41,13 +41,13 @@ describe("MDP/0.1 interop with Python peers", () => {
 
   it("a Python worker sending an unexpected command gets DISCONNECT and re-registers", async () => {
     const { broker: b, endpoint } = await broker();
-    const w = startPython("mdp_worker.py", [endpoint, "bad", String(HB), "bad"]);
+    const w = startPython("mdp_worker.py", [endpoint, "bad", String(HB), "bad", String(LIVENESS)]);
     await w.waitLine(/^DISCONNECT/);
     expect(b.stats().disconnectsSent).toBeGreaterThanOrEqual(1);
   });
 
   it("our worker and client work under the Python broker", async () => {
-    const py = startPython("mdp_broker.py", ["tcp://127.0.0.1:0", String(HB)]);
+    const py = startPython("mdp_broker.py", ["tcp://127.0.0.1:0", String(HB), String(LIVENESS)]);
     const endpoint = (await py.waitLine(/^READY /)).split(" ")[1]!;
     const w = worker(endpoint, "js.echo");
     await waitFor(() => w.connected);
@@ -58,7 +58,7 @@ describe("MDP/0.1 interop with Python peers", () => {
     const pc = startPython("mdp_client.py", [endpoint, "js.echo", "3000", "2", "from", "python"]);
     expect(await pc.waitLine(/^REPLY/)).toBe("REPLY from python");
     // Our worker hears the Python broker's heartbeats and stays connected.
-    await new Promise((r) => setTimeout(r, HB * 6));
+    await new Promise((r) => setTimeout(r, HB * (LIVENESS + 2)));
     expect(w.stats().reconnects).toBe(0);
   });
 });

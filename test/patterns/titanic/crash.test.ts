@@ -11,7 +11,7 @@ import { TitanicClient } from "../../../patterns/titanic/index.js";
 import { freePort } from "../../helpers/addresses.js";
 import { killAll, startCli, startPython, type Child } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
-import { closeAll, HB, text, track, worker } from "../majordomo/fixtures.js";
+import { closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 
 let dir = "";
 afterEach(async () => {
@@ -21,9 +21,9 @@ afterEach(async () => {
 });
 
 async function startStack(endpoint: string): Promise<{ broker: Child; titanic: Child }> {
-  const broker = startCli(["mdp", "broker", "--bind", endpoint, "--heartbeat", String(HB), "--expiry", "300"]);
+  const broker = startCli(["mdp", "broker", "--bind", endpoint, "--heartbeat", String(HB), "--liveness", String(LIVENESS), "--expiry", "300"]);
   await broker.waitLine(/^bound /);
-  const titanic = startCli(["titanic", "--connect", endpoint, "--dir", dir, "--heartbeat", String(HB), "--dispatch", "50", "--timeout", "1000"]);
+  const titanic = startCli(["titanic", "--connect", endpoint, "--dir", dir, "--heartbeat", String(HB), "--liveness", String(LIVENESS), "--dispatch", "50", "--timeout", "1000"]);
   await titanic.waitLine(/^titanic ready/);
   return { broker, titanic };
 }

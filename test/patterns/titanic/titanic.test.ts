@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { TitanicClient, TitanicServer, TitanicStore, decodeFrames, encodeFrames, isTitanicUuid } from "../../../patterns/titanic/index.js";
-import { broker, closeAll, HB, text, track, worker } from "../majordomo/fixtures.js";
+import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 import { waitFor } from "../../helpers/wait.js";
 
 const dirs: string[] = [];
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 function server(endpoint: string, dir: string): Promise<TitanicServer> {
-  return TitanicServer.start({ endpoint, dir, heartbeatInterval: HB, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
+  return TitanicServer.start({ endpoint, dir, heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
 }
 
 function tclient(endpoint: string): TitanicClient {
