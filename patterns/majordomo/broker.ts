@@ -45,6 +45,7 @@ import {
   parseBrokerInbound,
   type MdpVersion,
 } from "./protocol.js";
+import { reactorOption } from "./options.js";
 
 /** 7/MDP Guide broker `HEARTBEAT_INTERVAL`, ms. */
 export const MDP_HEARTBEAT_INTERVAL = 2500;
@@ -233,11 +234,8 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
     this.queueOverflow = enumOption("MajordomoBroker", o, "queueOverflow", OVERFLOW_POLICIES, "drop-oldest");
     const sendQueueLimit = intOption("MajordomoBroker", o, "sendQueueLimit", 10_000, 1);
     const hwm = intOption("MajordomoBroker", o, "highWaterMark", 10_000, 0);
-    const reactor = o.reactor as Reactor | undefined;
-    if (reactor !== undefined && !(reactor instanceof Reactor)) throw new TypeError("MajordomoBroker: expected `reactor` to be a Reactor");
     this.#signal = signalOption("MajordomoBroker", o);
-    this.#ownReactor = reactor === undefined;
-    this.#reactor = reactor ?? new Reactor();
+    ({ reactor: this.#reactor, own: this.#ownReactor } = reactorOption("MajordomoBroker", o));
     this.socket = new zmq.Router({ mandatory: true, sendTimeout: 0, sendHighWaterMark: hwm, receiveHighWaterMark: hwm, linger: 0 });
     this.#handle = this.#reactor.add(this.socket, {
       name: "mdp-broker",

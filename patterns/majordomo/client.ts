@@ -26,7 +26,8 @@ import {
   type SocketHandle,
   type Timer,
 } from "../../src/index.js";
-import { clientRequest, isExpiredBody, isServiceName, parseClientInbound, versionOption, type MdpVersion } from "./protocol.js";
+import { reactorOption, versionOption } from "./options.js";
+import { clientRequest, isExpiredBody, isServiceName, parseClientInbound, type MdpVersion } from "./protocol.js";
 
 /** The broker answered that no worker for the service turned up in time (see README "Expired requests"). */
 export class ServiceExpiredError extends TimeoutError {
@@ -159,11 +160,8 @@ export class MajordomoClient extends TypedEmitter<MajordomoClientEvents> {
     const pendingLimit = intOption("MajordomoClient", o, "pendingLimit", 1000, 1);
     this.#streamLimit = intOption("MajordomoClient", o, "streamBufferLimit", 10_000, 1);
     this.#socketOptions = objectOption("MajordomoClient", o, "socketOptions");
-    const reactor = o.reactor as Reactor | undefined;
-    if (reactor !== undefined && !(reactor instanceof Reactor)) throw new TypeError("MajordomoClient: expected `reactor` to be a Reactor");
     this.#signal = signalOption("MajordomoClient", o);
-    this.#ownReactor = reactor === undefined;
-    this.#reactor = reactor ?? new Reactor();
+    ({ reactor: this.#reactor, own: this.#ownReactor } = reactorOption("MajordomoClient", o));
     this.#pending = new BoundedQueue<Job>(pendingLimit, "reject", "pending request queue");
     if (this.#signal?.aborted) void this.close();
     else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });

@@ -7,3 +7,4 @@ export * from "./protocol.js";
 export * from "./broker.js";
 export * from "./worker.js";
 export * from "./client.js";
+export * from "./options.js";

@@ -12,21 +12,13 @@
  * | 0.2 (RFC 18) | `MDPC02` | `MDPW02` | no  |
  * @module
  */
-import { EMPTY, InvalidOptionError, toFrame, type FrameLike, type MessageLike } from "../../src/index.js";
+import { EMPTY, toFrame, type FrameLike, type MessageLike } from "../../src/index.js";
 
 /** Protocol version: 1 = MDP/0.1 (RFC 7), 2 = MDP/0.2 (RFC 18). */
 export type MdpVersion = 1 | 2;
 
 /** The versions a constructor accepts. */
 export const MDP_VERSIONS: readonly MdpVersion[] = [1, 2];
-
-/** Validate an optional `version` option (1 or 2, default 1); throws a TypeError naming it. */
-export function versionOption(owner: string, bag: Readonly<Record<string, unknown>>): MdpVersion {
-  const v = bag.version;
-  if (v === undefined) return 1;
-  if (v !== 1 && v !== 2) throw new InvalidOptionError("version", `${owner}: expected \`version\` to be 1 (MDP/0.1) or 2 (MDP/0.2), got ${String(v)}`);
-  return v;
-}
 
 /** 7/MDP client header, "MDPC01". */
 export const MDPC01: Buffer = Buffer.from("MDPC01");
@@ -135,24 +127,24 @@ export function parseBrokerInbound(frames: Buffer[]): BrokerInbound {
   if (first.length === 0) {
     // MDP/0.1: "", header, ...
     const header = frames[1];
-    if (same(header, MDPC01)) {
-      const service = serviceOf(frames[2]);
-      if (service === undefined) return fail("MDPC01: bad or missing service name");
-      if (frames.length < 4) return fail("MDPC01 REQUEST: no body");
-      return { ok: true, kind: "request", version: 1, service, body: frames.slice(3) };
-    }
+    if (same(header, MDPC01)) return parseClientRequest(frames, 1);
     if (same(header, MDPW01)) return parseWorkerCommand(frames, 2, 1);
     return fail("unknown header");
   }
   if (same(first, MDPC02)) {
     if (commandByte(frames[1]) !== CLIENT_COMMANDS_V2.REQUEST) return fail("MDPC02: only REQUEST goes to a broker");
-    const service = serviceOf(frames[2]);
-    if (service === undefined) return fail("MDPC02: bad or missing service name");
-    if (frames.length < 4) return fail("MDPC02 REQUEST: no body");
-    return { ok: true, kind: "request", version: 2, service, body: frames.slice(3) };
+    return parseClientRequest(frames, 2);
   }
   if (same(first, MDPW02)) return parseWorkerCommand(frames, 1, 2);
   return fail("unknown header");
+}
+
+/** Both versions: service name in frame 2, body from frame 3. */
+function parseClientRequest(frames: Buffer[], version: MdpVersion): BrokerInbound {
+  const service = serviceOf(frames[2]);
+  if (service === undefined) return fail("client REQUEST: bad or missing service name");
+  if (frames.length < 4) return fail("client REQUEST: no body");
+  return { ok: true, kind: "request", version, service, body: frames.slice(3) };
 }
 
 function parseWorkerCommand(frames: Buffer[], at: number, version: MdpVersion): BrokerInbound {

@@ -21,7 +21,8 @@ import {
 } from "../../src/index.js";
 import type * as zmq from "zeromq";
 import { MDP_HEARTBEAT_INTERVAL, MDP_HEARTBEAT_LIVENESS } from "./broker.js";
-import { MMI_PREFIX, versionOption, isServiceName, parseWorkerInbound, workerDisconnect, workerHeartbeat, workerReady, workerReply, type MdpVersion } from "./protocol.js";
+import { reactorOption, versionOption } from "./options.js";
+import { MMI_PREFIX, isServiceName, parseWorkerInbound, workerDisconnect, workerHeartbeat, workerReady, workerReply, type MdpVersion } from "./protocol.js";
 
 /** What a handler gets besides the request frames. */
 export interface RequestContext {
@@ -155,11 +156,8 @@ export class MajordomoWorker extends TypedEmitter<MajordomoWorkerEvents> {
     const reconnectInterval = intOption("MajordomoWorker", o, "reconnectInterval", 2500, 0);
     const reconnectMaxInterval = intOption("MajordomoWorker", o, "reconnectMaxInterval", Math.max(32_000, reconnectInterval), reconnectInterval);
     const socketOptions = objectOption<zmq.SocketOptions<zmq.Dealer>>("MajordomoWorker", o, "socketOptions");
-    const reactor = o.reactor as Reactor | undefined;
-    if (reactor !== undefined && !(reactor instanceof Reactor)) throw new TypeError("MajordomoWorker: expected `reactor` to be a Reactor");
     this.#signal = signalOption("MajordomoWorker", o);
-    this.#ownReactor = reactor === undefined;
-    this.#reactor = reactor ?? new Reactor();
+    ({ reactor: this.#reactor, own: this.#ownReactor } = reactorOption("MajordomoWorker", o));
     this.#backlog = new BoundedQueue<Job>(backlogLimit, "drop-newest", "worker backlog");
     const v = this.version;
     this.#link = new HeartbeatLink({
