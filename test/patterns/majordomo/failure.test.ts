@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { killAll, startPython } from "../../helpers/process.js";
 import { freePort } from "../../helpers/addresses.js";
 import { waitFor } from "../../helpers/wait.js";
-import { broker, client, closeAll, HB, LIVENESS, text, track, worker } from "./fixtures.js";
+import { broker, client, closeAll, HB, LIVENESS, STEADY_HB, text, track, worker } from "./fixtures.js";
 import { MajordomoBroker } from "../../../patterns/majordomo/index.js";
 
 afterEach(async () => {
@@ -63,8 +63,8 @@ describe("Majordomo failure handling", () => {
   });
 
   it("keeps a busy worker alive with heartbeats while its handler runs", async () => {
-    const { broker: b, endpoint } = await broker();
-    worker(endpoint, "slow", { handler: async (f) => (await new Promise((r) => setTimeout(r, HB * LIVENESS * 2)), f) });
+    const { broker: b, endpoint } = await broker({ heartbeatInterval: STEADY_HB });
+    worker(endpoint, "slow", { heartbeatInterval: STEADY_HB, handler: async (f) => (await new Promise((r) => setTimeout(r, STEADY_HB * LIVENESS * 2)), f) });
     const c = client(endpoint, { timeout: 10_000, retries: 0 });
     expect(text(await c.request("slow", "patience"))).toEqual(["patience"]);
     expect(b.stats()).toMatchObject({ workersExpired: 0, redelivered: 0, dispatched: 1 });

@@ -8,6 +8,11 @@ import { MajordomoBroker, MajordomoClient, MajordomoWorker, type MajordomoBroker
 export const HB = 100;
 /** Heartbeat liveness used by the tests: generous, as the machine may be loaded. */
 export const LIVENESS = 5;
+/**
+ * Heartbeat interval for tests that assert that nothing expires: with LIVENESS it tolerates
+ * a one-second stall of a loaded machine.
+ */
+export const STEADY_HB = 200;
 
 const open: { close(): Promise<void> }[] = [];
 

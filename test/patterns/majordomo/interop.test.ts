@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { killAll, startPython } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
-import { broker, client, closeAll, HB, LIVENESS, text, worker } from "./fixtures.js";
+import { broker, client, closeAll, LIVENESS, STEADY_HB as HB, text, worker } from "./fixtures.js";
 
 afterEach(async () => {
   await closeAll();
@@ -14,7 +14,7 @@ afterEach(async () => {
 
 describe("MDP/0.1 interop with Python peers", () => {
   it("our broker serves a Python worker and a Python client", async () => {
-    const { broker: b, endpoint } = await broker();
+    const { broker: b, endpoint } = await broker({ heartbeatInterval: HB });
     const w = startPython("mdp_worker.py", [endpoint, "py.upper", String(HB), "upper", String(LIVENESS)]);
     await w.waitLine(/^READY/);
     await waitFor(() => b.stats().workers === 1);
@@ -49,7 +49,7 @@ describe("MDP/0.1 interop with Python peers", () => {
   it("our worker and client work under the Python broker", async () => {
     const py = startPython("mdp_broker.py", ["tcp://127.0.0.1:0", String(HB), String(LIVENESS)]);
     const endpoint = (await py.waitLine(/^READY /)).split(" ")[1]!;
-    const w = worker(endpoint, "js.echo");
+    const w = worker(endpoint, "js.echo", { heartbeatInterval: HB });
     await waitFor(() => w.connected);
     const c = client(endpoint);
     expect(text(await c.request("js.echo", ["one", "two"]))).toEqual(["one", "two"]);

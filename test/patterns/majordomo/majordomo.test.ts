@@ -4,7 +4,7 @@ import { TimeoutError } from "../../../src/index.js";
 import { MajordomoBroker, MajordomoClient, MajordomoWorker, ServiceExpiredError } from "../../../patterns/majordomo/index.js";
 import { sendMalformed } from "../../helpers/malformed.js";
 import { waitFor, within } from "../../helpers/wait.js";
-import { broker, client, closeAll, HB, text, worker } from "./fixtures.js";
+import { broker, client, closeAll, HB, STEADY_HB, text, worker } from "./fixtures.js";
 
 afterEach(closeAll);
 
@@ -165,9 +165,9 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
   });
 
   it("heartbeats workers and keeps an idle worker registered", async () => {
-    const { broker: b, endpoint } = await broker();
-    const w = worker(endpoint, "echo");
-    await waitFor(() => b.stats().heartbeatsSent >= 5 && w.stats().heartbeatsSent >= 5);
+    const { broker: b, endpoint } = await broker({ heartbeatInterval: STEADY_HB });
+    const w = worker(endpoint, "echo", { heartbeatInterval: STEADY_HB });
+    await waitFor(() => b.stats().heartbeatsSent >= 8 && w.stats().heartbeatsSent >= 8);
     expect(b.stats()).toMatchObject({ workers: 1, workersExpired: 0 });
     expect(w.stats().reconnects).toBe(0);
   });
