@@ -6,7 +6,7 @@
  *   no heartbeats, no expiry, no validation beyond the header).
  * - `node majordomo.js workers ENDPOINT N SERVICE`: N raw zeromq.js MDP/0.1 echo workers,
  *   the same for both brokers.
- * Each prints `READY <endpoint>` when it is up.
+ * Each prints `READY <endpoint>` when it is up, and `CPU <µs>` (its CPU time so far) on SIGUSR2.
  */
 import * as zmq from "zeromq";
 import { MajordomoBroker } from "../../patterns/majordomo/index.js";
@@ -14,6 +14,10 @@ import { MajordomoBroker } from "../../patterns/majordomo/index.js";
 const [mode, endpoint, count, service] = process.argv.slice(2);
 const HWM = { sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 };
 const EMPTY = Buffer.alloc(0);
+process.on("SIGUSR2", () => {
+  const u = process.cpuUsage();
+  process.stdout.write(`CPU ${u.user + u.system}\n`);
+});
 const MDPC01 = Buffer.from("MDPC01");
 const MDPW01 = Buffer.from("MDPW01");
 const READY = Buffer.from([1]);
