@@ -14,9 +14,18 @@ export function usage<T>(make: () => T): T {
   }
 }
 
-/** Run until SIGINT/SIGTERM, then close `thing` and print its stats. */
+/**
+ * Run until SIGINT/SIGTERM, then close `thing` and print its stats. The process is kept
+ * alive meanwhile: a worker waiting out a reconnect backoff has no socket open, and the
+ * reactor's timers are unref'd.
+ */
 export async function serve(ctx: CliContext, thing: { close(): Promise<void>; stats(): object }): Promise<number> {
-  await aborted(ctx.signal);
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    await aborted(ctx.signal);
+  } finally {
+    clearInterval(keepAlive);
+  }
   await thing.close();
   ctx.out.log(`stopped: ${JSON.stringify(thing.stats())}`, { stopped: true, stats: thing.stats() });
   return EXIT.OK;
