@@ -150,6 +150,27 @@ describe("Majordomo failure handling", () => {
     expect(text(await c.request("flaky", "x"))).toEqual(["500", "boom"]);
   });
 
+  it("counts a reply to a client that has gone (unroutable) and keeps serving", async () => {
+    const { broker: b, endpoint } = await broker();
+    let release: (() => void) | undefined;
+    const first = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    worker(endpoint, "slow", { handler: async (f) => (++calls === 1 && (await first), f) });
+    const gone = client(endpoint, { timeout: 5000, retries: 0 });
+    const lost = gone.request("slow", "x").catch(() => undefined);
+    await waitFor(() => b.stats().dispatched === 1);
+    // Reply only once the broker's ROUTER has seen the client go (else the reply may still
+    // enter the dying connection and vanish inside libzmq, which no one can count).
+    const disconnected = new Promise((r) => b.socket.events.on("disconnect", r));
+    await gone.close();
+    await lost;
+    await disconnected;
+    release!();
+    await waitFor(() => b.stats().sendDropped === 1, { what: "the unroutable reply counted" });
+    const c = client(endpoint);
+    expect(text(await c.request("slow", "y"))).toEqual(["y"]);
+  });
+
   it("bounds each service queue and counts what the overflow policy drops", async () => {
     const { broker: b, endpoint } = await broker({ queueLimit: 2, queueOverflow: "drop-newest", requestExpiry: 0 });
     const c = client(endpoint, { timeout: 20_000, retries: 0 });
