@@ -411,8 +411,10 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
     }
     this.#stats.replies++;
     worker.current = undefined;
-    this.#handle.send(request.version === 1 ? [client, EMPTY, MDPC01, service.nameFrame, ...body] : [client, MDPC02, C2_FINAL, service.nameFrame, ...body]);
+    // Feed the worker first: with one request per worker at a time, workers are the
+    // scarce resource, and the reply to the client can follow a few microseconds later.
     this.#idle(worker);
+    this.#replyToClient(client, request.version, service.nameFrame, body);
   }
 
   // ----- MMI --------------------------------------------------------------------------
