@@ -12,9 +12,10 @@ import { reactorBench } from "./reactor.js";
 import { lazyPirateBench } from "./lazy-pirate.js";
 import { pubsubBench } from "./pubsub.js";
 import { hwmBench } from "./hwm.js";
+import { majordomoBench } from "./majordomo.js";
 
 /** Every benchmark, in run order. */
-export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench];
+export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench, majordomoBench];
 
 const resultsDir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 

@@ -11,6 +11,8 @@ export {
   REQUEST_TIMEOUT,
   RequestAbandonedError,
   type BackoffOptions,
+  type ClientSettings,
+  type Job,
   type ClientOptions,
   type DiscardReason,
   type LazyPirateEvents,

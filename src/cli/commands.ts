@@ -8,6 +8,7 @@ import { coreCommands } from "./core-commands.js";
 import { zapCommands } from "../zap/cli.js";
 import { lazyPirateCommands } from "../../patterns/lazy-pirate/cli.js";
 import { pubsubCommands } from "../../patterns/pubsub/cli.js";
+import { mdpCommands } from "../../patterns/majordomo/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands];

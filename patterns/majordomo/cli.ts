@@ -1,0 +1,109 @@
+/**
+ * `zpatterns mdp broker|worker|client` (and `zpatterns titanic`, from patterns/titanic/cli.ts).
+ * Every long-running command stops cleanly on SIGINT/SIGTERM.
+ * @module
+ */
+import { serve, usage } from "./serve.js";
+import { EXIT, UsageError, choiceArg, intArg, strArg, type CliCommand, type CliContext, type CliOptions } from "../../src/cli/cli.js";
+import { framesToText, loadHandler, type MessageLike } from "../../src/index.js";
+import { titanicCommands } from "../titanic/cli.js";
+import { MajordomoBroker } from "./broker.js";
+import { MajordomoClient } from "./client.js";
+import { MajordomoWorker } from "./worker.js";
+import type { MdpVersion } from "./protocol.js";
+
+const HEARTBEAT_OPTIONS: CliOptions = {
+  heartbeat: { type: "string" },
+  liveness: { type: "string" },
+};
+const HEARTBEAT_HELP = "  --heartbeat MS      heartbeat interval (default 2500)\n  --liveness N        silent intervals before a peer is dead (default 3)";
+
+function version(ctx: CliContext): MdpVersion {
+  return choiceArg(ctx.values, "mdp", ["0.1", "0.2"], "0.1") === "0.1" ? 1 : 2;
+}
+
+/** The Majordomo commands. */
+export const mdpCommands: CliCommand[] = [
+  {
+    name: "mdp broker",
+    summary: "Run a Majordomo broker (7/MDP 0.1 + 18/MDP 0.2 + 8/MMI) on one ROUTER",
+    usage: "--bind EP [--heartbeat MS] [--liveness N] [--expiry MS] [--redeliveries N] [--queue N]",
+    help: `Options:\n  --bind EP           endpoint to bind (repeatable), e.g. tcp://*:5555\n${HEARTBEAT_HELP}\n  --expiry MS         expire requests for services with no worker after MS (0 = never; default 2000)\n  --redeliveries N    redeliveries after a worker dies mid-request (default 3)\n  --queue N           request queue limit per service (default 1000)\n\nPrints "bound EP" for each endpoint; runs until SIGINT/SIGTERM.`,
+    options: { ...HEARTBEAT_OPTIONS, bind: { type: "string", multiple: true }, expiry: { type: "string" }, redeliveries: { type: "string" }, queue: { type: "string" } },
+    async run(ctx) {
+      const binds = (ctx.values.bind as string[] | undefined) ?? [];
+      if (binds.length === 0) throw new UsageError("--bind is required");
+      const broker = new MajordomoBroker({
+        heartbeatInterval: intArg(ctx.values, "heartbeat", 2500, 1),
+        heartbeatLiveness: intArg(ctx.values, "liveness", 3, 1),
+        requestExpiry: intArg(ctx.values, "expiry", 2000, 0),
+        maxRedeliveries: intArg(ctx.values, "redeliveries", 3, 0),
+        queueLimit: intArg(ctx.values, "queue", 1000, 1),
+      });
+      try {
+        for (const ep of binds) {
+          const bound = await broker.bind(ep);
+          ctx.out.result(`bound ${bound}`, { bound });
+        }
+      } catch (error) {
+        await broker.close();
+        throw error;
+      }
+      broker.on("worker:ready", (e) => ctx.out.log(`worker ready for ${e.service}`, { event: "worker:ready", service: e.service }));
+      broker.on("worker:expired", (e) => ctx.out.log(`worker for ${e.service} expired${e.busy ? " (busy: request redelivered)" : ""}`, { event: "worker:expired", service: e.service, busy: e.busy }));
+      return serve(ctx, broker);
+    },
+  },
+  {
+    name: "mdp worker",
+    summary: "Run a Majordomo worker for one service",
+    usage: "--connect EP --service NAME [--handler echo|upper|PATH] [--mdp 0.1|0.2] [--heartbeat MS] [--liveness N]",
+    help: `Options:\n  --connect EP        broker endpoint\n  --service NAME      service to offer\n  --handler H         echo (default), upper, or a path to a module whose default export handles requests\n  --mdp V             protocol version 0.1 (default) or 0.2\n${HEARTBEAT_HELP}\n\nRuns until SIGINT/SIGTERM.`,
+    options: { ...HEARTBEAT_OPTIONS, connect: { type: "string" }, service: { type: "string" }, handler: { type: "string" }, mdp: { type: "string" } },
+    async run(ctx) {
+      const endpoint = strArg(ctx.values, "connect", true);
+      const service = strArg(ctx.values, "service", true);
+      const v = version(ctx);
+      const heartbeatInterval = intArg(ctx.values, "heartbeat", 2500, 1);
+      const heartbeatLiveness = intArg(ctx.values, "liveness", 3, 1);
+      const handler = await loadHandler(strArg(ctx.values, "handler") ?? "echo");
+      const worker = usage(() => new MajordomoWorker({ endpoint, service, handler: (f) => handler(f) as MessageLike | Promise<MessageLike>, version: v, heartbeatInterval, heartbeatLiveness }));
+      worker.on("worker:connected", (e) => ctx.out.log(`connected to ${endpoint} as ${service} (attempt ${e.attempt})`, { event: "worker:connected", attempt: e.attempt }));
+      worker.on("worker:disconnected", (e) => ctx.out.log(`disconnected: ${e.reason}`, { event: "worker:disconnected", reason: e.reason }));
+      return serve(ctx, worker);
+    },
+  },
+  {
+    name: "mdp client",
+    summary: "Send one request to a Majordomo service and print the reply frames on one line",
+    usage: "--connect EP --service NAME [--timeout MS] [--retries N] [--mdp 0.1|0.2] [PAYLOAD...]",
+    help: "Arguments:\n  PAYLOAD             request frames (default: one empty frame)\n\nOptions:\n  --connect EP        broker endpoint\n  --service NAME      service name (mmi.service asks the broker whether a service exists)\n  --timeout MS        ms to wait for a reply before resending (default 2500)\n  --retries N         resends before giving up (default 3)\n  --mdp V             protocol version 0.1 (default) or 0.2 (prints each PARTIAL on its own line)\n\nExit codes: 0 answered, 1 abandoned (no reply, or expired at the broker), 2 usage.",
+    options: { connect: { type: "string" }, service: { type: "string" }, timeout: { type: "string" }, retries: { type: "string" }, mdp: { type: "string" } },
+    allowPositionals: true,
+    async run(ctx) {
+      const endpoint = strArg(ctx.values, "connect", true);
+      const service = strArg(ctx.values, "service", true);
+      const timeout = intArg(ctx.values, "timeout", 2500, 1);
+      const retries = intArg(ctx.values, "retries", 3, 0);
+      const client = usage(() => new MajordomoClient({ endpoint, version: version(ctx), timeout, retries }));
+      const print = (body: Buffer[], final: boolean) => {
+        const frames = framesToText(body);
+        ctx.out.result(frames.join(" "), { service, frames, final });
+      };
+      client.on("request:retry", (e) => ctx.out.log(`no reply, retrying (attempt ${e.attempt})`, { event: "request:retry", attempt: e.attempt }));
+      try {
+        const body = ctx.positionals.length ? ctx.positionals : [""];
+        const reply = usage(() => client.request(service, body, { signal: ctx.signal, onPartial: (b) => print(b, false) }));
+        print(await reply, true);
+        return EXIT.OK;
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        ctx.out.error(`abandoned: ${error instanceof Error ? error.message : String(error)}`);
+        return EXIT.FAILURE;
+      } finally {
+        await client.close();
+      }
+    },
+  },
+  ...titanicCommands,
+];

@@ -1,0 +1,130 @@
+/**
+ * The 9/TSP client helper: store a request with `titanic.request`, poll `titanic.reply`
+ * until the reply is there, then `titanic.close` it. Built on {@link MajordomoClient}, so
+ * each call has Lazy Pirate retries too.
+ * @module
+ */
+import { AbortedError, ProtocolError, Reactor, TimeoutError, intOption, optionsObject, signalOption, type MessageLike } from "../../src/index.js";
+import { MajordomoClient, type MajordomoClientOptions } from "../majordomo/client.js";
+import { TSP_SERVICES, TSP_STATUS, type TspStatus } from "./server.js";
+
+/** Options of {@link TitanicClient}. */
+export interface TitanicClientOptions extends MajordomoClientOptions {
+  /** ms between `titanic.reply` polls while the reply is pending. Default 100 (Guide). */
+  readonly pollInterval?: number;
+  /** ms to wait before retrying after a 500 or a lost call. Default 1000. */
+  readonly retryDelay?: number;
+}
+
+/** A 9/TSP answer: the status code and the frames after it. */
+export interface TspAnswer {
+  status: TspStatus;
+  body: Buffer[];
+}
+
+/** Options of {@link TitanicClient.call}. */
+export interface TitanicCallOptions {
+  readonly signal?: AbortSignal;
+  /** Give up after this many ms (TimeoutError; the request stays stored). Default: never. */
+  readonly deadline?: number;
+}
+
+const STATUSES = new Set<string>(Object.values(TSP_STATUS));
+
+function sleep(reactor: Reactor, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortedError("aborted", { cause: signal.reason }));
+    const t = reactor.after(ms, () => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    });
+    const onAbort = () => {
+      t.cancel();
+      reject(new AbortedError("aborted", { cause: signal?.reason }));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** 9/TSP client; see the module documentation. */
+export class TitanicClient {
+  /** The Majordomo client the calls go through. */
+  readonly mdp: MajordomoClient;
+  readonly pollInterval: number;
+  readonly retryDelay: number;
+  readonly #reactor: Reactor;
+  readonly #ownReactor: boolean;
+
+  constructor(options: TitanicClientOptions) {
+    const o = optionsObject("TitanicClient", options);
+    this.pollInterval = intOption("TitanicClient", o, "pollInterval", 100, 1);
+    this.retryDelay = intOption("TitanicClient", o, "retryDelay", 1000, 1);
+    const { pollInterval: _p, retryDelay: _r, ...mdp } = options;
+    this.#ownReactor = mdp.reactor === undefined;
+    this.#reactor = mdp.reactor ?? new Reactor();
+    this.mdp = new MajordomoClient({ ...mdp, reactor: this.#reactor });
+  }
+
+  async #tsp(service: string, body: MessageLike, signal?: AbortSignal): Promise<TspAnswer> {
+    const reply = await this.mdp.request(service, body, { signal });
+    const status = reply[0]?.toString("latin1").slice(0, 3) ?? "";
+    if (!STATUSES.has(status)) throw new ProtocolError(`${service}: reply does not start with a 9/TSP status code`);
+    return { status: status as TspStatus, body: reply.slice(1) };
+  }
+
+  /** titanic.request: store `body` for `service`. 200 carries the UUID in `body[0]`. */
+  request(service: string, body: MessageLike, signal?: AbortSignal): Promise<TspAnswer> {
+    const frames = typeof body === "string" || body instanceof Uint8Array ? [body] : body;
+    return this.#tsp(TSP_SERVICES.REQUEST, [service, ...frames], signal);
+  }
+
+  /** titanic.reply: 200 + reply frames, 300 pending, 400 unknown, 500 error. */
+  reply(uuid: string, signal?: AbortSignal): Promise<TspAnswer> {
+    return this.#tsp(TSP_SERVICES.REPLY, uuid, signal);
+  }
+
+  /** titanic.close: forget a request and its reply. */
+  closeRequest(uuid: string, signal?: AbortSignal): Promise<TspAnswer> {
+    return this.#tsp(TSP_SERVICES.CLOSE, uuid, signal);
+  }
+
+  /**
+   * The whole exchange: submit, poll until the reply is stored, close, and resolve with the
+   * reply. Retries lost calls and 500s after `retryDelay`, polls every `pollInterval` while
+   * pending; rejects with ProtocolError on 400.
+   */
+  async call(service: string, body: MessageLike, options: TitanicCallOptions = {}): Promise<Buffer[]> {
+    const o = optionsObject("TitanicClient.call", options);
+    const signal = signalOption("TitanicClient.call", o);
+    const deadline = intOption("TitanicClient.call", o, "deadline", 0, 0);
+    const until = deadline > 0 ? Date.now() + deadline : Infinity;
+    const uuid = await this.#until(until, signal, () => this.request(service, body, signal));
+    const reply = await this.#until(until, signal, () => this.reply(uuid, signal), true);
+    await this.#until(until, signal, () => this.closeRequest(uuid, signal)).catch(() => undefined);
+    return reply;
+  }
+
+  /** Repeat `step` until it answers 200 (returns body[0] as text, or the body when `wantBody`). */
+  async #until(until: number, signal: AbortSignal | undefined, step: () => Promise<TspAnswer>): Promise<string>;
+  async #until(until: number, signal: AbortSignal | undefined, step: () => Promise<TspAnswer>, wantBody: true): Promise<Buffer[]>;
+  async #until(until: number, signal: AbortSignal | undefined, step: () => Promise<TspAnswer>, wantBody = false): Promise<string | Buffer[]> {
+    for (;;) {
+      if (Date.now() > until) throw new TimeoutError("Titanic call deadline passed");
+      let answer: TspAnswer | undefined;
+      try {
+        answer = await step();
+      } catch (error) {
+        if (!(error instanceof TimeoutError)) throw error;
+      }
+      if (answer?.status === TSP_STATUS.OK) return wantBody ? answer.body : (answer.body[0]?.toString("latin1") ?? "");
+      if (answer?.status === TSP_STATUS.UNKNOWN) throw new ProtocolError("Titanic: unknown request (400)");
+      await sleep(this.#reactor, answer?.status === TSP_STATUS.PENDING ? this.pollInterval : this.retryDelay, signal);
+    }
+  }
+
+  /** Close the underlying Majordomo client (calls in progress reject with ClosedError). Idempotent. */
+  async close(): Promise<void> {
+    await this.mdp.close();
+    if (this.#ownReactor) await this.#reactor.close();
+  }
+}

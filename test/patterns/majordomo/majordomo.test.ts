@@ -1,0 +1,194 @@
+import * as zmq from "zeromq";
+import { afterEach, describe, expect, it } from "vitest";
+import { TimeoutError } from "../../../src/index.js";
+import { MajordomoBroker, MajordomoClient, MajordomoWorker, ServiceExpiredError } from "../../../patterns/majordomo/index.js";
+import { sendMalformed } from "../../helpers/malformed.js";
+import { waitFor, within } from "../../helpers/wait.js";
+import { broker, client, closeAll, HB, STEADY_HB, text, worker } from "./fixtures.js";
+
+afterEach(closeAll);
+
+/** A raw DEALER speaking MDP by hand; collects what it receives. */
+async function rawPeer(endpoint: string): Promise<{ sock: zmq.Dealer; got: Buffer[][]; close(): void }> {
+  const sock = new zmq.Dealer({ linger: 0 });
+  sock.connect(endpoint);
+  const got: Buffer[][] = [];
+  void (async () => {
+    try {
+      for await (const m of sock) got.push(m as Buffer[]);
+    } catch {
+      // closed
+    }
+  })();
+  return { sock, got, close: () => sock.close() };
+}
+
+describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => {
+  for (const transport of ["tcp", "ipc", "inproc"] as const) {
+    it(`answers a request through the broker over ${transport}`, async () => {
+      const ep = transport === "tcp" ? "tcp://127.0.0.1:*" : transport === "ipc" ? `ipc:///tmp/mdp-${process.pid}-${Date.now()}.sock` : `inproc://mdp-${Date.now()}`;
+      const { broker: b, endpoint } = await broker({}, ep);
+      worker(endpoint, "upper", { handler: (f) => f.map((x) => x.toString().toUpperCase()) });
+      const c = client(endpoint);
+      expect(text(await c.request("upper", ["hello", "world"]))).toEqual(["HELLO", "WORLD"]);
+      expect(b.stats()).toMatchObject({ requests: 1, replies: 1, workers: 1, malformed: 0 });
+    });
+  }
+
+  it("keeps many requests in flight (asynchronous mode) and spreads them over workers", async () => {
+    const { broker: b, endpoint } = await broker();
+    const seen = [0, 0];
+    for (const i of [0, 1]) {
+      worker(endpoint, "slow", {
+        handler: async (f) => {
+          seen[i]!++;
+          await new Promise((r) => setTimeout(r, 5));
+          return f;
+        },
+      });
+    }
+    await waitFor(() => b.stats().workers === 2);
+    const c = client(endpoint, { maxInFlight: 20 });
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => c.request("slow", String(i))));
+    expect(replies.map((r) => r[0]!.toString())).toEqual(Array.from({ length: 100 }, (_, i) => String(i)));
+    expect(seen[0]! + seen[1]!).toBe(100);
+    expect(seen[0]).toBeGreaterThan(0);
+    expect(seen[1]).toBeGreaterThan(0);
+    expect(c.stats()).toMatchObject({ requests: 100, replies: 100, retries: 0 });
+  });
+
+  it("queues requests until a worker for the service registers", async () => {
+    const { endpoint } = await broker({ requestExpiry: 0 });
+    const c = client(endpoint, { timeout: 5000 });
+    const reply = c.request("late", "x");
+    await new Promise((r) => setTimeout(r, 100));
+    worker(endpoint, "late");
+    expect(text(await reply)).toEqual(["x"]);
+  });
+
+  it("answers mmi.service with 200/404 and other mmi.* with 501", async () => {
+    const { endpoint } = await broker();
+    worker(endpoint, "echo");
+    const c = client(endpoint);
+    await waitFor(async () => text(await c.request("mmi.service", "echo"))[0] === "200");
+    expect(text(await c.request("mmi.service", "nope"))).toEqual(["404"]);
+    expect(text(await c.request("mmi.frobnicate", "x"))).toEqual(["501"]);
+  });
+
+  it("expires a request for a service with no worker and answers 504 (counted)", async () => {
+    const { broker: b, endpoint } = await broker({ requestExpiry: 200 });
+    const expired: string[] = [];
+    b.on("request:expired", (e) => expired.push(e.service));
+    const c = client(endpoint, { timeout: 2000, retries: 0 });
+    const err = await c.request("nobody", "x").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServiceExpiredError);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as ServiceExpiredError).reply[0]!.toString()).toBe("504");
+    expect(expired).toEqual(["nobody"]);
+    expect(b.stats()).toMatchObject({ expired: 1, queued: 0, services: 0 });
+  });
+
+  it("abandons a request after its retries with TimeoutError, reopening the socket each time", async () => {
+    const { endpoint } = await broker({ requestExpiry: 0 });
+    const c = client(endpoint, { timeout: 100, retries: 2 });
+    const retries: number[] = [];
+    c.on("request:retry", (e) => retries.push(e.attempt));
+    await expect(c.request("void", "x")).rejects.toBeInstanceOf(TimeoutError);
+    expect(retries).toEqual([2, 3]);
+    expect(c.stats()).toMatchObject({ abandoned: 1, retries: 2, sockets: 3 });
+  });
+
+  it("aborts a request with its signal", async () => {
+    const { endpoint } = await broker({ requestExpiry: 0 });
+    const c = client(endpoint, { timeout: 5000 });
+    const ac = new AbortController();
+    const p = c.request("void", "x", { signal: ac.signal });
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ code: "ZMQP_ABORTED" });
+  });
+
+  it("disconnects a worker that registers an mmi.* service", async () => {
+    const { broker: b, endpoint } = await broker();
+    const peer = await rawPeer(endpoint);
+    await peer.sock.send(["", "MDPW01", Buffer.from([1]), "mmi.service"]);
+    await waitFor(() => peer.got.length > 0);
+    expect(text(peer.got[0]!)).toEqual(["", "MDPW01", "\x05"]);
+    expect(b.stats().workers).toBe(0);
+    peer.close();
+  });
+
+  it("sends DISCONNECT for valid but unexpected commands (heartbeat from a stranger, REQUEST, second READY, reply without request)", async () => {
+    const { broker: b, endpoint } = await broker();
+    const cases: Buffer[][] = [
+      [Buffer.alloc(0), Buffer.from("MDPW01"), Buffer.from([4])],
+      [Buffer.alloc(0), Buffer.from("MDPW01"), Buffer.from([3]), Buffer.from("c"), Buffer.alloc(0), Buffer.from("x")],
+    ];
+    for (const msg of cases) {
+      const peer = await rawPeer(endpoint);
+      await peer.sock.send(msg);
+      await waitFor(() => peer.got.length > 0);
+      expect(text(peer.got[0]!)).toEqual(["", "MDPW01", "\x05"]);
+      peer.close();
+    }
+    for (const second of [
+      ["", "MDPW01", Buffer.from([1]), "svc"],
+      ["", "MDPW01", Buffer.from([2]), "client", "", "body"],
+    ]) {
+      const peer = await rawPeer(endpoint);
+      await peer.sock.send(["", "MDPW01", Buffer.from([1]), "svc"]);
+      await waitFor(() => b.stats().workers === 1);
+      await peer.sock.send(second);
+      await waitFor(() => peer.got.some((m) => m[2]?.[0] === 5));
+      expect(b.stats().workers).toBe(0);
+      peer.close();
+    }
+    expect(b.stats().disconnectsSent).toBe(4);
+  });
+
+  it("counts malformed messages, drops them and keeps serving", async () => {
+    const { broker: b, endpoint } = await broker();
+    worker(endpoint, "echo");
+    const c = client(endpoint);
+    expect(text(await c.request("echo", "before"))).toEqual(["before"]);
+    const templates = [
+      ["", "MDPC01", "echo", "x"],
+      ["", "MDPW01", "\x01", "svc"],
+      ["", "MDPW01", "\x03", "client", "", "x"],
+      ["", "MDPW01", "\x04"],
+      ["MDPC02", "\x01", "echo", "x"],
+      ["MDPW02", "\x04", "client", "", "x"],
+    ].map((m) => m.map((f) => Buffer.from(f)));
+    await sendMalformed(endpoint, { count: 300, templates });
+    await waitFor(() => b.stats().received >= 300, { what: "garbage received" });
+    expect(b.stats().malformed).toBeGreaterThan(50);
+    expect(text(await c.request("echo", "after"))).toEqual(["after"]);
+  });
+
+  it("heartbeats workers and keeps an idle worker registered", async () => {
+    const { broker: b, endpoint } = await broker({ heartbeatInterval: STEADY_HB });
+    const w = worker(endpoint, "echo", { heartbeatInterval: STEADY_HB });
+    await waitFor(() => b.stats().heartbeatsSent >= 8 && w.stats().heartbeatsSent >= 8);
+    expect(b.stats()).toMatchObject({ workers: 1, workersExpired: 0 });
+    expect(w.stats().reconnects).toBe(0);
+  });
+
+  it("validates options (TypeError naming the option)", () => {
+    expect(() => new MajordomoBroker({ heartbeatInterval: 0 })).toThrow(/heartbeatInterval/);
+    expect(() => new MajordomoBroker({ queueOverflow: "nope" as never })).toThrow(/queueOverflow/);
+    expect(() => new MajordomoWorker({ endpoint: "tcp://127.0.0.1:1", service: "mmi.x", handler: (f) => f })).toThrow(/service/);
+    expect(() => new MajordomoWorker({ endpoint: "nope", service: "s", handler: (f) => f })).toThrow(/endpoint/);
+    expect(() => new MajordomoWorker({ endpoint: "tcp://127.0.0.1:1", service: "s", handler: undefined as never })).toThrow(/handler/);
+    expect(() => new MajordomoClient({ endpoint: "tcp://127.0.0.1:1", version: 3 as never })).toThrow(/version/);
+    expect(() => new MajordomoClient({ endpoint: "tcp://127.0.0.1:1", timeout: -1 })).toThrow(TypeError);
+  });
+
+  it("close() is idempotent and rejects requests in flight with ClosedError", async () => {
+    const { broker: b, endpoint } = await broker({ requestExpiry: 0 });
+    const c = new MajordomoClient({ endpoint });
+    const p = c.request("void", "x");
+    await within(Promise.all([c.close(), c.close()]), 2000, "client close");
+    await expect(p).rejects.toMatchObject({ code: "ZMQP_CLOSED" });
+    await within(Promise.all([b.close(), b.close()]), 2000, "broker close");
+    void HB;
+  });
+});
