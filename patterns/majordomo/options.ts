@@ -2,10 +2,8 @@
  * Option helpers shared by the Majordomo (and Titanic) constructors.
  * @module
  */
-import { InvalidOptionError, Reactor } from "../../src/index.js";
+import { InvalidOptionError, Reactor, type Bag } from "../../src/index.js";
 import type { MdpVersion } from "./protocol.js";
-
-type Bag = Readonly<Record<string, unknown>>;
 
 /** Validate an optional `version` option (1 or 2, default 1); throws a TypeError naming it. */
 export function versionOption(owner: string, bag: Bag): MdpVersion {
