@@ -15,17 +15,11 @@ export function usage<T>(make: () => T): T {
 }
 
 /**
- * Run until SIGINT/SIGTERM, then close `thing` and print its stats. The process is kept
- * alive meanwhile: a worker waiting out a reconnect backoff has no socket open, and the
- * reactor's timers are unref'd.
+ * Run until SIGINT/SIGTERM, then close `thing` and print its stats. (The CLI framework keeps
+ * the process alive while a command runs, even when a worker between reconnects has no socket.)
  */
 export async function serve(ctx: CliContext, thing: { close(): Promise<void>; stats(): object }): Promise<number> {
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-  try {
-    await aborted(ctx.signal);
-  } finally {
-    clearInterval(keepAlive);
-  }
+  await aborted(ctx.signal);
   await thing.close();
   ctx.out.log(`stopped: ${JSON.stringify(thing.stats())}`, { stopped: true, stats: thing.stats() });
   return EXIT.OK;

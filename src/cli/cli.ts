@@ -210,6 +210,10 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   }
+  // Library timers are unref'd (they never keep a process alive on their own), so a command
+  // that is only waiting (a worker between reconnects, a server with no traffic) holds the
+  // process open here until it returns.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
     return await cmd.run({ values: parsed.values, positionals: parsed.positionals, out, signal: controller.signal });
   } catch (error) {
@@ -221,6 +225,7 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
     out.error(error instanceof Error ? error.message : String(error));
     return EXIT.FAILURE;
   } finally {
+    clearInterval(keepAlive);
     if (installSignals) {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
