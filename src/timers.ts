@@ -37,10 +37,11 @@ class HeapTimer implements Timer {
     return !this.cancelled && !(this.fired && this.interval === 0);
   }
   cancel(): void {
-    if (!this.cancelled) {
-      this.cancelled = true;
-      this.owner.noteCancelled();
-    }
+    if (this.cancelled) return;
+    // A one-shot that fired has left the heap: only entries still in it count as lazily deleted.
+    const inHeap = !(this.fired && this.interval === 0);
+    this.cancelled = true;
+    if (inHeap) this.owner.noteCancelled();
   }
 }
 
