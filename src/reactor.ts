@@ -434,6 +434,12 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
   }
 }
 
+/**
+ * ZMQ_PUB, ZMQ_PUSH, ZMQ_RADIO, ZMQ_SCATTER: socket types that never receive. zeromq.js gives
+ * every socket a `receive()` method at runtime, so the type is what tells them apart.
+ */
+const SEND_ONLY_TYPES: ReadonlySet<number> = new Set([1, 8, 14, 17]);
+
 function firstFrame(message: MessageLike): FrameLike {
   return typeof message === "string" || message instanceof Uint8Array ? message : (message[0] ?? "");
 }
@@ -510,7 +516,7 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
     }
     const o = optionsObject("Reactor.add", options);
     const onMessage = functionOption<MessageHandler, undefined>("Reactor.add", o, "onMessage", undefined);
-    if (onMessage && typeof (socket as AnySocket).receive !== "function") {
+    if (onMessage && (typeof (socket as AnySocket).receive !== "function" || SEND_ONLY_TYPES.has(socket.type))) {
       throw new TypeError("Reactor.add: `onMessage` was given but this socket type cannot receive");
     }
     const name = stringOption("Reactor.add", o, "name", `socket-${++this.#count}`);
