@@ -1,0 +1,132 @@
+import { describe, it, expect } from "vitest";
+import * as zmq from "zeromq";
+import { ManualClock, Reactor, type HandlerErrorEvent, type Timer } from "../../src/index.js";
+import { TRANSPORTS, uniqAddress } from "../helpers/addresses.js";
+import { waitFor } from "../helpers/wait.js";
+import { own, track, useCleanup } from "./setup.js";
+
+useCleanup();
+
+describe.each(TRANSPORTS)("Reactor over %s", (transport) => {
+  it("serves 20 DEALERs and a ROUTER on one reactor: every message arrives, in order per socket", async () => {
+    const reactor = own(new Reactor());
+    const address = await uniqAddress(transport);
+    const router = track(new zmq.Router());
+    await router.bind(address);
+    const seenByRouter = new Map<string, number[]>();
+    const routerHandle = reactor.add(router, {
+      name: "router",
+      onMessage: ([id, body]) => {
+        const key = id!.toString();
+        const list = seenByRouter.get(key) ?? [];
+        list.push(Number(body!.toString()));
+        seenByRouter.set(key, list);
+        routerHandle.send([id!, body!]);
+      },
+    });
+    const DEALERS = 20;
+    const PER = 25;
+    const replies = new Map<string, number[]>();
+    const dealers = Array.from({ length: DEALERS }, (_, i) => {
+      const name = `d${i}`;
+      const dealer = track(new zmq.Dealer({ routingId: name }));
+      dealer.connect(address);
+      replies.set(name, []);
+      return reactor.add(dealer, { name, onMessage: ([body]) => replies.get(name)!.push(Number(body!.toString())) });
+    });
+    for (let n = 0; n < PER; n++) for (const d of dealers) d.send(String(n));
+    const total = DEALERS * PER;
+    await waitFor(() => reactor.stats().received === 2 * total, { what: "all echoes", timeout: 15_000 });
+    const expected = Array.from({ length: PER }, (_, n) => n);
+    for (const d of dealers) {
+      expect(seenByRouter.get(d.name)).toEqual(expected);
+      expect(replies.get(d.name)).toEqual(expected);
+    }
+    const s = reactor.stats();
+    expect(s).toMatchObject({ sockets: DEALERS + 1, received: 2 * total, sent: 2 * total, dropped: 0, handlerErrors: 0, socketErrors: 0 });
+    expect(routerHandle.stats()).toMatchObject({ received: total, sent: total });
+  });
+
+  it("a throwing handler and a rejecting async handler are reported; other sockets keep working", async () => {
+    const reactor = own(new Reactor());
+    const errors: HandlerErrorEvent[] = [];
+    reactor.on("handler:error", (e) => errors.push(e));
+    const a1 = await uniqAddress(transport);
+    const a2 = await uniqAddress(transport);
+    const a3 = await uniqAddress(transport);
+    const [pull1, pull2, pull3] = [track(new zmq.Pull()), track(new zmq.Pull()), track(new zmq.Pull())];
+    await pull1.bind(a1);
+    await pull2.bind(a2);
+    await pull3.bind(a3);
+    const got: string[] = [];
+    reactor.add(pull1, {
+      name: "thrower",
+      onMessage: ([m]) => {
+        got.push(`thrower:${m}`);
+        throw new Error(`sync ${m}`);
+      },
+    });
+    reactor.add(pull2, {
+      name: "rejecter",
+      onMessage: async ([m]) => {
+        got.push(`rejecter:${m}`);
+        await Promise.resolve();
+        throw new Error(`async ${m}`);
+      },
+    });
+    reactor.add(pull3, { name: "good", onMessage: ([m]) => void got.push(`good:${m}`) });
+    const pushes = [a1, a2, a3].map((a) => {
+      const p = track(new zmq.Push());
+      p.connect(a);
+      return reactor.add(p);
+    });
+    for (let i = 0; i < 3; i++) for (const p of pushes) p.send(String(i));
+    await waitFor(() => got.length === 9 && errors.length === 6, { what: "9 messages and 6 errors" });
+    for (const who of ["thrower", "rejecter", "good"]) expect(got.filter((g) => g.startsWith(who))).toEqual([0, 1, 2].map((i) => `${who}:${i}`));
+    expect(errors.filter((e) => e.socket === "thrower").map((e) => (e.error as Error).message)).toEqual(["sync 0", "sync 1", "sync 2"]);
+    expect(errors.filter((e) => e.socket === "rejecter").map((e) => (e.error as Error).message)).toEqual(["async 0", "async 1", "async 2"]);
+    expect(errors.every((e) => e.source === "message")).toBe(true);
+    expect(reactor.stats()).toMatchObject({ handlerErrors: 6, received: 9 });
+  });
+
+  it("timers are cancelled from a message handler and from another timer (ManualClock, real sockets)", async () => {
+    const clock = new ManualClock();
+    const reactor = own(new Reactor({ clock }));
+    const address = await uniqAddress(transport);
+    const pull = track(new zmq.Pull());
+    await pull.bind(address);
+    const fired: string[] = [];
+    const victim = reactor.after(100, () => fired.push("victim"));
+    const ticker: Timer = reactor.every(10, () => fired.push("ticker"));
+    const selfCancel: Timer = reactor.every(10, () => {
+      fired.push("self");
+      selfCancel.cancel();
+    });
+    let later: Timer | undefined = undefined;
+    reactor.after(20, () => {
+      fired.push("killer");
+      later!.cancel();
+    });
+    later = reactor.after(30, () => fired.push("later"));
+    const ticket = reactor.tickets(50).add(() => fired.push("ticket"));
+    let received = 0;
+    reactor.add(pull, {
+      onMessage: () => {
+        received++;
+        victim.cancel();
+        ticker.cancel();
+        ticket.reset();
+        reactor.after(5, () => fired.push("made-in-handler"));
+      },
+    });
+    const push = track(new zmq.Push());
+    push.connect(address);
+    reactor.add(push).send("go");
+    await waitFor(() => received === 1, { what: "the message" });
+    clock.advance(40);
+    expect(fired).toEqual(["made-in-handler", "self", "killer"]);
+    clock.advance(100);
+    expect(fired).toEqual(["made-in-handler", "self", "killer", "ticket"]);
+    expect(reactor.stats()).toMatchObject({ timersActive: 0, ticketsActive: 0 });
+  });
+});
