@@ -14,11 +14,11 @@ import * as zmq from "zeromq";
 import { TypedEmitter } from "./emitter.js";
 import { ClosedError } from "./errors.js";
 import type { MessageLike } from "./frames.js";
-import { Backoff, HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, HeartbeatSchedule, Liveness, RECONNECT_INTERVAL, RECONNECT_MAX_INTERVAL } from "./heartbeat.js";
+import { Backoff, HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, Liveness, RECONNECT_INTERVAL, RECONNECT_MAX_INTERVAL } from "./heartbeat.js";
 import { endpointOption, functionOption, intOption, objectOption, optionsObject, signalOption, enumOption } from "./options.js";
 import { OVERFLOW_POLICIES, type OverflowPolicy } from "./queue.js";
 import type { Reactor, SocketHandle } from "./reactor.js";
-import type { Timer } from "./timers.js";
+import type { Ticket, Timer } from "./timers.js";
 
 /** Options of {@link HeartbeatLink}. */
 export interface HeartbeatLinkOptions {
@@ -85,7 +85,8 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
   readonly #overflow: OverflowPolicy;
   readonly #backoff: Backoff;
   readonly #liveness: Liveness;
-  readonly #schedule: HeartbeatSchedule;
+  /** Fires when nothing went out for `heartbeatInterval`: time for a heartbeat. Every send resets it (O(1)). */
+  readonly #idle: Ticket;
   readonly #signal: AbortSignal | undefined;
   #handle: SocketHandle<zmq.Dealer, OverflowPolicy> | undefined;
   #tick: Timer;
@@ -116,7 +117,10 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     const clock = reactor.clock;
     this.#backoff = new Backoff({ initial, max });
     this.#liveness = new Liveness({ interval: this.heartbeatInterval, liveness: this.heartbeatLiveness, clock });
-    this.#schedule = new HeartbeatSchedule(this.heartbeatInterval, clock);
+    // The heartbeat runs off its own idle ticket, not off the liveness tick: sampling "is a
+    // heartbeat due?" with a timer of the same period skips every other heartbeat whenever
+    // the timer fires a little earlier after the send than the send was after its tick.
+    this.#idle = reactor.tickets(this.heartbeatInterval).add(() => this.#onIdle());
     this.#tick = reactor.every(this.heartbeatInterval, () => this.#onTick());
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
     this.#connect();
@@ -151,7 +155,7 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     const ok = this.#handle.send(message);
     if (ok) {
       this.#stats.sent++;
-      this.#schedule.sent();
+      this.#idle.reset();
     } else this.#stats.dropped++;
     return ok;
   }
@@ -170,6 +174,7 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     if (this.#closing) return this.#closing;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#tick.cancel();
+    this.#idle.cancel();
     this.#reconnectTimer?.cancel();
     const handle = this.#handle;
     this.#handle = undefined;
@@ -203,14 +208,13 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
   }
 
   #onTick(): void {
-    if (!this.#handle) return;
-    if (this.#liveness.expired) {
-      this.#lose("heartbeat timeout");
-      return;
-    }
-    if (this.#schedule.due) {
-      if (this.send(this.#heartbeat())) this.#stats.heartbeatsSent++;
-    }
+    if (this.#handle && this.#liveness.expired) this.#lose("heartbeat timeout");
+  }
+
+  #onIdle(): void {
+    if (!this.#handle || this.closed) return; // the next connect's greeting re-arms it
+    this.#idle.reset(); // even if this heartbeat is dropped
+    if (this.send(this.#heartbeat())) this.#stats.heartbeatsSent++;
   }
 
   #lose(reason: string): void {
