@@ -32,7 +32,7 @@ describe.each(TRANSPORTS)("Reactor over %s", (transport) => {
       const dealer = track(new zmq.Dealer({ routingId: name }));
       dealer.connect(address);
       replies.set(name, []);
-      return reactor.add(dealer, { name, onMessage: ([body]) => replies.get(name)!.push(Number(body!.toString())) });
+      return reactor.add(dealer, { name, onMessage: ([body]) => void replies.get(name)!.push(Number(body!.toString())) });
     });
     for (let n = 0; n < PER; n++) for (const d of dealers) d.send(String(n));
     const total = DEALERS * PER;
