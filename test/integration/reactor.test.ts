@@ -130,3 +130,64 @@ describe.each(TRANSPORTS)("Reactor over %s", (transport) => {
     expect(reactor.stats()).toMatchObject({ timersActive: 0, ticketsActive: 0 });
   });
 });
+
+describe.each(TRANSPORTS)("Reactor events over %s", (transport) => {
+  it("a throwing event listener is reported as handler:error (source listener) and the pump carries on", async () => {
+    const reactor = own(new Reactor());
+    const errors: HandlerErrorEvent[] = [];
+    reactor.on("handler:error", (e) => errors.push(e));
+    reactor.on("message:dropped", () => {
+      throw new Error("bad listener");
+    });
+    const address = await uniqAddress(transport);
+    const pull = track(new zmq.Pull({ receiveHighWaterMark: 1 }));
+    await pull.bind(address);
+    const push = track(new zmq.Push());
+    push.connect(address);
+    const sender = reactor.add(push, { overflow: "drop-newest", sendQueueLimit: 1 });
+    let got = 0;
+    reactor.add(pull, { onMessage: () => void got++ });
+    expect([sender.send("a"), sender.send("b"), sender.send("c")]).toEqual([true, true, false]);
+    expect(errors.map((e) => [e.source, (e.error as Error).message])).toEqual([["listener", "bad listener"]]);
+    await waitFor(() => got === 2, { what: "the two queued messages" });
+  });
+
+  it("monitor: true passes socket events through as socket:event", async () => {
+    const reactor = own(new Reactor());
+    const events: string[] = [];
+    reactor.on("socket:event", (e) => void events.push(`${e.socket}:${e.event.type}`));
+    const address = await uniqAddress(transport);
+    const router = track(new zmq.Router());
+    reactor.add(router, { name: "r", monitor: true, onMessage: () => {} });
+    await router.bind(address);
+    const dealer = track(new zmq.Dealer());
+    dealer.connect(address);
+    reactor.add(dealer).send("hi");
+    if (transport === "inproc") {
+      // libzmq reports no monitor events for inproc: the pump must still run and stop cleanly
+      await reactor.close();
+      return;
+    }
+    await waitFor(() => events.includes("r:bind") && events.includes("r:accept"), { what: "bind/accept events" });
+    await reactor.close();
+  });
+});
+
+describe("Reactor without a handler:error listener", () => {
+  it("with no handler:error listener, errors become process warnings instead of vanishing", async () => {
+    const reactor = own(new Reactor({ clock: new ManualClock() }));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.message);
+    process.on("warning", onWarning);
+    try {
+      reactor.after(0, () => {
+        throw new Error("nobody listens");
+      });
+      (reactor.clock as ManualClock).advance(1);
+      await waitFor(() => warnings.some((w) => w.includes("nobody listens")), { what: "a process warning" });
+      expect(reactor.stats().timerErrors).toBe(1);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+});
