@@ -125,7 +125,7 @@ export class TicketList {
     else this.#head = ticket;
     this.#tail = ticket;
     ticket.linked = true;
-    this.#size++;
+    if (this.#size++ === 0) this.scheduler.listActive(this);
     if (this.#head === ticket) this.scheduler.armAt(ticket.due);
   }
 
@@ -138,7 +138,7 @@ export class TicketList {
     else this.#tail = ticket.prev;
     ticket.prev = ticket.next = undefined;
     ticket.linked = false;
-    this.#size--;
+    if (--this.#size === 0) this.scheduler.listIdle(this);
   }
 
   /** Cancel every ticket. */
@@ -161,7 +161,8 @@ export class Scheduler {
   #heap: HeapTimer[] = [];
   #cancelledInHeap = 0;
   #seq = 0;
-  #lists: TicketList[] = [];
+  /** Ticket lists that hold tickets. Empty lists are dropped, so an abandoned list can be collected. */
+  #lists = new Set<TicketList>();
   #armedDue = Infinity;
   #cancelArmed: CancelTimer | undefined;
   #firing = false;
@@ -192,9 +193,7 @@ export class Scheduler {
 
   /** A ticket list whose tickets all expire `delay` ms after their last reset. */
   tickets(delay: number): TicketList {
-    const list = new TicketList(this, delay);
-    this.#lists.push(list);
-    return list;
+    return new TicketList(this, delay);
   }
 
   /** Counters. */
@@ -217,10 +216,20 @@ export class Scheduler {
     for (const t of this.#heap) t.cancelled = true;
     this.#heap = [];
     this.#cancelledInHeap = 0;
-    for (const list of this.#lists) list.clear();
+    for (const list of [...this.#lists]) list.clear();
     this.#cancelArmed?.();
     this.#cancelArmed = undefined;
     this.#armedDue = Infinity;
+  }
+
+  /** @internal A list got its first ticket. */
+  listActive(list: TicketList): void {
+    this.#lists.add(list);
+  }
+
+  /** @internal A list lost its last ticket. */
+  listIdle(list: TicketList): void {
+    this.#lists.delete(list);
   }
 
   /** @internal */
