@@ -59,7 +59,11 @@ export type MessageHandler = (message: Buffer[], handle: SocketHandle) => void |
 
 /** Options of {@link Reactor.add}. */
 export interface AddOptions<P extends SendOverflow = SendOverflow> {
-  /** Called for every received message. Omit for send-only sockets. */
+  /**
+   * Called for every received message. Omit for send-only sockets. The read pump waits for
+   * messages, so the socket's `receiveTimeout` is set to -1 (a timeout would only wake it up
+   * with nothing to read).
+   */
   readonly onMessage?: MessageHandler;
   /** Name used in events and stats. Default `socket-N`. */
   readonly name?: string;
@@ -221,7 +225,13 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
     this.#linger = linger;
     this.#onMessage = onMessage;
     this.#queue = new BoundedQueue<MessageLike>(limit, overflow === "wait" ? "reject" : overflow, `send queue of ${name}`);
-    if (onMessage) this.#pumps.push(this.#pump());
+    if (onMessage) {
+      // A receive timeout makes every idle receive fail with EAGAIN; with 0 the pump would
+      // spin on rejected promises and starve the event loop.
+      const readable = socket as unknown as zmq.Readable;
+      if (readable.receiveTimeout !== -1) readable.receiveTimeout = -1;
+      this.#pumps.push(this.#pump());
+    }
     if (monitor) this.#pumps.push(this.#monitor());
   }
 
@@ -397,6 +407,12 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
         message = (await socket.receive!()) as Buffer[];
       } catch (error) {
         if (this.#closed || socket.closed) return;
+        if (zmqErrorCode(error) === "EAGAIN") {
+          // no message within a receive timeout set behind our back: not an error, but yield
+          // to the event loop before trying again
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
         this.#stats.socketErrors++;
         this.#link.emit("socket:error", { socket: this.name, error: new SocketError(`receive on ${this.name} failed: ${String(error)}`, { cause: error }) });
         if (zmqErrorCode(error) === "ETERM") return;
