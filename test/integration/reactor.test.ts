@@ -173,6 +173,52 @@ describe.each(TRANSPORTS)("Reactor events over %s", (transport) => {
   });
 });
 
+describe.each(TRANSPORTS)("Reactor read pump and receive timeouts over %s", (transport) => {
+  it("a socket with receiveTimeout 0 neither starves the event loop nor reports errors", async () => {
+    const reactor = own(new Reactor());
+    const errors: unknown[] = [];
+    reactor.on("socket:error", (e) => errors.push(e));
+    const address = await uniqAddress(transport);
+    const pull = track(new zmq.Pull({ receiveTimeout: 0 }));
+    await pull.bind(address);
+    const got: string[] = [];
+    reactor.add(pull, { onMessage: ([m]) => void got.push(m!.toString()) });
+    const timeout = pull.receiveTimeout;
+    if (timeout !== -1) pull.close(); // otherwise the pump spins on EAGAIN and this test never ends
+    expect(timeout).toBe(-1);
+    // a timer still fires: the event loop is not starved
+    await new Promise((r) => setTimeout(r, 20));
+    const push = track(new zmq.Push());
+    push.connect(address);
+    reactor.add(push).send("after idle");
+    await waitFor(() => got.length === 1, { what: "the message" });
+    expect(errors).toEqual([]);
+  });
+
+  it("a receive timeout set behind the reactor's back is not an error", async () => {
+    const reactor = own(new Reactor());
+    const address = await uniqAddress(transport);
+    const pull = track(new zmq.Pull());
+    await pull.bind(address);
+    const got: string[] = [];
+    const handle = reactor.add(pull, {
+      onMessage: ([m]) => {
+        got.push(m!.toString());
+        pull.receiveTimeout = 5; // applies to the pump's next receive
+      },
+    });
+    const push = track(new zmq.Push());
+    push.connect(address);
+    const sender = reactor.add(push);
+    sender.send("first");
+    await waitFor(() => got.length === 1, { what: "the first message" });
+    await new Promise((r) => setTimeout(r, 50)); // several receive timeouts pass
+    sender.send("late");
+    await waitFor(() => got.length === 2, { what: "the late message" });
+    expect(handle.stats().socketErrors).toBe(0);
+  });
+});
+
 describe("Reactor without a handler:error listener", () => {
   it("with no handler:error listener, errors become process warnings instead of vanishing", async () => {
     const reactor = own(new Reactor({ clock: new ManualClock() }));
