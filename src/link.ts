@@ -12,7 +12,7 @@
  */
 import * as zmq from "zeromq";
 import { TypedEmitter } from "./emitter.js";
-import { ClosedError } from "./errors.js";
+import { ClosedError, InvalidOptionError } from "./errors.js";
 import type { MessageLike } from "./frames.js";
 import { Backoff, HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, Liveness, RECONNECT_INTERVAL, RECONNECT_MAX_INTERVAL } from "./heartbeat.js";
 import { endpointOption, functionOption, intOption, objectOption, optionsObject, signalOption, enumOption } from "./options.js";
@@ -123,7 +123,12 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     this.#idle = reactor.tickets(this.heartbeatInterval).add(() => this.#onIdle());
     this.#tick = reactor.every(this.heartbeatInterval, () => this.#onTick());
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
-    this.#connect();
+    try {
+      this.#connect();
+    } catch (error) {
+      void this.close(); // no timer, ticket or socket outlives a failed construction
+      throw error;
+    }
     if (this.#signal?.aborted) void this.close();
   }
 
@@ -188,7 +193,12 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     if (this.closed || this.#reactor.closed) return;
     const opts = typeof this.#socketOptions === "function" ? this.#socketOptions() : (this.#socketOptions ?? {});
     const socket = new zmq.Dealer({ linger: 0, ...opts });
-    socket.connect(this.endpoint);
+    try {
+      socket.connect(this.endpoint);
+    } catch (error) {
+      socket.close();
+      throw new InvalidOptionError("endpoint", `HeartbeatLink: cannot connect to \`endpoint\` ${JSON.stringify(this.endpoint)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
     this.#handle = this.#reactor.add(socket, {
       name: `link:${this.endpoint}`,
       sendQueueLimit: this.#limit,
