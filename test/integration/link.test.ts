@@ -65,6 +65,23 @@ describe("HeartbeatLink options", () => {
     for (const [patch, re] of bad) expect(() => new HeartbeatLink({ ...good, ...patch } as HeartbeatLinkOptions)).toThrow(re);
     expect(reactor.sockets).toHaveLength(0); // nothing leaked by the failed constructions
   });
+
+  it("a failed connect or greeting leaves no socket, timer or ticket behind", async () => {
+    const reactor = own(new Reactor());
+    const good = linkOptions(reactor, "tcp://127.0.0.1:1");
+    expect(() => new HeartbeatLink({ ...good, endpoint: "tcp://127.0.0.1:notaport" })).toThrow(TypeError);
+    expect(() => new HeartbeatLink({ ...good, endpoint: "tcp://127.0.0.1:notaport" })).toThrow(/`endpoint`/);
+    expect(() =>
+      new HeartbeatLink({
+        ...good,
+        greeting: () => {
+          throw new Error("no greeting");
+        },
+      }),
+    ).toThrow(/no greeting/);
+    await waitFor(() => reactor.sockets.length === 0, { what: "the greeting link's socket to close" });
+    expect(reactor.stats()).toMatchObject({ timersActive: 0, ticketsActive: 0, sockets: 0 });
+  });
 });
 
 describe.each(TRANSPORTS)("HeartbeatLink over %s", (transport) => {
