@@ -17,6 +17,14 @@ function setup(expiry = 100) {
 }
 
 describe("PeerTable", () => {
+  it("validates its arguments, naming the bad one", () => {
+    reactor = new Reactor({ clock: new ManualClock() });
+    expect(() => new PeerTable({} as Reactor, 100, () => {})).toThrow(/`reactor`/);
+    expect(() => new PeerTable(reactor!, 0, () => {})).toThrow(/`expiry`/);
+    expect(() => new PeerTable(reactor!, 1.5, () => {})).toThrow(TypeError);
+    expect(() => new PeerTable(reactor!, 100, "x" as never)).toThrow(/`onExpire`/);
+  });
+
   it("expires silent peers through reactor tickets, reporting each once", () => {
     const { clock, table, expired, reactor } = setup();
     table.add(id("a"), { n: 1 });
