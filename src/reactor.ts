@@ -225,6 +225,14 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
     this.#linger = linger;
     this.#onMessage = onMessage;
     this.#queue = new BoundedQueue<MessageLike>(limit, overflow === "wait" ? "reject" : overflow, `send queue of ${name}`);
+    if (socket.type === ZMQ_ROUTER) {
+      // A ROUTER with `mandatory` blocks a send while the peer is at its HWM and, when it has
+      // no peer at all, until some peer connects: one slow or gone peer would stall the queue
+      // for every other peer. With sendTimeout 0 those sends fail at once and are counted
+      // (`hwm`, or `unroutable` + peer:unreachable).
+      const writable = socket as unknown as zmq.Writable;
+      if (writable.sendTimeout === -1) writable.sendTimeout = 0;
+    }
     if (onMessage) {
       // A receive timeout makes every idle receive fail with EAGAIN; with 0 the pump would
       // spin on rejected promises and starve the event loop.
@@ -456,6 +464,9 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
  */
 const SEND_ONLY_TYPES: ReadonlySet<number> = new Set([1, 8, 14, 17]);
 
+/** ZMQ_ROUTER. */
+const ZMQ_ROUTER = 6;
+
 function firstFrame(message: MessageLike): FrameLike {
   return typeof message === "string" || message instanceof Uint8Array ? message : (message[0] ?? "");
 }
@@ -519,7 +530,9 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
 
   /**
    * Register a socket. With `onMessage`, a read pump starts at once. The reactor now owns
-   * the socket: it closes it on {@link close} (or on the handle's `close()`).
+   * the socket: it closes it on {@link close} (or on the handle's `close()`). A ROUTER whose
+   * `sendTimeout` is -1 (the default) gets `sendTimeout` 0, so that a peer at its HWM, or gone
+   * while `mandatory` is set, never blocks the send queue for the other peers.
    */
   add<S extends zmq.Socket, P extends SendOverflow = SendOverflow>(socket: S, options?: AddOptions<P>): SocketHandle<S, P> {
     if (this.closed) throw new ClosedError("Reactor.add: the reactor is closed");
