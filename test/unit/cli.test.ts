@@ -125,6 +125,10 @@ describe("runCli", () => {
     expect(JSON.parse(json.err)).toEqual({ event: "done" });
     const err = await run("fail", "--json");
     expect(JSON.parse(err.err.split("\n")[0]!)).toEqual({ error: "it broke" });
+    const first = await run("--json", "hello", "--count", "2");
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out)).toEqual({ hello: 2 });
+    expect(JSON.parse((await run("--json", "group", "alpha")).out)).toEqual({ alpha: true, args: [] });
     const pos = await run("group", "alpha", "x", "y", "--json");
     expect(JSON.parse(pos.out)).toEqual({ alpha: true, args: ["x", "y"] });
   });
