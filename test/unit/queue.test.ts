@@ -6,6 +6,15 @@ const fill = (q: BoundedQueue<number>, from: number, to: number) => {
 };
 
 describe("BoundedQueue", () => {
+  it("validates limit and overflow, naming them", () => {
+    expect(() => new BoundedQueue(0)).toThrow(/`limit`/);
+    expect(() => new BoundedQueue(-1)).toThrow(TypeError);
+    expect(() => new BoundedQueue(2.5)).toThrow(/`limit`/);
+    expect(() => new BoundedQueue(Number.NaN)).toThrow(/`limit`/);
+    expect(() => new BoundedQueue(3, "wait" as never)).toThrow(/`overflow`/);
+    expect(new BoundedQueue(1).limit).toBe(1);
+  });
+
   it("reject: throws QueueFullError and leaves the queue unchanged", () => {
     const q = new BoundedQueue<number>(3, "reject", "test queue");
     fill(q, 0, 3);
