@@ -21,11 +21,11 @@
  * @module
  */
 import type * as zmq from "zeromq";
-import { systemClock, type Clock } from "./clock.js";
+import type { Clock } from "./clock.js";
 import { TypedEmitter } from "./emitter.js";
 import { ClosedError, PeerUnreachableError, QueueFullError, SocketError, zmqErrorCode } from "./errors.js";
 import { toFrame, type FrameLike, type MessageLike } from "./frames.js";
-import { intOption, enumOption, functionOption, optionsObject, signalOption, stringOption, boolOption } from "./options.js";
+import { intOption, enumOption, functionOption, optionsObject, signalOption, stringOption, boolOption, clockOption } from "./options.js";
 import { BoundedQueue, type OverflowPolicy } from "./queue.js";
 import { Scheduler, type TicketList, type Timer, type Ticket } from "./timers.js";
 
@@ -495,11 +495,7 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
   constructor(options?: ReactorOptions) {
     super();
     const o = optionsObject("Reactor", options);
-    const clock = o.clock;
-    if (clock !== undefined && (typeof clock !== "object" || clock === null || typeof (clock as Clock).now !== "function" || typeof (clock as Clock).setTimer !== "function")) {
-      throw new TypeError("Reactor: expected `clock` to be a Clock ({ now(), setTimer() }), got " + String(clock));
-    }
-    this.clock = (clock as Clock | undefined) ?? systemClock;
+    this.clock = clockOption("Reactor", o);
     this.#linger = intOption("Reactor", o, "linger", 0, -1);
     this.#limit = intOption("Reactor", o, "sendQueueLimit", 1000, 1);
     this.#overflow = enumOption("Reactor", o, "overflow", SEND_OVERFLOW_POLICIES, "reject");
