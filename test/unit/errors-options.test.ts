@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import {
   AbortedError, AuthError, ClosedError, InvalidOptionError, PeerUnreachableError, ProtocolError, QueueFullError, SocketError, TimeoutError, ZmqPatternsError,
-  boolOption, describeId, endpointOption, endpointsOption, enumOption, functionOption, intOption, numberOption, objectOption, optionsObject, signalOption, stringOption, zmqErrorCode,
+  boolOption, clockOption, systemClock, describeId, endpointOption, endpointsOption, enumOption, functionOption, intOption, numberOption, objectOption, optionsObject, signalOption, stringOption, zmqErrorCode,
   Reactor, ManualClock,
 } from "../../src/index.js";
 
@@ -86,6 +86,9 @@ describe("option validators", () => {
     expect(endpointsOption("X", { eps: ["inproc://a", "tcp://h:1"] }, "eps")).toEqual(["inproc://a", "tcp://h:1"]);
     expect(objectOption("X", { o: {} }, "o")).toEqual({});
     expect(optionsObject("X", undefined)).toEqual({});
+    expect(clockOption("X", {})).toBe(systemClock);
+    const clock = new ManualClock();
+    expect(clockOption("X", { clock })).toBe(clock);
   });
 
   it("throw a TypeError naming the option and its owner", () => {
@@ -107,6 +110,7 @@ describe("option validators", () => {
       [() => endpointsOption("Owner", { endpoints: [] }, "endpoints"), "endpoints"],
       [() => endpointsOption("Owner", { endpoints: ["tcp://a:1", 3] }, "endpoints"), "endpoints"],
       [() => objectOption("Owner", { o: 3 }, "o"), "o"],
+      [() => clockOption("Owner", { clock: { now: () => 0 } }), "clock"],
       [() => optionsObject("Owner", 3), "options"],
       [() => optionsObject("Owner", null), "options"],
       [() => optionsObject("Owner", []), "options"],

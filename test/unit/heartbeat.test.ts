@@ -35,6 +35,7 @@ describe("Liveness", () => {
     expect(() => new Liveness({ interval: 0 })).toThrow(/`interval`/);
     expect(() => new Liveness({ liveness: 1.5 })).toThrow(/`liveness`/);
     expect(() => new Liveness("x" as never)).toThrow(TypeError);
+    expect(() => new Liveness({ clock: Date as never })).toThrow(/`clock`/);
   });
 });
 
@@ -66,6 +67,12 @@ describe("Backoff", () => {
 });
 
 describe("HeartbeatSchedule", () => {
+  it("validates interval and clock", () => {
+    expect(() => new HeartbeatSchedule(0)).toThrow(/`interval`/);
+    expect(() => new HeartbeatSchedule(Number.NaN)).toThrow(/`interval`/);
+    expect(() => new HeartbeatSchedule(100, {} as never)).toThrow(/`clock`/);
+  });
+
   it("is due every interval, pushed back by sends", () => {
     const clock = new ManualClock();
     const s = new HeartbeatSchedule(100, clock);
