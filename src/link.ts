@@ -243,7 +243,14 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     this.emit("link:reconnecting", { delay });
     this.#reconnectTimer = this.#reactor.after(delay, () => {
       this.#reconnectTimer = undefined;
-      this.#connect();
+      try {
+        this.#connect();
+      } catch (error) {
+        // Try again after the next backoff step instead of stopping for good; the error is
+        // still reported (handler:error on the reactor).
+        if (!this.closed) this.#lose(`connect failed: ${error instanceof Error ? error.message : String(error)}`);
+        throw error;
+      }
     });
   }
 }
