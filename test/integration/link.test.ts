@@ -206,6 +206,37 @@ describe.each(TRANSPORTS)("HeartbeatLink over %s", (transport) => {
     expect(reactor.stats().timersActive).toBeLessThan(timersBefore);
   });
 
+  it("keeps reconnecting when a reconnect fails (socketOptions throws once), reporting the error", async () => {
+    const reactor = own(new Reactor());
+    const errors: unknown[] = [];
+    reactor.on("handler:error", (e) => errors.push(e.error));
+    const address = await uniqAddress(transport);
+    const b = await broker(reactor, address);
+    let calls = 0;
+    const link = new HeartbeatLink(
+      linkOptions(reactor, address, {
+        reconnectInterval: 10,
+        socketOptions: () => {
+          if (++calls === 2) throw new Error("no keys yet");
+          return {};
+        },
+      }),
+    );
+    const lost: string[] = [];
+    link.on("link:lost", (e) => void lost.push(e.reason));
+    try {
+      await waitFor(() => b.state.ids.length === 1, { what: "first greeting" });
+      link.reconnect("test");
+      await waitFor(() => b.state.ids.length === 2, { what: "greeting after the failed attempt" });
+      expect(calls).toBe(3);
+      expect(lost).toEqual(["test", "connect failed: no keys yet"]);
+      expect(errors.map((e) => (e as Error).message)).toEqual(["no keys yet"]);
+      expect(link.connected).toBe(true);
+    } finally {
+      await link.close();
+    }
+  });
+
   it("an AbortSignal closes the link (also when already aborted)", async () => {
     const reactor = own(new Reactor());
     const address = await uniqAddress(transport);
