@@ -70,6 +70,9 @@ export class ManualClock implements Clock {
 
   /** Move time forward by `ms`, firing every timer that falls due on the way. Returns how many fired. */
   advance(ms: number): number {
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+      throw new TypeError(`ManualClock.advance: expected \`ms\` to be a finite number >= 0, got ${String(ms)}`);
+    }
     const target = this.#now + ms;
     let fired = 0;
     for (;;) {
