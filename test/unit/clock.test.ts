@@ -2,6 +2,15 @@ import { describe, it, expect } from "vitest";
 import { ManualClock, Reactor, systemClock, type Clock } from "../../src/index.js";
 
 describe("ManualClock", () => {
+  it("never goes backwards: advance rejects negative or non-finite steps", () => {
+    const clock = new ManualClock(100);
+    expect(() => clock.advance(-1)).toThrow(/`ms`/);
+    expect(() => clock.advance(Number.NaN)).toThrow(TypeError);
+    expect(() => clock.advance(Number.POSITIVE_INFINITY)).toThrow(TypeError);
+    expect(clock.now()).toBe(100);
+    expect(clock.advance(0)).toBe(0);
+  });
+
   it("fires due timers in order with now() at each due time; cancel is idempotent", () => {
     const clock = new ManualClock(1000);
     const seen: [string, number][] = [];
