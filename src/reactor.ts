@@ -421,9 +421,15 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
           await new Promise<void>((resolve) => setImmediate(resolve));
           continue;
         }
+        const code = zmqErrorCode(error);
+        const busy = code === "EBUSY";
         this.#stats.socketErrors++;
-        this.#link.emit("socket:error", { socket: this.name, error: new SocketError(`receive on ${this.name} failed: ${String(error)}`, { cause: error }) });
-        if (zmqErrorCode(error) === "ETERM") return;
+        const why = busy ? "something else is receiving on this socket (another reactor, or a receive() call); its read pump stopped" : String(error);
+        this.#link.emit("socket:error", { socket: this.name, error: new SocketError(`receive on ${this.name} failed: ${why}`, { cause: error }) });
+        // EBUSY would fail again at once, forever: stop rather than spin.
+        if (code === "ETERM" || busy) return;
+        // Errors reject at once: yield to the event loop so a repeating one cannot starve it.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
       this.#stats.received++;
