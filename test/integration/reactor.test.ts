@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import * as zmq from "zeromq";
-import { ManualClock, Reactor, type HandlerErrorEvent, type Timer } from "../../src/index.js";
+import { ManualClock, Reactor, type HandlerErrorEvent, type SocketError, type Timer } from "../../src/index.js";
 import { TRANSPORTS, uniqAddress } from "../helpers/addresses.js";
 import { waitFor } from "../helpers/wait.js";
 import { own, track, useCleanup } from "./setup.js";
@@ -216,6 +216,30 @@ describe.each(TRANSPORTS)("Reactor read pump and receive timeouts over %s", (tra
     sender.send("late");
     await waitFor(() => got.length === 2, { what: "the late message" });
     expect(handle.stats().socketErrors).toBe(0);
+  });
+});
+
+describe.each(TRANSPORTS)("a socket read by two pumps over %s", (transport) => {
+  it("the second pump reports EBUSY once and stops; the first keeps reading; nothing freezes", async () => {
+    const first = own(new Reactor());
+    const second = own(new Reactor());
+    const errors: SocketError[] = [];
+    second.on("socket:error", (e) => void errors.push(e.error));
+    const address = await uniqAddress(transport);
+    const pull = track(new zmq.Pull());
+    await pull.bind(address);
+    const got: string[] = [];
+    first.add(pull, { onMessage: ([m]) => void got.push(m!.toString()) });
+    const again = second.add(pull, { name: "again", onMessage: () => {} });
+    await new Promise((r) => setTimeout(r, 20)); // timers still run
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.zmqCode).toBe("EBUSY");
+    expect(errors[0]!.message).toMatch(/something else is receiving/);
+    expect(again.stats().socketErrors).toBe(1);
+    const push = track(new zmq.Push());
+    push.connect(address);
+    first.add(push).send("still read");
+    await waitFor(() => got.length === 1, { what: "the message" });
   });
 });
 
