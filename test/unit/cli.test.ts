@@ -179,3 +179,15 @@ describe("argument helpers", () => {
     expect(err.text.endsWith("plain only\n")).toBe(true);
   });
 });
+
+describe("the real command list, from source", () => {
+  it("imports and runs `version --json` in-process", async () => {
+    const { commands: real } = await import("../../src/cli/commands.js");
+    const { readFileSync } = await import("node:fs");
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    const stdout = new Sink();
+    const code = await runCli(["version", "--json"], real, { stdout, stderr: new Sink(), signals: false });
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout.text)).toMatchObject({ version: pkg.version });
+  });
+});
