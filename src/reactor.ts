@@ -507,7 +507,7 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
     this.#overflow = enumOption("Reactor", o, "overflow", SEND_OVERFLOW_POLICIES, "reject");
     this.#ticketDelay = intOption("Reactor", o, "ticketDelay", 3000, 1);
     this.#signal = signalOption("Reactor", o);
-    this.#scheduler = new Scheduler(this.clock, (error, source) => this.emit("handler:error", { source, error }));
+    this.#scheduler = new Scheduler(this.clock, (error, source) => this.emit("handler:error", { source, error }), "Reactor");
     this.#link = {
       emit: (event, ...args) => this.emit(event, ...args),
       retire: (handle) => {
@@ -562,14 +562,11 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
 
   /** Run `fn` once after `ms` milliseconds. Cancellable from anywhere, including `fn`. */
   after(ms: number, fn: () => void): Timer {
-    checkTimer("after", ms, fn);
     return this.#scheduler.after(ms, fn);
   }
 
   /** Run `fn` every `ms` milliseconds (>= 1) until cancelled. Does not drift. */
   every(ms: number, fn: () => void): Timer {
-    checkTimer("every", ms, fn);
-    if (ms < 1) throw new TypeError(`Reactor.every: expected \`ms\` to be >= 1, got ${ms}`);
     return this.#scheduler.every(ms, fn);
   }
 
@@ -578,13 +575,13 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
    * creation or last `reset()`. Reset and cancel are O(1).
    */
   ticket(fn: () => void): Ticket {
+    if (typeof fn !== "function") throw new TypeError("Reactor.ticket: expected `fn` to be a function");
     this.#defaultTickets ??= this.#scheduler.tickets(this.#ticketDelay);
     return this.#defaultTickets.add(fn);
   }
 
   /** A list of tickets sharing delay `delay` (ms, >= 1); add tickets with `list.add(fn)`. */
   tickets(delay: number): TicketList {
-    if (!Number.isInteger(delay) || delay < 1) throw new TypeError(`Reactor.tickets: expected \`delay\` to be an integer >= 1, got ${delay}`);
     return this.#scheduler.tickets(delay);
   }
 
@@ -638,9 +635,4 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
     }
     super.emit(event, ...args);
   }
-}
-
-function checkTimer(method: string, ms: unknown, fn: unknown): void {
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) throw new TypeError(`Reactor.${method}: expected \`ms\` to be a number >= 0, got ${String(ms)}`);
-  if (typeof fn !== "function") throw new TypeError(`Reactor.${method}: expected \`fn\` to be a function`);
 }

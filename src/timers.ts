@@ -99,6 +99,7 @@ export class TicketList {
 
   /** Start a ticket that calls `fn` after `delay` ms unless reset or cancelled. */
   add(fn: () => void): Ticket {
+    if (typeof fn !== "function") throw new TypeError(`${this.scheduler.owner}: expected the ticket's \`fn\` to be a function`);
     const ticket = new Ticket(this, fn);
     this.place(ticket);
     return ticket;
@@ -174,6 +175,8 @@ export class Scheduler {
   constructor(
     readonly clock: Clock,
     private readonly report: CallbackErrorReporter,
+    /** Name used in argument errors (`Reactor` when the reactor owns it). */
+    readonly owner = "Scheduler",
   ) {}
 
   /** True after {@link close}. */
@@ -183,16 +186,22 @@ export class Scheduler {
 
   /** Run `fn` once after `ms` milliseconds. */
   after(ms: number, fn: () => void): Timer {
+    this.#check("after", ms, fn, 0);
     return this.#add(ms, fn, 0);
   }
 
   /** Run `fn` every `ms` milliseconds (at least 1) until cancelled. Does not drift. */
   every(ms: number, fn: () => void): Timer {
-    return this.#add(ms, fn, Math.max(1, ms));
+    this.#check("every", ms, fn, 1);
+    return this.#add(ms, fn, ms);
   }
 
   /** A ticket list whose tickets all expire `delay` ms after their last reset. */
   tickets(delay: number): TicketList {
+    // delay 0 would let a ticket reset in its own callback fire again in the same pass, forever
+    if (typeof delay !== "number" || !Number.isSafeInteger(delay) || delay < 1) {
+      throw new TypeError(`${this.owner}.tickets: expected \`delay\` to be an integer >= 1, got ${String(delay)}`);
+    }
     return new TicketList(this, delay);
   }
 
@@ -245,6 +254,11 @@ export class Scheduler {
     this.#cancelArmed?.();
     this.#armedDue = due;
     this.#cancelArmed = this.clock.setTimer(this.#fire, due - this.clock.now());
+  }
+
+  #check(method: string, ms: unknown, fn: unknown, min: number): void {
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < min) throw new TypeError(`${this.owner}.${method}: expected \`ms\` to be a number >= ${min}, got ${String(ms)}`);
+    if (typeof fn !== "function") throw new TypeError(`${this.owner}.${method}: expected \`fn\` to be a function`);
   }
 
   #add(ms: number, fn: () => void, interval: number): Timer {
