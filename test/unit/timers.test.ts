@@ -27,6 +27,17 @@ function setup() {
 }
 
 describe("Scheduler timers", () => {
+  it("validates its arguments (a ticket delay of 0 could loop forever)", () => {
+    const { scheduler } = setup();
+    expect(() => scheduler.tickets(0)).toThrow(/Scheduler.tickets: expected `delay`/);
+    expect(() => scheduler.tickets(Number.NaN)).toThrow(TypeError);
+    expect(() => scheduler.after(Number.NaN, () => {})).toThrow(/Scheduler.after: expected `ms`/);
+    expect(() => scheduler.after(-1, () => {})).toThrow(TypeError);
+    expect(() => scheduler.every(0, () => {})).toThrow(/Scheduler.every: expected `ms` to be a number >= 1/);
+    expect(() => scheduler.after(1, undefined as never)).toThrow(/`fn`/);
+    expect(() => scheduler.tickets(10).add(5 as never)).toThrow(/`fn`/);
+  });
+
   it("runs one-shot timers in due order, ties in creation order", () => {
     const { clock, scheduler } = setup();
     const order: string[] = [];
@@ -332,6 +343,9 @@ describe("Reactor timers (ManualClock)", () => {
     expect(() => reactor.every(0, () => {})).toThrow(/`ms`/);
     expect(() => reactor.tickets(0)).toThrow(/`delay`/);
     expect(() => reactor.tickets(1.5)).toThrow(TypeError);
+    expect(() => reactor.every(0.5, () => {})).toThrow(/Reactor.every: expected `ms`/);
+    expect(() => reactor.ticket(undefined as never)).toThrow(/Reactor.ticket: expected `fn`/);
+    expect(() => reactor.tickets(5).add("x" as never)).toThrow(/`fn`/);
     void reactor.close();
   });
 
