@@ -16,11 +16,16 @@ export interface Clock {
   setTimer(fn: () => void, ms: number): CancelTimer;
 }
 
+/** Largest delay `setTimeout` honours. */
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
 /** Real time: `performance.now()` and unref'd `setTimeout`. */
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimer(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
+    // setTimeout turns delays above 2^31-1 ms (~24.8 days) into 1 ms: clamp instead; the
+    // scheduler wakes up once at the cap, sees nothing due and sets the next stretch.
+    const t = setTimeout(fn, Math.min(MAX_TIMEOUT, Math.max(0, ms)));
     t.unref();
     return () => clearTimeout(t);
   },
@@ -65,6 +70,9 @@ export class ManualClock implements Clock {
 
   /** Move time forward by `ms`, firing every timer that falls due on the way. Returns how many fired. */
   advance(ms: number): number {
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+      throw new TypeError(`ManualClock.advance: expected \`ms\` to be a finite number >= 0, got ${String(ms)}`);
+    }
     const target = this.#now + ms;
     let fired = 0;
     for (;;) {

@@ -6,7 +6,7 @@
  * @module
  */
 import { systemClock, type Clock } from "./clock.js";
-import { intOption, numberOption, optionsObject } from "./options.js";
+import { clockOption, intOption, numberOption, optionsObject } from "./options.js";
 
 /** 6/PPP `HEARTBEAT_INTERVAL`. */
 export const HEARTBEAT_INTERVAL = 1000;
@@ -41,7 +41,7 @@ export class Liveness {
     const o = optionsObject("Liveness", options);
     this.interval = intOption("Liveness", o, "interval", HEARTBEAT_INTERVAL, 1);
     this.liveness = intOption("Liveness", o, "liveness", HEARTBEAT_LIVENESS, 1);
-    this.#clock = (o.clock as Clock | undefined) ?? systemClock;
+    this.#clock = clockOption("Liveness", o);
     this.#last = this.#clock.now();
   }
 
@@ -138,7 +138,8 @@ export class HeartbeatSchedule {
     readonly interval: number,
     clock: Clock = systemClock,
   ) {
-    this.#clock = clock;
+    intOption("HeartbeatSchedule", { interval }, "interval", 0, 1);
+    this.#clock = clockOption("HeartbeatSchedule", { clock });
     this.#due = clock.now() + interval;
   }
 

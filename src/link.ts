@@ -12,13 +12,13 @@
  */
 import * as zmq from "zeromq";
 import { TypedEmitter } from "./emitter.js";
-import { ClosedError } from "./errors.js";
+import { ClosedError, InvalidOptionError } from "./errors.js";
 import type { MessageLike } from "./frames.js";
-import { Backoff, HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, HeartbeatSchedule, Liveness, RECONNECT_INTERVAL, RECONNECT_MAX_INTERVAL } from "./heartbeat.js";
+import { Backoff, HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, Liveness, RECONNECT_INTERVAL, RECONNECT_MAX_INTERVAL } from "./heartbeat.js";
 import { endpointOption, functionOption, intOption, objectOption, optionsObject, signalOption, enumOption } from "./options.js";
 import { OVERFLOW_POLICIES, type OverflowPolicy } from "./queue.js";
 import type { Reactor, SocketHandle } from "./reactor.js";
-import type { Timer } from "./timers.js";
+import type { Ticket, Timer } from "./timers.js";
 
 /** Options of {@link HeartbeatLink}. */
 export interface HeartbeatLinkOptions {
@@ -85,7 +85,8 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
   readonly #overflow: OverflowPolicy;
   readonly #backoff: Backoff;
   readonly #liveness: Liveness;
-  readonly #schedule: HeartbeatSchedule;
+  /** Fires when nothing went out for `heartbeatInterval`: time for a heartbeat. Every send resets it (O(1)). */
+  readonly #idle: Ticket;
   readonly #signal: AbortSignal | undefined;
   #handle: SocketHandle<zmq.Dealer, OverflowPolicy> | undefined;
   #tick: Timer;
@@ -116,10 +117,18 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     const clock = reactor.clock;
     this.#backoff = new Backoff({ initial, max });
     this.#liveness = new Liveness({ interval: this.heartbeatInterval, liveness: this.heartbeatLiveness, clock });
-    this.#schedule = new HeartbeatSchedule(this.heartbeatInterval, clock);
+    // The heartbeat runs off its own idle ticket, not off the liveness tick: sampling "is a
+    // heartbeat due?" with a timer of the same period skips every other heartbeat whenever
+    // the timer fires a little earlier after the send than the send was after its tick.
+    this.#idle = reactor.tickets(this.heartbeatInterval).add(() => this.#onIdle());
     this.#tick = reactor.every(this.heartbeatInterval, () => this.#onTick());
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
-    this.#connect();
+    try {
+      this.#connect();
+    } catch (error) {
+      void this.close(); // no timer, ticket or socket outlives a failed construction
+      throw error;
+    }
     if (this.#signal?.aborted) void this.close();
   }
 
@@ -151,7 +160,7 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     const ok = this.#handle.send(message);
     if (ok) {
       this.#stats.sent++;
-      this.#schedule.sent();
+      this.#idle.reset();
     } else this.#stats.dropped++;
     return ok;
   }
@@ -170,6 +179,7 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     if (this.#closing) return this.#closing;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#tick.cancel();
+    this.#idle.cancel();
     this.#reconnectTimer?.cancel();
     const handle = this.#handle;
     this.#handle = undefined;
@@ -183,7 +193,12 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     if (this.closed || this.#reactor.closed) return;
     const opts = typeof this.#socketOptions === "function" ? this.#socketOptions() : (this.#socketOptions ?? {});
     const socket = new zmq.Dealer({ linger: 0, ...opts });
-    socket.connect(this.endpoint);
+    try {
+      socket.connect(this.endpoint);
+    } catch (error) {
+      socket.close();
+      throw new InvalidOptionError("endpoint", `HeartbeatLink: cannot connect to \`endpoint\` ${JSON.stringify(this.endpoint)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
     this.#handle = this.#reactor.add(socket, {
       name: `link:${this.endpoint}`,
       sendQueueLimit: this.#limit,
@@ -203,14 +218,13 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
   }
 
   #onTick(): void {
-    if (!this.#handle) return;
-    if (this.#liveness.expired) {
-      this.#lose("heartbeat timeout");
-      return;
-    }
-    if (this.#schedule.due) {
-      if (this.send(this.#heartbeat())) this.#stats.heartbeatsSent++;
-    }
+    if (this.#handle && this.#liveness.expired) this.#lose("heartbeat timeout");
+  }
+
+  #onIdle(): void {
+    if (!this.#handle || this.closed) return; // the next connect's greeting re-arms it
+    this.#idle.reset(); // even if this heartbeat is dropped
+    if (this.send(this.#heartbeat())) this.#stats.heartbeatsSent++;
   }
 
   #lose(reason: string): void {
@@ -229,7 +243,14 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
     this.emit("link:reconnecting", { delay });
     this.#reconnectTimer = this.#reactor.after(delay, () => {
       this.#reconnectTimer = undefined;
-      this.#connect();
+      try {
+        this.#connect();
+      } catch (error) {
+        // Try again after the next backoff step instead of stopping for good; the error is
+        // still reported (handler:error on the reactor).
+        if (!this.closed) this.#lose(`connect failed: ${error instanceof Error ? error.message : String(error)}`);
+        throw error;
+      }
     });
   }
 }

@@ -3,6 +3,7 @@
  * {@link InvalidOptionError} (a `TypeError`) that names the option.
  * @module
  */
+import { systemClock, type Clock } from "./clock.js";
 import { InvalidOptionError } from "./errors.js";
 
 /** A validated options object. */
@@ -114,4 +115,14 @@ export function objectOption<T extends object>(owner: string, bag: Bag, name: st
   if (value === undefined) return undefined;
   if (typeof value !== "object" || value === null) fail(owner, name, "an object", value);
   return value as T;
+}
+
+/** A {@link Clock} (`{ now(), setTimer() }`); the system clock when absent. */
+export function clockOption(owner: string, bag: Bag, name = "clock"): Clock {
+  const value = bag[name];
+  if (value === undefined) return systemClock;
+  if (typeof value !== "object" || value === null || typeof (value as Clock).now !== "function" || typeof (value as Clock).setTimer !== "function") {
+    fail(owner, name, "a Clock ({ now(), setTimer() })", value);
+  }
+  return value as Clock;
 }

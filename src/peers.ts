@@ -6,6 +6,7 @@
  * @module
  */
 import { idKey } from "./frames.js";
+import { InvalidOptionError } from "./errors.js";
 import type { Reactor } from "./reactor.js";
 import type { Ticket, TicketList } from "./timers.js";
 
@@ -36,6 +37,13 @@ export class PeerTable<T> {
     readonly expiry: number,
     private readonly onExpire: (entry: PeerEntry<T>) => void,
   ) {
+    if (typeof reactor !== "object" || reactor === null || typeof (reactor as Partial<Reactor>).tickets !== "function") {
+      throw new InvalidOptionError("reactor", `PeerTable: expected \`reactor\` to be a Reactor, got ${String(reactor)}`);
+    }
+    if (typeof expiry !== "number" || !Number.isInteger(expiry) || expiry < 1) {
+      throw new InvalidOptionError("expiry", `PeerTable: expected \`expiry\` to be an integer >= 1, got ${String(expiry)}`);
+    }
+    if (typeof onExpire !== "function") throw new InvalidOptionError("onExpire", "PeerTable: expected `onExpire` to be a function");
     this.#reactor = reactor;
     this.#tickets = reactor.tickets(expiry);
   }

@@ -3,7 +3,7 @@
  * queues and the patterns' request backlogs are all built on it.
  * @module
  */
-import { QueueFullError } from "./errors.js";
+import { InvalidOptionError, QueueFullError } from "./errors.js";
 
 /**
  * What happens when a bounded queue is full:
@@ -36,6 +36,12 @@ export class BoundedQueue<T> {
     readonly overflow: OverflowPolicy = "reject",
     private readonly what = "queue",
   ) {
+    if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1) {
+      throw new InvalidOptionError("limit", `BoundedQueue: expected \`limit\` to be an integer >= 1, got ${String(limit)}`);
+    }
+    if (!OVERFLOW_POLICIES.includes(overflow)) {
+      throw new InvalidOptionError("overflow", `BoundedQueue: expected \`overflow\` to be one of ${OVERFLOW_POLICIES.map((p) => JSON.stringify(p)).join(", ")}, got ${JSON.stringify(overflow)}`);
+    }
     this.#items = new Array<T | undefined>(Math.min(limit, 16));
   }
 

@@ -21,11 +21,11 @@
  * @module
  */
 import type * as zmq from "zeromq";
-import { systemClock, type Clock } from "./clock.js";
+import type { Clock } from "./clock.js";
 import { TypedEmitter } from "./emitter.js";
 import { ClosedError, PeerUnreachableError, QueueFullError, SocketError, zmqErrorCode } from "./errors.js";
 import { toFrame, type FrameLike, type MessageLike } from "./frames.js";
-import { intOption, enumOption, functionOption, optionsObject, signalOption, stringOption, boolOption } from "./options.js";
+import { intOption, enumOption, functionOption, optionsObject, signalOption, stringOption, boolOption, clockOption } from "./options.js";
 import { BoundedQueue, type OverflowPolicy } from "./queue.js";
 import { Scheduler, type TicketList, type Timer, type Ticket } from "./timers.js";
 
@@ -59,7 +59,11 @@ export type MessageHandler = (message: Buffer[], handle: SocketHandle) => void |
 
 /** Options of {@link Reactor.add}. */
 export interface AddOptions<P extends SendOverflow = SendOverflow> {
-  /** Called for every received message. Omit for send-only sockets. */
+  /**
+   * Called for every received message. Omit for send-only sockets. The read pump waits for
+   * messages, so the socket's `receiveTimeout` is set to -1 (a timeout would only wake it up
+   * with nothing to read).
+   */
   readonly onMessage?: MessageHandler;
   /** Name used in events and stats. Default `socket-N`. */
   readonly name?: string;
@@ -221,7 +225,21 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
     this.#linger = linger;
     this.#onMessage = onMessage;
     this.#queue = new BoundedQueue<MessageLike>(limit, overflow === "wait" ? "reject" : overflow, `send queue of ${name}`);
-    if (onMessage) this.#pumps.push(this.#pump());
+    if (socket.type === ZMQ_ROUTER) {
+      // A ROUTER with `mandatory` blocks a send while the peer is at its HWM and, when it has
+      // no peer at all, until some peer connects: one slow or gone peer would stall the queue
+      // for every other peer. With sendTimeout 0 those sends fail at once and are counted
+      // (`hwm`, or `unroutable` + peer:unreachable).
+      const writable = socket as unknown as zmq.Writable;
+      if (writable.sendTimeout === -1) writable.sendTimeout = 0;
+    }
+    if (onMessage) {
+      // A receive timeout makes every idle receive fail with EAGAIN; with 0 the pump would
+      // spin on rejected promises and starve the event loop.
+      const readable = socket as unknown as zmq.Readable;
+      if (readable.receiveTimeout !== -1) readable.receiveTimeout = -1;
+      this.#pumps.push(this.#pump());
+    }
     if (monitor) this.#pumps.push(this.#monitor());
   }
 
@@ -397,9 +415,21 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
         message = (await socket.receive!()) as Buffer[];
       } catch (error) {
         if (this.#closed || socket.closed) return;
+        if (zmqErrorCode(error) === "EAGAIN") {
+          // no message within a receive timeout set behind our back: not an error, but yield
+          // to the event loop before trying again
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
+        const code = zmqErrorCode(error);
+        const busy = code === "EBUSY";
         this.#stats.socketErrors++;
-        this.#link.emit("socket:error", { socket: this.name, error: new SocketError(`receive on ${this.name} failed: ${String(error)}`, { cause: error }) });
-        if (zmqErrorCode(error) === "ETERM") return;
+        const why = busy ? "something else is receiving on this socket (another reactor, or a receive() call); its read pump stopped" : String(error);
+        this.#link.emit("socket:error", { socket: this.name, error: new SocketError(`receive on ${this.name} failed: ${why}`, { cause: error }) });
+        // EBUSY would fail again at once, forever: stop rather than spin.
+        if (code === "ETERM" || busy) return;
+        // Errors reject at once: yield to the event loop so a repeating one cannot starve it.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
       this.#stats.received++;
@@ -434,6 +464,15 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
   }
 }
 
+/**
+ * ZMQ_PUB, ZMQ_PUSH, ZMQ_RADIO, ZMQ_SCATTER: socket types that never receive. zeromq.js gives
+ * every socket a `receive()` method at runtime, so the type is what tells them apart.
+ */
+const SEND_ONLY_TYPES: ReadonlySet<number> = new Set([1, 8, 14, 17]);
+
+/** ZMQ_ROUTER. */
+const ZMQ_ROUTER = 6;
+
 function firstFrame(message: MessageLike): FrameLike {
   return typeof message === "string" || message instanceof Uint8Array ? message : (message[0] ?? "");
 }
@@ -462,17 +501,13 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
   constructor(options?: ReactorOptions) {
     super();
     const o = optionsObject("Reactor", options);
-    const clock = o.clock;
-    if (clock !== undefined && (typeof clock !== "object" || clock === null || typeof (clock as Clock).now !== "function" || typeof (clock as Clock).setTimer !== "function")) {
-      throw new TypeError("Reactor: expected `clock` to be a Clock ({ now(), setTimer() }), got " + String(clock));
-    }
-    this.clock = (clock as Clock | undefined) ?? systemClock;
+    this.clock = clockOption("Reactor", o);
     this.#linger = intOption("Reactor", o, "linger", 0, -1);
     this.#limit = intOption("Reactor", o, "sendQueueLimit", 1000, 1);
     this.#overflow = enumOption("Reactor", o, "overflow", SEND_OVERFLOW_POLICIES, "reject");
     this.#ticketDelay = intOption("Reactor", o, "ticketDelay", 3000, 1);
     this.#signal = signalOption("Reactor", o);
-    this.#scheduler = new Scheduler(this.clock, (error, source) => this.emit("handler:error", { source, error }));
+    this.#scheduler = new Scheduler(this.clock, (error, source) => this.emit("handler:error", { source, error }), "Reactor");
     this.#link = {
       emit: (event, ...args) => this.emit(event, ...args),
       retire: (handle) => {
@@ -497,7 +532,9 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
 
   /**
    * Register a socket. With `onMessage`, a read pump starts at once. The reactor now owns
-   * the socket: it closes it on {@link close} (or on the handle's `close()`).
+   * the socket: it closes it on {@link close} (or on the handle's `close()`). A ROUTER whose
+   * `sendTimeout` is -1 (the default) gets `sendTimeout` 0, so that a peer at its HWM, or gone
+   * while `mandatory` is set, never blocks the send queue for the other peers.
    */
   add<S extends zmq.Socket, P extends SendOverflow = SendOverflow>(socket: S, options?: AddOptions<P>): SocketHandle<S, P> {
     if (this.closed) throw new ClosedError("Reactor.add: the reactor is closed");
@@ -510,7 +547,7 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
     }
     const o = optionsObject("Reactor.add", options);
     const onMessage = functionOption<MessageHandler, undefined>("Reactor.add", o, "onMessage", undefined);
-    if (onMessage && typeof (socket as AnySocket).receive !== "function") {
+    if (onMessage && (typeof (socket as AnySocket).receive !== "function" || SEND_ONLY_TYPES.has(socket.type))) {
       throw new TypeError("Reactor.add: `onMessage` was given but this socket type cannot receive");
     }
     const name = stringOption("Reactor.add", o, "name", `socket-${++this.#count}`);
@@ -525,14 +562,11 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
 
   /** Run `fn` once after `ms` milliseconds. Cancellable from anywhere, including `fn`. */
   after(ms: number, fn: () => void): Timer {
-    checkTimer("after", ms, fn);
     return this.#scheduler.after(ms, fn);
   }
 
   /** Run `fn` every `ms` milliseconds (>= 1) until cancelled. Does not drift. */
   every(ms: number, fn: () => void): Timer {
-    checkTimer("every", ms, fn);
-    if (ms < 1) throw new TypeError(`Reactor.every: expected \`ms\` to be >= 1, got ${ms}`);
     return this.#scheduler.every(ms, fn);
   }
 
@@ -541,13 +575,13 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
    * creation or last `reset()`. Reset and cancel are O(1).
    */
   ticket(fn: () => void): Ticket {
+    if (typeof fn !== "function") throw new TypeError("Reactor.ticket: expected `fn` to be a function");
     this.#defaultTickets ??= this.#scheduler.tickets(this.#ticketDelay);
     return this.#defaultTickets.add(fn);
   }
 
   /** A list of tickets sharing delay `delay` (ms, >= 1); add tickets with `list.add(fn)`. */
   tickets(delay: number): TicketList {
-    if (!Number.isInteger(delay) || delay < 1) throw new TypeError(`Reactor.tickets: expected \`delay\` to be an integer >= 1, got ${delay}`);
     return this.#scheduler.tickets(delay);
   }
 
@@ -601,9 +635,4 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
     }
     super.emit(event, ...args);
   }
-}
-
-function checkTimer(method: string, ms: unknown, fn: unknown): void {
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) throw new TypeError(`Reactor.${method}: expected \`ms\` to be a number >= 0, got ${String(ms)}`);
-  if (typeof fn !== "function") throw new TypeError(`Reactor.${method}: expected \`fn\` to be a function`);
 }

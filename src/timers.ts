@@ -37,10 +37,11 @@ class HeapTimer implements Timer {
     return !this.cancelled && !(this.fired && this.interval === 0);
   }
   cancel(): void {
-    if (!this.cancelled) {
-      this.cancelled = true;
-      this.owner.noteCancelled();
-    }
+    if (this.cancelled) return;
+    // A one-shot that fired has left the heap: only entries still in it count as lazily deleted.
+    const inHeap = !(this.fired && this.interval === 0);
+    this.cancelled = true;
+    if (inHeap) this.owner.noteCancelled();
   }
 }
 
@@ -98,6 +99,7 @@ export class TicketList {
 
   /** Start a ticket that calls `fn` after `delay` ms unless reset or cancelled. */
   add(fn: () => void): Ticket {
+    if (typeof fn !== "function") throw new TypeError(`${this.scheduler.owner}: expected the ticket's \`fn\` to be a function`);
     const ticket = new Ticket(this, fn);
     this.place(ticket);
     return ticket;
@@ -124,7 +126,7 @@ export class TicketList {
     else this.#head = ticket;
     this.#tail = ticket;
     ticket.linked = true;
-    this.#size++;
+    if (this.#size++ === 0) this.scheduler.listActive(this);
     if (this.#head === ticket) this.scheduler.armAt(ticket.due);
   }
 
@@ -137,7 +139,7 @@ export class TicketList {
     else this.#tail = ticket.prev;
     ticket.prev = ticket.next = undefined;
     ticket.linked = false;
-    this.#size--;
+    if (--this.#size === 0) this.scheduler.listIdle(this);
   }
 
   /** Cancel every ticket. */
@@ -160,7 +162,8 @@ export class Scheduler {
   #heap: HeapTimer[] = [];
   #cancelledInHeap = 0;
   #seq = 0;
-  #lists: TicketList[] = [];
+  /** Ticket lists that hold tickets. Empty lists are dropped, so an abandoned list can be collected. */
+  #lists = new Set<TicketList>();
   #armedDue = Infinity;
   #cancelArmed: CancelTimer | undefined;
   #firing = false;
@@ -172,6 +175,8 @@ export class Scheduler {
   constructor(
     readonly clock: Clock,
     private readonly report: CallbackErrorReporter,
+    /** Name used in argument errors (`Reactor` when the reactor owns it). */
+    readonly owner = "Scheduler",
   ) {}
 
   /** True after {@link close}. */
@@ -181,19 +186,23 @@ export class Scheduler {
 
   /** Run `fn` once after `ms` milliseconds. */
   after(ms: number, fn: () => void): Timer {
+    this.#check("after", ms, fn, 0);
     return this.#add(ms, fn, 0);
   }
 
   /** Run `fn` every `ms` milliseconds (at least 1) until cancelled. Does not drift. */
   every(ms: number, fn: () => void): Timer {
-    return this.#add(ms, fn, Math.max(1, ms));
+    this.#check("every", ms, fn, 1);
+    return this.#add(ms, fn, ms);
   }
 
   /** A ticket list whose tickets all expire `delay` ms after their last reset. */
   tickets(delay: number): TicketList {
-    const list = new TicketList(this, delay);
-    this.#lists.push(list);
-    return list;
+    // delay 0 would let a ticket reset in its own callback fire again in the same pass, forever
+    if (typeof delay !== "number" || !Number.isSafeInteger(delay) || delay < 1) {
+      throw new TypeError(`${this.owner}.tickets: expected \`delay\` to be an integer >= 1, got ${String(delay)}`);
+    }
+    return new TicketList(this, delay);
   }
 
   /** Counters. */
@@ -216,10 +225,20 @@ export class Scheduler {
     for (const t of this.#heap) t.cancelled = true;
     this.#heap = [];
     this.#cancelledInHeap = 0;
-    for (const list of this.#lists) list.clear();
+    for (const list of [...this.#lists]) list.clear();
     this.#cancelArmed?.();
     this.#cancelArmed = undefined;
     this.#armedDue = Infinity;
+  }
+
+  /** @internal A list got its first ticket. */
+  listActive(list: TicketList): void {
+    this.#lists.add(list);
+  }
+
+  /** @internal A list lost its last ticket. */
+  listIdle(list: TicketList): void {
+    this.#lists.delete(list);
   }
 
   /** @internal */
@@ -235,6 +254,11 @@ export class Scheduler {
     this.#cancelArmed?.();
     this.#armedDue = due;
     this.#cancelArmed = this.clock.setTimer(this.#fire, due - this.clock.now());
+  }
+
+  #check(method: string, ms: unknown, fn: unknown, min: number): void {
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < min) throw new TypeError(`${this.owner}.${method}: expected \`ms\` to be a number >= ${min}, got ${String(ms)}`);
+    if (typeof fn !== "function") throw new TypeError(`${this.owner}.${method}: expected \`fn\` to be a function`);
   }
 
   #add(ms: number, fn: () => void, interval: number): Timer {

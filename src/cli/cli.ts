@@ -149,7 +149,11 @@ export interface CliIo {
 }
 
 /** Parse `argv` (without `node` and script), dispatch, and resolve with the exit code. */
-export async function runCli(argv: readonly string[], commands: readonly CliCommand[], io: CliIo = {}): Promise<number> {
+export async function runCli(args: readonly string[], commands: readonly CliCommand[], io: CliIo = {}): Promise<number> {
+  // `--json` is global: accept it before the command words too (`zpatterns --json version`).
+  let lead = 0;
+  while (args[lead] === "--json") lead++;
+  const argv = lead > 0 ? [...args.slice(lead), ...args.slice(0, lead)] : args;
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const json = argv.includes("--json");

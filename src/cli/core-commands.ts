@@ -2,11 +2,20 @@
  * Commands that belong to no single pattern: `demo`, `bench`, `version`.
  * @module
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { version as libzmqVersion } from "zeromq";
 import { EXIT, type CliCommand } from "./cli.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+/** The package version, read on demand from the package root (found from src/cli or dist/src/cli). */
+function packageVersion(): string {
+  for (const up of ["../../package.json", "../../../package.json"]) {
+    const url = new URL(up, import.meta.url);
+    if (!existsSync(url)) continue;
+    const pkg = JSON.parse(readFileSync(url, "utf8")) as { name?: string; version?: string };
+    if (pkg.name === "zeromq-patterns" && pkg.version) return pkg.version;
+  }
+  return "unknown";
+}
 
 export const coreCommands: CliCommand[] = [
   {
@@ -39,7 +48,8 @@ export const coreCommands: CliCommand[] = [
     help: "",
     options: {},
     async run(ctx) {
-      ctx.out.result(`zeromq-patterns ${pkg.version} (libzmq ${libzmqVersion}, node ${process.versions.node})`, { version: pkg.version, libzmq: libzmqVersion, node: process.versions.node });
+      const version = packageVersion();
+      ctx.out.result(`zeromq-patterns ${version} (libzmq ${libzmqVersion}, node ${process.versions.node})`, { version, libzmq: libzmqVersion, node: process.versions.node });
       return EXIT.OK;
     },
   },

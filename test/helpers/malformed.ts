@@ -9,6 +9,11 @@
  */
 import * as zmq from "zeromq";
 
+/**
+ * Socket type to send from. ZeroMQ only connects compatible types: `dealer`, `req` and `router`
+ * reach a ROUTER (or DEALER/REP), `push` reaches only a PULL and `pub` only a SUB. A `push`
+ * aimed at a ROUTER "sends" fine but the handshake fails and nothing arrives.
+ */
 export type GarbageSocketType = "dealer" | "req" | "router" | "push" | "pub";
 
 export interface MalformedOptions {
@@ -26,6 +31,11 @@ export interface MalformedOptions {
   peerId?: Buffer;
   /** Close linger, ms. Default 1000 (so the messages do leave). */
   linger?: number;
+  /**
+   * Send timeout per message, ms. Default 5000: a peer that never connects (wrong endpoint)
+   * makes `sendMalformed` reject with EAGAIN instead of hanging the test.
+   */
+  sendTimeout?: number;
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -98,10 +108,10 @@ export function malformedMessages(count: number, seed = 1, templates: Buffer[][]
  * number sent.
  */
 export async function sendMalformed(endpoint: string, options: MalformedOptions = {}): Promise<number> {
-  const { type = "dealer", count = 200, seed = 1, templates = [], linger = 1000 } = options;
+  const { type = "dealer", count = 200, seed = 1, templates = [], linger = 1000, sendTimeout = 5000 } = options;
   const messages = malformedMessages(count, seed, templates);
   const make = (): zmq.Socket & zmq.Writable => {
-    const base = { linger, ...(options.routingId ? { routingId: options.routingId } : {}) };
+    const base = { linger, sendTimeout, ...(options.routingId ? { routingId: options.routingId } : {}) };
     switch (type) {
       case "req":
         return new zmq.Request(base);
@@ -118,15 +128,18 @@ export async function sendMalformed(endpoint: string, options: MalformedOptions 
   let socket = make();
   socket.connect(endpoint);
   let sent = 0;
-  for (const msg of messages) {
-    if (type === "req" && sent > 0) {
-      socket.close();
-      socket = make();
-      socket.connect(endpoint);
+  try {
+    for (const msg of messages) {
+      if (type === "req" && sent > 0) {
+        socket.close();
+        socket = make();
+        socket.connect(endpoint);
+      }
+      await socket.send(type === "router" && options.peerId ? [options.peerId, ...msg] : msg);
+      sent++;
     }
-    await socket.send(type === "router" && options.peerId ? [options.peerId, ...msg] : msg);
-    sent++;
+  } finally {
+    socket.close();
   }
-  socket.close();
   return sent;
 }
