@@ -305,7 +305,9 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
 
   /**
    * Stop the read pump, drop what is still queued (counted as `closed`), set the linger and
-   * close the socket. Resolves when the pumps have exited. Idempotent.
+   * close the socket. Resolves when the pumps have exited. Idempotent. After `close()` no
+   * callback runs: a message whose receive completed while closing is discarded with the
+   * socket, like those still inside zeromq.
    */
   close(linger: number = this.#linger): Promise<void> {
     if (this.#closePromise) return this.#closePromise;
@@ -432,6 +434,9 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
+      // A receive that completed while close() ran belongs to the closed socket: like the
+      // messages still queued inside zeromq, it is discarded with it, never dispatched.
+      if (this.#closed) return;
       this.#stats.received++;
       try {
         const result = this.#onMessage!(message, this as unknown as SocketHandle);
