@@ -190,7 +190,7 @@ Prints "worker started protocol=P endpoint=EP" once connecting.`,
         reconnectMaxInterval: intArg(ctx.values, "reconnect-max-interval", Math.max(32_000, reconnectInterval), reconnectInterval),
         handlerTimeout: intArg(ctx.values, "handler-timeout", 0),
       }) as unknown as WorkerRole;
-      logEvents(ctx, worker, ["worker:connected", "worker:disconnected", "worker:reconnecting", "reply:stale", "handler:error", "handler:timeout", "message:malformed"]);
+      logEvents(ctx, worker, ["worker:connected", "worker:linked", "worker:disconnected", "worker:reconnecting", "reply:stale", "handler:error", "handler:timeout", "message:malformed"]);
     } else {
       const { SimplePirateWorker } = await simplePirate();
       worker = new SimplePirateWorker({ endpoint, handler });
