@@ -5,7 +5,8 @@
  */
 import type { CliCommand } from "./cli.js";
 import { coreCommands } from "./core-commands.js";
+import { lazyPirateCommands } from "../../patterns/lazy-pirate/cli.js";
 import { pirateCommands } from "../../patterns/paranoid-pirate/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...pirateCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...lazyPirateCommands, ...pirateCommands];
