@@ -225,6 +225,7 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
   readonly #onAbort = () => void this.close();
 
   #onMessage(frames: Buffer[]): void {
+    if (this.closed) return; // a message the pump had in hand as the link closed
     if (!this.#heard) {
       this.#heard = true;
       this.emit("worker:linked", { attempt: this.#link.stats().connects });
@@ -302,7 +303,7 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
   }
 
   #reply(reply: MessageLike, request: Request, generation: number): void {
-    if (generation !== this.#generation) {
+    if (generation !== this.#generation || this.closed) {
       this.#stale(this.closed ? "closed" : "reconnected");
     } else {
       const body = toFrames(reply);
