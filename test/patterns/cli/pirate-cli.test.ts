@@ -21,17 +21,18 @@ async function exitCode(child: Child, ms = 10_000): Promise<number | string> {
 
 describe("zpatterns queue / worker", () => {
   it("prints help and rejects bad usage with exit code 2", async () => {
+    // all at once: five processes
     const help = startCli(["queue", "--help"]);
+    const missing = startCli(["queue", "--backend", "tcp://127.0.0.1:*"]);
+    const protocol = startCli(["worker", "--connect", "tcp://127.0.0.1:1", "--protocol", "lazy"]);
+    const handler = startCli(["worker", "--connect", "tcp://127.0.0.1:1", "--handler", "test/does-not-exist.mjs"]);
+    const interval = startCli(["worker", "--connect", "tcp://127.0.0.1:1", "--heartbeat-interval", "0"]);
     expect(await exitCode(help)).toBe(0);
     expect(help.lines.join("\n")).toMatch(/--protocol P\s+simple or paranoid/);
-    const missing = startCli(["queue", "--backend", "tcp://127.0.0.1:*"]);
     expect(await exitCode(missing)).toBe(2);
     expect(missing.errLines.join("\n")).toMatch(/--frontend is required/);
-    const protocol = startCli(["worker", "--connect", "tcp://127.0.0.1:1", "--protocol", "lazy"]);
     expect(await exitCode(protocol)).toBe(2);
-    const handler = startCli(["worker", "--connect", "tcp://127.0.0.1:1", "--handler", "test/does-not-exist.mjs"]);
     expect(await exitCode(handler)).toBe(2);
-    const interval = startCli(["worker", "--connect", "tcp://127.0.0.1:1", "--heartbeat-interval", "0"]);
     expect(await exitCode(interval)).toBe(2);
   });
 

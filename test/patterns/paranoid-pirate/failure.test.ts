@@ -58,7 +58,7 @@ describe("6/PPP failure handling with real processes", () => {
     const kills: number[] = [];
     let done = false;
     const chaos = (async () => {
-      while (!done) {
+      while (!done && kills.length < 15) {
         await new Promise((r) => setTimeout(r, 60 + random() * 140));
         if (done) break;
         // only workers the queue knows (a process killed before its READY is never purged)
@@ -89,7 +89,7 @@ describe("6/PPP failure handling with real processes", () => {
     expect(result.answered).toBe(2000);
     expect(kills.length).toBeGreaterThan(2);
     expect(s.expired + s.unreachable).toBeGreaterThanOrEqual(kills.length);
-    expect(worst).toBeLessThanOrEqual(LIVENESS * INTERVAL + 300);
+    expect(worst).toBeLessThanOrEqual(LIVENESS * INTERVAL + 500);
     expect(s.malformed).toBe(0);
     for (const w of workers) expect(await stop(w)).toBe(0);
     await waitFor(() => q.stats().workers === 0, { what: "stopped workers purged" });
