@@ -7,6 +7,7 @@
 import { pipelinedDealer } from "./clients.js";
 import { interleave, median, startServer, type Benchmark, type BenchRow } from "./lib.js";
 
+/** 6/PPP queue throughput against a raw zeromq.js LRU broker. */
 export const paranoidPirateBench: Benchmark = {
   name: "paranoid-pirate",
   description: "6/PPP queue + 2 workers vs a raw zeromq.js LRU broker + 2 raw workers (pipelined DEALER client)",

@@ -17,6 +17,7 @@ export function pirateSummaryLine(s: PirateSummary): string {
   );
 }
 
+/** `zpatterns demo`: run the scenes, print their summaries; exit 0 when requests were answered. */
 export async function runDemo(ctx: CliContext): Promise<number> {
   const duration = intArg(ctx.values, "duration", 15_000, 100);
   ctx.out.log(`Paranoid Pirate demo (${(duration / 1000).toFixed(1)} s): 1 queue, 4 workers (1 crashes and restarts, 1 is slow at times), 4 Lazy Pirate clients`);

@@ -8,6 +8,7 @@ import { PipelinedClient } from "../patterns/lazy-pirate/index.js";
 import { ParanoidPirateQueue, ParanoidPirateWorker } from "../patterns/paranoid-pirate/index.js";
 import type { RequestHandler } from "../src/index.js";
 
+/** 6/PPP example: run `requests` requests while one of three workers dies; resolves with what happened. */
 export async function paranoidPirateExample(requests = 300, log: (line: string) => void = console.log): Promise<{ answered: number; redelivered: number; purged: number }> {
   const queue = new ParanoidPirateQueue({ frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*", heartbeatInterval: 200 });
   await queue.start();
