@@ -27,6 +27,8 @@ import {
   toFrames,
   type MessageLike,
   type OverflowPolicy,
+  type Ticket,
+  type TicketList,
   type Timer,
 } from "../../src/index.js";
 
@@ -168,7 +170,7 @@ export interface Job {
   running: boolean;
   attempts: number;
   /** The attempt waiting for its reply, if any. */
-  attempt: { resolve: (reply: Buffer[]) => void; reject: (error: unknown) => void; timer: Timer } | undefined;
+  attempt: { resolve: (reply: Buffer[]) => void; reject: (error: unknown) => void; timer: Timer | Ticket } | undefined;
   /** Aborts p-retry's backoff delay (only made when there is a delay). */
   controller: AbortController | undefined;
   onAbort: (() => void) | undefined;
@@ -234,6 +236,7 @@ export abstract class RetryingClient extends TypedEmitter<LazyPirateEvents> {
   readonly #concurrency: number;
   readonly #running = new Set<Job>();
   readonly #retryOptions: Parameters<typeof pRetry>[1];
+  #tickets: TicketList | undefined;
   #closePromise: Promise<void> | undefined;
   readonly #onSignal = () => void this.close();
 
@@ -396,43 +399,61 @@ export abstract class RetryingClient extends TypedEmitter<LazyPirateEvents> {
   #start(job: Job): void {
     job.running = true;
     this.#running.add(job);
-    if (this.settings.backoff.minTimeout > 0 && this.settings.retries > 0) job.controller = new AbortController();
-    pRetry(this.#attempt.bind(this, job), {
+    // Fast path: the first attempt runs without p-retry; only a timeout hands the request
+    // to p-retry, which replays that failure as its own first attempt and drives the rest.
+    this.#attempt(job).then(
+      (reply) => this.#succeed(job, reply),
+      (first: unknown) => {
+        if (!(first instanceof AttemptTimeoutError) || job.settled || this.settings.retries === 0) return this.#failed(job, first);
+        return this.#retry(job, first);
+      },
+    );
+  }
+
+  #retry(job: Job, first: AttemptTimeoutError): Promise<void> {
+    if (this.settings.backoff.minTimeout > 0) job.controller = new AbortController();
+    return pRetry((n) => (n === 1 ? Promise.reject(first) : this.#attempt(job)), {
       ...this.#retryOptions,
       signal: job.controller?.signal,
       shouldRetry: ({ error }) => error instanceof AttemptTimeoutError && !job.settled,
       onFailedAttempt: ({ error, retriesLeft }) => {
-        if (!(error instanceof AttemptTimeoutError) || job.settled) return;
-        if (retriesLeft > 0) {
-          this.counters.retries++;
-          this.emit("request:retry", { request: job.frames, attempt: job.attempts + 1, retriesLeft: retriesLeft - 1, timeout: job.timeout });
-        }
+        if (!(error instanceof AttemptTimeoutError) || job.settled || retriesLeft === 0) return;
+        this.counters.retries++;
+        this.emit("request:retry", { request: job.frames, attempt: job.attempts + 1, retriesLeft: retriesLeft - 1, timeout: job.timeout });
       },
     }).then(
-      (reply) => {
-        if (job.settled) return;
-        job.settled = true;
-        this.counters.replies++;
-        this.#release(job);
-        job.resolve(reply);
-      },
-      (error: unknown) => {
-        if (job.settled) return;
-        if (error instanceof AttemptTimeoutError) {
-          this.counters.abandoned++;
-          this.emit("request:abandoned", { request: job.frames, attempts: job.attempts });
-          error = new RequestAbandonedError(job.frames, job.attempts, job.timeout);
-        }
-        this.#fail(job, error);
-      },
-    ).finally(() => this.#next());
+      (reply) => this.#succeed(job, reply),
+      (error: unknown) => this.#failed(job, error),
+    );
+  }
+
+  #succeed(job: Job, reply: Buffer[]): void {
+    if (!job.settled) {
+      job.settled = true;
+      this.counters.replies++;
+      this.#release(job);
+      job.resolve(reply);
+    }
+    this.#next();
+  }
+
+  #failed(job: Job, error: unknown): void {
+    if (!job.settled) {
+      if (error instanceof AttemptTimeoutError) {
+        this.counters.abandoned++;
+        this.emit("request:abandoned", { request: job.frames, attempts: job.attempts });
+        error = new RequestAbandonedError(job.frames, job.attempts, job.timeout);
+      }
+      this.#fail(job, error);
+    }
+    this.#next();
   }
 
   #attempt(job: Job): Promise<Buffer[]> {
     if (job.settled) return Promise.reject(new ClosedError("request already settled"));
     return new Promise<Buffer[]>((resolve, reject) => {
       job.attempts++;
-      const timer = this.reactor.after(job.timeout, () => {
+      const timer = this.#expire(job.timeout, () => {
         if (job.attempt?.timer !== timer) return;
         job.attempt = undefined;
         this.attemptFailed(job, "timeout");
@@ -441,6 +462,16 @@ export abstract class RetryingClient extends TypedEmitter<LazyPirateEvents> {
       job.attempt = { resolve, reject, timer };
       this.sendAttempt(job);
     });
+  }
+
+  /**
+   * Start the timeout of an attempt: an O(1) expiry ticket for the client's own timeout
+   * (one ticket list), a heap timer for per-request overrides.
+   */
+  #expire(timeout: number, fn: () => void): Timer | Ticket {
+    if (timeout !== this.settings.requestTimeout) return this.reactor.after(timeout, fn);
+    this.#tickets ??= this.reactor.tickets(timeout);
+    return this.#tickets.add(fn);
   }
 
   #next(): void {

@@ -142,8 +142,11 @@ export class SimplePirateQueue extends TypedEmitter<SimplePirateQueueEvents> {
     this.#reactor = (o.reactor as Reactor | undefined) ?? new Reactor({ linger });
     this.#pending = new BoundedQueue<Buffer[]>(maxPending, overflow, "pending requests of SimplePirateQueue");
     const n = ++instances;
+    // `handover`: a peer that comes back with the same routing id (a worker or client that
+    // reset its socket, a restarted process) takes the id over; without it libzmq ignores
+    // the newcomer for as long as the old connection lingers.
     const add = (name: string, onMessage: (frames: Buffer[]) => void) =>
-      this.#reactor.add(new zmq.Router({ mandatory: true, linger }), { name, onMessage, sendQueueLimit, overflow: "drop-newest", linger });
+      this.#reactor.add(new zmq.Router({ mandatory: true, handover: true, linger }), { name, onMessage, sendQueueLimit, overflow: "drop-newest", linger });
     this.#frontend = add(`simple-pirate-frontend-${n}`, (frames) => this.#onFrontend(frames));
     this.#backend = add(`simple-pirate-backend-${n}`, (frames) => this.#onBackend(frames));
     this.#offDropped = this.#reactor.on("message:dropped", (e) => this.#onDropped(e));

@@ -44,7 +44,7 @@ describe("LazyPirateClient", () => {
 
   it("times out, reopens the socket and resends the same request", async () => {
     const s = await server("tcp", { ignore: (n) => n % 2 === 1 });
-    const c = client({ endpoint: s.endpoint, requestTimeout: 200, retries: 3 });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 500, retries: 3 });
     const retries: number[] = [];
     const reopened: string[] = [];
     c.on("request:retry", (e) => retries.push(e.attempt));
@@ -59,7 +59,7 @@ describe("LazyPirateClient", () => {
   it("abandons after the last retry with a TimeoutError, and the next request still works", async () => {
     let dead = true;
     const s = await server("tcp", { ignore: () => dead });
-    const c = client({ endpoint: s.endpoint, requestTimeout: 100, retries: 2 });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 200, retries: 2 });
     const abandoned: number[] = [];
     c.on("request:abandoned", (e) => abandoned.push(e.attempts));
     const error = await c.request("lost").catch((e: unknown) => e);
@@ -70,17 +70,17 @@ describe("LazyPirateClient", () => {
     expect(abandoned).toEqual([3]);
     expect(s.received).toBe(3);
     dead = false;
-    expect(text(await c.request("found"))).toEqual(["found"]);
+    expect(text(await c.request("found", { timeout: 5000 }))).toEqual(["found"]);
     expect(c.stats()).toMatchObject({ abandoned: 1, retries: 2, replies: 1 });
   });
 
   it("waits the p-retry backoff between attempts", async () => {
     const s = await server("tcp", { ignore: (n) => n <= 2 });
-    const c = client({ endpoint: s.endpoint, requestTimeout: 100, retries: 3, backoff: { minTimeout: 150, factor: 2 } });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 300, retries: 3, backoff: { minTimeout: 150, factor: 2 } });
     const t0 = Date.now();
     expect(text(await c.request("slow"))).toEqual(["slow"]);
-    // two timeouts (2 x 100) plus backoff 150 + 300 ms
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
+    // two timeouts (2 x 300) plus backoff 150 + 300 ms
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
     expect(c.stats().retries).toBe(2);
   });
 
@@ -108,7 +108,7 @@ describe("LazyPirateClient", () => {
 
   it("aborting a queued request removes it from the backlog", async () => {
     const s = await server("tcp", { ignore: (n) => n === 1 });
-    const c = client({ endpoint: s.endpoint, requestTimeout: 300, retries: 1 });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 500, retries: 1 });
     const ac = new AbortController();
     const first = c.request("first");
     const second = c.request("second", { signal: ac.signal });
@@ -152,7 +152,7 @@ describe("LazyPirateClient", () => {
   it("discards replies the accept option refuses, and retries", async () => {
     let n = 0;
     const s = await server("tcp", { transform: (f) => (++n === 1 ? [Buffer.from("wrong")] : f) });
-    const c = client({ endpoint: s.endpoint, requestTimeout: 200, accept: (reply, request) => reply[0]!.equals(request[0]!) });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 500, accept: (reply, request) => reply[0]!.equals(request[0]!) });
     const discarded: string[] = [];
     c.on("reply:discarded", (e) => discarded.push(e.reason));
     expect(text(await c.request("seq-1"))).toEqual(["seq-1"]);

@@ -14,7 +14,7 @@ describe("LazyPirateClient against Python REP servers", () => {
   it("survives a flaky REP server that drops every 3rd request: all answered, retries counted", async () => {
     const py = startPython("rep_flaky.py", ["--bind", "tcp://127.0.0.1:*", "--drop-every", "3"]);
     const endpoint = (await py.waitLine(/^READY /)).split(" ")[1]!;
-    const c = new LazyPirateClient({ endpoint, requestTimeout: 300, retries: 3 });
+    const c = new LazyPirateClient({ endpoint, requestTimeout: 500, retries: 3 });
     cleanups.push(() => c.close());
     for (let i = 1; i <= 9; i++) expect((await c.request(`n${i}`)).map(String)).toEqual([`n${i}`]);
     expect(py.lines.filter((l) => l.startsWith("DROP"))).toHaveLength(4); // 3, 6, 9, 12 of 13 received
@@ -24,9 +24,9 @@ describe("LazyPirateClient against Python REP servers", () => {
   });
 
   it("survives seeded random drops", async () => {
-    const py = startPython("rep_flaky.py", ["--bind", "tcp://127.0.0.1:*", "--seed", "7", "--drop-rate", "0.3"]);
+    const py = startPython("rep_flaky.py", ["--bind", "tcp://127.0.0.1:*", "--seed", "7", "--drop-rate", "0.2"]);
     const endpoint = (await py.waitLine(/^READY /)).split(" ")[1]!;
-    const c = new LazyPirateClient({ endpoint, requestTimeout: 300, retries: 10 });
+    const c = new LazyPirateClient({ endpoint, requestTimeout: 400, retries: 10 });
     cleanups.push(() => c.close());
     for (let i = 1; i <= 10; i++) expect((await c.request(`s${i}`)).map(String)).toEqual([`s${i}`]);
     const drops = py.lines.filter((l) => l.startsWith("DROP")).length;

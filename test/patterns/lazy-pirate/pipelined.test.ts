@@ -65,7 +65,7 @@ describe("PipelinedClient", () => {
       if (n === 1) return []; // first attempt unanswered
       return [reply, reply, [m[0]!, Buffer.from([9, 9, 9, 9]), EMPTY, Buffer.from("?")], [m[0]!, Buffer.from("junk")]];
     });
-    const c = own(new PipelinedClient({ endpoint: s.endpoint, requestTimeout: 200, retries: 2 }));
+    const c = own(new PipelinedClient({ endpoint: s.endpoint, requestTimeout: 500, retries: 2 }));
     const reasons: string[] = [];
     c.on("reply:discarded", (e) => reasons.push(e.reason));
     expect(text(await c.request("p"))).toEqual(["p"]);
@@ -77,9 +77,9 @@ describe("PipelinedClient", () => {
 
   it("abandons a request with a TimeoutError after its retries, others unaffected", async () => {
     const s = await routerServer((m) => (m[3]!.toString() === "lost" ? [] : [[m[0]!, m[1]!, EMPTY, m[3]!]]));
-    const c = own(new PipelinedClient({ endpoint: s.endpoint, requestTimeout: 150, retries: 1 }));
+    const c = own(new PipelinedClient({ endpoint: s.endpoint, requestTimeout: 300, retries: 1 }));
     const lost = c.request("lost");
-    expect(text(await c.request("ok"))).toEqual(["ok"]);
+    expect(text(await c.request("ok", { timeout: 5000 }))).toEqual(["ok"]);
     const error = await lost.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestAbandonedError);
     expect((error as RequestAbandonedError).attempts).toBe(2);

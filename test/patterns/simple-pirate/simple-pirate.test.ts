@@ -115,6 +115,19 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     expect(live.stats().replies).toBe(1);
   });
 
+  it("takes back a worker restarted with the same identity (ROUTER handover)", async () => {
+    const q = await queue("tcp");
+    const first = worker(q, { identity: "same" });
+    await workersReady(q, 1);
+    await first.close();
+    const second = worker(q, { identity: "same", handler: (f) => ["second", ...f] });
+    await waitFor(() => q.stats().ready === 2, { what: "the second READY" });
+    expect(q.stats()).toMatchObject({ workers: 1, duplicateReady: 1 });
+    const c = own(new LazyPirateClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 5000 }));
+    expect(text(await c.request("hi"))).toEqual(["second", "hi"]);
+    expect(second.stats().replies).toBe(1);
+  });
+
   it("counts a duplicate READY once", async () => {
     const q = await queue("tcp");
     const fake = own(new zmq.Dealer({ routingId: "dup", linger: 0 }));
@@ -167,6 +180,24 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     expect(text(await c.request("again"))).toEqual(["again"]);
     expect(errors).toEqual([new Error("boom")]);
     expect(w.stats()).toMatchObject({ handlerErrors: 1, reopened: 1, replies: 1 });
+  });
+
+  it("a worker drops a message without envelope (counted), reopens and says READY again; empty replies become one empty frame", async () => {
+    // handover: the reopened REQ comes back with the same routing id (as our queue allows)
+    const router = own(new zmq.Router({ linger: 0, handover: true }));
+    await router.bind("tcp://127.0.0.1:*");
+    const w = own(new SimplePirateWorker({ endpoint: router.lastEndpoint!, identity: "w1", handler: () => [] }));
+    const [id1, , ready1] = await router.receive();
+    expect(id1!.toString()).toBe("w1");
+    expect(ready1).toEqual(READY_FRAME);
+    await router.send([id1!, EMPTY, Buffer.from("no-envelope")]);
+    const [, , ready2] = await router.receive();
+    expect(ready2).toEqual(READY_FRAME);
+    expect(w.stats()).toMatchObject({ malformed: 1, reopened: 1, requests: 0 });
+    await router.send([id1!, EMPTY, Buffer.from("client"), EMPTY, Buffer.from("body")]);
+    const reply = await router.receive();
+    expect(reply.map(String)).toEqual(["w1", "", "client", "", ""]);
+    expect(w.stats()).toMatchObject({ requests: 1, replies: 1 });
   });
 
   it("interoperates with a Python Lazy Pirate client", async () => {
