@@ -214,4 +214,17 @@ describe("ParanoidPirateWorker", () => {
     await w2.close();
     expect(w2.reactor.stats()).toMatchObject({ sockets: 0, timersActive: 0 });
   });
+
+  it("cancels a running handler's timeout timer on close (shared reactor)", async () => {
+    const reactor = new Reactor();
+    cleanup.push(() => reactor.close());
+    const q = await new RawQueue().bind();
+    cleanup.push(() => q.close());
+    const w = new ParanoidPirateWorker({ endpoint: q.endpoint, handler: () => new Promise(() => undefined), handlerTimeout: 60_000, heartbeatInterval: 50, reactor });
+    const ready = await waitFor(() => q.readies()[0], { what: "READY" });
+    await q.send(ready.id, "c", "", "stall");
+    await waitFor(() => w.stats().busy, { what: "busy" });
+    await w.close();
+    expect(reactor.stats()).toMatchObject({ sockets: 0, timersActive: 0 });
+  });
 });
