@@ -93,7 +93,7 @@ describe("6/PPP failure handling with real processes", () => {
     expect(s.malformed).toBe(0);
     for (const w of workers) expect(await stop(w)).toBe(0);
     await waitFor(() => q.stats().workers === 0, { what: "stopped workers purged" });
-  });
+  }, 90_000); // about 5 s on an idle machine; process starts slow down a lot under load
 
   it("purges a worker that hangs (blocked event loop) and redelivers its request", async () => {
     const q = await inProcessQueue();
