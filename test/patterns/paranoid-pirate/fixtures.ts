@@ -1,8 +1,9 @@
 /**
- * Small raw zeromq.js peers for the 6/PPP tests: a Lazy Pirate style REQ client with
- * retries, and a hand-driven worker that speaks the wire format directly.
+ * Peers for the 6/PPP tests: LazyPirateClient load (the lazy-pirate pattern), small raw
+ * zeromq.js REQ clients with retries, and a hand-driven worker that speaks the wire format.
  */
 import * as zmq from "zeromq";
+import { LazyPirateClient } from "../../../patterns/lazy-pirate/index.js";
 
 /** The answer of {@link lazyRequest}. */
 export interface LazyAnswer {
@@ -71,35 +72,37 @@ export class RawLazyClient {
 }
 
 /**
- * Run `total` requests from `clients` concurrent Lazy Pirate clients; resolves with every
- * request's attempts (all answered, or it rejects). Each reply is checked against `expect`.
+ * Run `total` requests from `clients` concurrent {@link LazyPirateClient}s (Lazy Pirate from
+ * the lazy-pirate pattern); resolves when all are answered, rejects if one is abandoned.
+ * Each reply is checked against `expect`. Reports how many requests were resent, and how
+ * many resends there were in all.
  */
 export async function runClients(endpoint: string, clients: number, total: number, expect: (payload: string) => string, options: { timeout?: number; retries?: number; onAnswer?: (n: number) => void } = {}): Promise<{ answered: number; retried: number; resends: number }> {
   let next = 0;
   let answered = 0;
-  let retried = 0;
+  const retried = new Set<string>();
   let resends = 0;
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
-      const client = new RawLazyClient(endpoint, options.timeout, options.retries);
+      const client = new LazyPirateClient({ endpoint, requestTimeout: options.timeout ?? 1000, retries: options.retries ?? 10 });
+      client.on("request:retry", (e) => {
+        resends++;
+        retried.add(String(e.request[0]));
+      });
       try {
-      while (next < total) {
-        const payload = `c${c}-r${next++}`;
-        const { reply, attempts } = await client.request(payload);
-        if (reply.length !== 1 || reply[0] !== expect(payload)) throw new Error(`wrong reply to ${payload}: ${JSON.stringify(reply)}`);
-        answered++;
-        if (attempts > 1) {
-          retried++;
-          resends += attempts - 1;
+        while (next < total) {
+          const payload = `c${c}-r${next++}`;
+          const reply = (await client.request(payload)).map(String);
+          if (reply.length !== 1 || reply[0] !== expect(payload)) throw new Error(`wrong reply to ${payload}: ${JSON.stringify(reply)}`);
+          answered++;
+          options.onAnswer?.(answered);
         }
-        options.onAnswer?.(answered);
-      }
       } finally {
-        client.close();
+        await client.close();
       }
     }),
   );
-  return { answered, retried, resends };
+  return { answered, retried: retried.size, resends };
 }
 
 /** A worker driven by hand: every message it gets is kept in `messages`. */
