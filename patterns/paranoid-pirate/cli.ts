@@ -29,8 +29,15 @@ interface WorkerRole {
   on(event: string, listener: (...args: never[]) => void): unknown;
 }
 
-const HEARTBEAT_HELP = `  --heartbeat-interval MS   6/PPP heartbeat interval (default 1000; paranoid only)
-  --liveness N              silent intervals before the peer is dead (default 3; paranoid only)`;
+/** Help lines of the heartbeat options, with the option column `width` wide. */
+function heartbeatHelp(width: number): string {
+  return [
+    ["--heartbeat-interval MS", "6/PPP heartbeat interval (default 1000; paranoid only)"],
+    ["--liveness N", "silent intervals before the peer is dead (default 3; paranoid only)"],
+  ]
+    .map(([option, text]) => `  ${option!.padEnd(width)}${text}`)
+    .join("\n");
+}
 
 /** Keep the process alive until `signal` aborts (the reactor's timers are unref'd). */
 async function untilAborted(signal: AbortSignal): Promise<void> {
@@ -72,10 +79,10 @@ const queueCommand: CliCommand = {
   --protocol P              simple or paranoid (default paranoid)
   --frontend EP             endpoint for clients to connect to (repeatable), e.g. tcp://*:5555
   --backend EP              endpoint for workers to connect to (repeatable), e.g. tcp://*:5556
-${HEARTBEAT_HELP}
+${heartbeatHelp(26)}
   --max-pending N           requests held while no worker is ready (default 1000)
-  --pending-timeout MS      drop held requests older than this, 0 = never (default 10000)
-  --max-redeliveries N      redeliveries of a dead worker's request (default 3)
+  --pending-timeout MS      drop held requests older than this, 0 = never (default 10000; paranoid only)
+  --max-redeliveries N      redeliveries of a dead worker's request (default 3; paranoid only)
   --stats-interval MS       print a stats line this often, 0 = never (default 0)
 
 Prints "queue ready protocol=P frontend=EP backend=EP" once bound.`,
@@ -140,10 +147,10 @@ const workerCommand: CliCommand = {
   --connect EP                  the queue's backend endpoint
   --handler H                   echo, upper, or the path of a JS module whose default export is
                                 the handler (frames) => reply (default echo)
-${HEARTBEAT_HELP}
+${heartbeatHelp(30)}
   --reconnect-interval MS       first reconnect delay (default 1000; paranoid only)
   --reconnect-max-interval MS   reconnect delay cap (default 32000; paranoid only)
-  --handler-timeout MS          abandon a handler running longer, 0 = never (default 0)
+  --handler-timeout MS          abandon a handler running longer, 0 = never (default 0; paranoid only)
 
 Prints "worker started protocol=P endpoint=EP" once connecting.`,
   options: {
