@@ -6,11 +6,10 @@ Usage: sp_worker.py --connect EP [--identity ID] [--max N] [--delay MS]
 A REQ socket with a random "%04X-%04X" identity (or --identity) sends the one-byte READY
 0x01, then (after --delay ms of "work") answers each request [address..., "", body...] with [address..., "", "py", body...].
 Prints "READY <identity>" once connected and "WORK n" per request; exits after --max
-requests (0 = never) or when stdin closes / says "exit".
+requests (0 = never); otherwise it runs until killed.
 """
 import argparse
 import random
-import sys
 import time
 
 import zmq
@@ -33,18 +32,8 @@ def main():
     sock.send(b"\x01")
     print("READY " + identity, flush=True)
 
-    poller = zmq.Poller()
-    poller.register(sock, zmq.POLLIN)
-    poller.register(sys.stdin, zmq.POLLIN)
     count = 0
     while args.max == 0 or count < args.max:
-        events = dict(poller.poll(1000))
-        if sys.stdin.fileno() in events or sys.stdin in events:
-            line = sys.stdin.readline()
-            if line == "" or line.strip() == "exit":
-                break
-        if sock not in events:
-            continue
         frames = sock.recv_multipart()
         split = frames.index(b"")
         count += 1
