@@ -13,9 +13,10 @@ import { lazyPirateBench } from "./lazy-pirate.js";
 import { pubsubBench } from "./pubsub.js";
 import { hwmBench } from "./hwm.js";
 import { majordomoBench } from "./majordomo.js";
+import { paranoidPirateBench } from "./paranoid-pirate.js";
 
 /** Every benchmark, in run order. */
-export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench, majordomoBench];
+export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench, majordomoBench, paranoidPirateBench];
 
 const resultsDir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 

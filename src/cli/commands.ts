@@ -9,6 +9,7 @@ import { zapCommands } from "../zap/cli.js";
 import { lazyPirateCommands } from "../../patterns/lazy-pirate/cli.js";
 import { pubsubCommands } from "../../patterns/pubsub/cli.js";
 import { mdpCommands } from "../../patterns/majordomo/cli.js";
+import { pirateCommands } from "../../patterns/paranoid-pirate/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...pirateCommands];
