@@ -5,6 +5,7 @@
  */
 import type { CliCommand } from "./cli.js";
 import { coreCommands } from "./core-commands.js";
+import { toolsCommands } from "../../patterns/tools/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...toolsCommands];
