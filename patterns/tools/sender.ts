@@ -210,10 +210,11 @@ export class LogSender extends TypedEmitter<LogSenderEvents> {
   close(linger: number = this.#linger): Promise<void> {
     this.#closing ??= (async () => {
       this.#signal?.removeEventListener("abort", this.#onAbort);
-      if (linger > 0 && (this.flowing || this.#held.size === 0)) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([this.#handle.flush(), new Promise<void>((r) => (timer = setTimeout(r, linger).unref()))]);
-        clearTimeout(timer);
+      if (linger > 0) {
+        // Give a collector that has not subscribed yet, then the queue, `linger` ms in all.
+        const deadline = Date.now() + linger;
+        if (!this.flowing && this.#held.size > 0) await within(this.next("subscribers:changed"), linger);
+        if (this.flowing) await within(this.#handle.flush(), deadline - Date.now());
       }
       for (const message of this.#held.drain()) this.#countDrop(message, "closed");
       await this.#reactor.close();
@@ -242,4 +243,12 @@ export class LogSender extends TypedEmitter<LogSenderEvents> {
       for (let m = this.#held.shift(); m !== undefined; m = this.#held.shift()) this.#handle.send(m);
     }
   }
+}
+
+/** Wait for `promise`, but at most `ms` milliseconds (an unref'd timer). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
+  clearTimeout(timer);
 }
