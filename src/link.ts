@@ -208,7 +208,9 @@ export class HeartbeatLink extends TypedEmitter<HeartbeatLinkEvents> {
       this.#lose("heartbeat timeout");
       return;
     }
-    if (this.#schedule.due) {
+    // The tick and the last send jitter by a few ms, so a strict `due` check would skip
+    // every other tick; a send more than half an interval ago already makes a heartbeat due.
+    if (this.#reactor.clock.now() >= this.#schedule.dueAt - this.heartbeatInterval / 2) {
       if (this.send(this.#heartbeat())) this.#stats.heartbeatsSent++;
     }
   }

@@ -5,7 +5,8 @@
  */
 import type { CliCommand } from "./cli.js";
 import { coreCommands } from "./core-commands.js";
+import { pirateCommands } from "../../patterns/paranoid-pirate/cli.js";
 import { toolsCommands } from "../../patterns/tools/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...toolsCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...pirateCommands, ...toolsCommands];

@@ -1,0 +1,207 @@
+/**
+ * `zpatterns queue` and `zpatterns worker`: the Simple Pirate and Paranoid Pirate (6/PPP)
+ * roles as processes. Each prints one status line when it is ready (tests wait for it),
+ * logs events on stderr, and stops cleanly on SIGINT/SIGTERM (exit 0) with a stats line.
+ * @module
+ */
+import { EXIT, aborted, choiceArg, intArg, listArg, strArg, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { loadHandler, type RequestHandler } from "../../src/index.js";
+import { ParanoidPirateQueue } from "./queue.js";
+import { ParanoidPirateWorker } from "./worker.js";
+
+const PROTOCOLS = ["paranoid", "simple"] as const;
+type Protocol = (typeof PROTOCOLS)[number];
+
+/** What the CLI needs of a queue, whatever its protocol. */
+interface QueueRole {
+  start(): Promise<void>;
+  readonly endpoints: { frontend: string[]; backend: string[] };
+  stats(): object;
+  close(): Promise<void>;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/** What the CLI needs of a worker. */
+interface WorkerRole {
+  stats(): object;
+  close(): Promise<void>;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+const HEARTBEAT_HELP = `  --heartbeat-interval MS   6/PPP heartbeat interval (default 1000; paranoid only)
+  --liveness N              silent intervals before the peer is dead (default 3; paranoid only)`;
+
+/** Keep the process alive until `signal` aborts (the reactor's timers are unref'd). */
+async function untilAborted(signal: AbortSignal): Promise<void> {
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    await aborted(signal);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+function kv(record: object): string {
+  return Object.entries(record)
+    .filter(([, v]) => typeof v === "number" || typeof v === "boolean")
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(" ");
+}
+
+function hex(id: Buffer): string {
+  return id.toString("hex");
+}
+
+/** Log a role's events on stderr, one line each. */
+function logEvents(ctx: CliContext, role: { on(event: string, listener: (...args: never[]) => void): unknown }, events: readonly string[]): void {
+  for (const event of events) {
+    role.on(event, ((payload: Record<string, unknown> = {}) => {
+      const fields: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(payload)) fields[k] = Buffer.isBuffer(v) ? hex(v) : Array.isArray(v) ? v.length : v instanceof Error ? v.message : v;
+      ctx.out.log(`${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(" ")}`.trimEnd(), { event, ...fields });
+    }) as (...args: never[]) => void);
+  }
+}
+
+async function simplePirate(): Promise<{
+  SimplePirateQueue: new (o: { frontend: string | string[]; backend: string | string[]; signal?: AbortSignal }) => QueueRole;
+  SimplePirateWorker: new (o: { endpoint: string; handler: RequestHandler; signal?: AbortSignal }) => WorkerRole;
+}> {
+  const path = "../simple-pirate/index.js";
+  try {
+    return (await import(path)) as never;
+  } catch (error) {
+    throw new UsageError(`--protocol simple is not available in this build (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+const queueCommand: CliCommand = {
+  name: "queue",
+  summary: "Run a Simple Pirate or Paranoid Pirate (6/PPP) queue",
+  usage: "--frontend EP --backend EP [--protocol simple|paranoid] [options]",
+  help: `Options:
+  --protocol P              simple or paranoid (default paranoid)
+  --frontend EP             endpoint for clients to connect to (repeatable), e.g. tcp://*:5555
+  --backend EP              endpoint for workers to connect to (repeatable), e.g. tcp://*:5556
+${HEARTBEAT_HELP}
+  --max-pending N           requests held while no worker is ready (default 1000)
+  --pending-timeout MS      drop held requests older than this, 0 = never (default 10000)
+  --max-redeliveries N      redeliveries of a dead worker's request (default 3)
+  --stats-interval MS       print a stats line this often, 0 = never (default 0)
+
+Prints "queue ready protocol=P frontend=EP backend=EP" once bound.`,
+  options: {
+    protocol: { type: "string" },
+    frontend: { type: "string", multiple: true },
+    backend: { type: "string", multiple: true },
+    "heartbeat-interval": { type: "string" },
+    liveness: { type: "string" },
+    "max-pending": { type: "string" },
+    "pending-timeout": { type: "string" },
+    "max-redeliveries": { type: "string" },
+    "stats-interval": { type: "string" },
+  },
+  async run(ctx) {
+    const protocol = choiceArg<Protocol>(ctx.values, "protocol", PROTOCOLS, "paranoid");
+    const frontend = listArg(ctx.values, "frontend");
+    const backend = listArg(ctx.values, "backend");
+    if (frontend.length === 0) throw new UsageError("--frontend is required");
+    if (backend.length === 0) throw new UsageError("--backend is required");
+    const statsInterval = intArg(ctx.values, "stats-interval", 0);
+    let queue: QueueRole;
+    if (protocol === "paranoid") {
+      queue = new ParanoidPirateQueue({
+        frontend,
+        backend,
+        heartbeatInterval: intArg(ctx.values, "heartbeat-interval", 1000, 1),
+        heartbeatLiveness: intArg(ctx.values, "liveness", 3, 1),
+        maxPending: intArg(ctx.values, "max-pending", 1000, 1),
+        pendingTimeout: intArg(ctx.values, "pending-timeout", 10_000),
+        maxRedeliveries: intArg(ctx.values, "max-redeliveries", 3),
+      }) as unknown as QueueRole;
+      logEvents(ctx, queue, ["worker:ready", "worker:expired", "worker:unreachable", "worker:rejected", "request:redelivered", "request:dropped"]);
+    } else {
+      const { SimplePirateQueue } = await simplePirate();
+      queue = new SimplePirateQueue({ frontend, backend });
+    }
+    try {
+      await queue.start();
+    } catch (error) {
+      await queue.close();
+      ctx.out.error(`cannot bind: ${error instanceof Error ? error.message : String(error)}`);
+      return EXIT.FAILURE;
+    }
+    const { endpoints } = queue;
+    ctx.out.result(`queue ready protocol=${protocol} frontend=${endpoints.frontend.join(",")} backend=${endpoints.backend.join(",")}`, { event: "ready", role: "queue", protocol, ...endpoints });
+    const timer = statsInterval > 0 ? setInterval(() => ctx.out.log(`stats ${kv(queue.stats())}`, { event: "stats", ...queue.stats() }), statsInterval) : undefined;
+    timer?.unref();
+    await untilAborted(ctx.signal);
+    clearInterval(timer);
+    await queue.close();
+    ctx.out.result(`queue stopped ${kv(queue.stats())}`, { event: "stopped", role: "queue", ...queue.stats() });
+    return EXIT.OK;
+  },
+};
+
+const workerCommand: CliCommand = {
+  name: "worker",
+  summary: "Run a Simple Pirate or Paranoid Pirate (6/PPP) worker",
+  usage: "--connect EP [--handler echo|upper|PATH] [--protocol simple|paranoid] [options]",
+  help: `Options:
+  --protocol P                  simple or paranoid (default paranoid)
+  --connect EP                  the queue's backend endpoint
+  --handler H                   echo, upper, or the path of a JS module whose default export is
+                                the handler (frames) => reply (default echo)
+${HEARTBEAT_HELP}
+  --reconnect-interval MS       first reconnect delay (default 1000; paranoid only)
+  --reconnect-max-interval MS   reconnect delay cap (default 32000; paranoid only)
+  --handler-timeout MS          abandon a handler running longer, 0 = never (default 0)
+
+Prints "worker started protocol=P endpoint=EP" once connecting.`,
+  options: {
+    protocol: { type: "string" },
+    connect: { type: "string" },
+    handler: { type: "string" },
+    "heartbeat-interval": { type: "string" },
+    liveness: { type: "string" },
+    "reconnect-interval": { type: "string" },
+    "reconnect-max-interval": { type: "string" },
+    "handler-timeout": { type: "string" },
+  },
+  async run(ctx) {
+    const protocol = choiceArg<Protocol>(ctx.values, "protocol", PROTOCOLS, "paranoid");
+    const endpoint = strArg(ctx.values, "connect", true);
+    const spec = strArg(ctx.values, "handler") ?? "echo";
+    let handler: RequestHandler;
+    try {
+      handler = await loadHandler(spec);
+    } catch (error) {
+      throw new UsageError(`--handler ${spec}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    let worker: WorkerRole;
+    if (protocol === "paranoid") {
+      const reconnectInterval = intArg(ctx.values, "reconnect-interval", 1000);
+      worker = new ParanoidPirateWorker({
+        endpoint,
+        handler,
+        heartbeatInterval: intArg(ctx.values, "heartbeat-interval", 1000, 1),
+        heartbeatLiveness: intArg(ctx.values, "liveness", 3, 1),
+        reconnectInterval,
+        reconnectMaxInterval: intArg(ctx.values, "reconnect-max-interval", Math.max(32_000, reconnectInterval), reconnectInterval),
+        handlerTimeout: intArg(ctx.values, "handler-timeout", 0),
+      }) as unknown as WorkerRole;
+      logEvents(ctx, worker, ["worker:connected", "worker:disconnected", "worker:reconnecting", "reply:stale", "handler:error", "handler:timeout", "message:malformed"]);
+    } else {
+      const { SimplePirateWorker } = await simplePirate();
+      worker = new SimplePirateWorker({ endpoint, handler });
+    }
+    ctx.out.result(`worker started protocol=${protocol} endpoint=${endpoint} handler=${spec}`, { event: "started", role: "worker", protocol, endpoint, handler: spec });
+    await untilAborted(ctx.signal);
+    await worker.close();
+    ctx.out.result(`worker stopped ${kv(worker.stats())}`, { event: "stopped", role: "worker", ...worker.stats() });
+    return EXIT.OK;
+  },
+};
+
+/** The Pirate commands (`queue`, `worker`), registered in src/cli/commands.ts. */
+export const pirateCommands: CliCommand[] = [queueCommand, workerCommand];
