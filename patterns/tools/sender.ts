@@ -213,14 +213,22 @@ export class LogSender extends TypedEmitter<LogSenderEvents> {
       if (linger > 0) {
         // Give a collector that has not subscribed yet, then the queue, `linger` ms in all.
         const deadline = Date.now() + linger;
-        if (!this.flowing && this.#held.size > 0) await within(this.next("subscribers:changed"), linger);
-        if (this.flowing) await within(this.#handle.flush(), deadline - Date.now());
+        if (!this.flowing && this.#held.size > 0) await this.#within(this.next("subscribers:changed"), linger);
+        if (this.flowing) await this.#within(this.#handle.flush(), deadline - Date.now());
       }
       for (const message of this.#held.drain()) this.#countDrop(message, "closed");
       await this.#reactor.close();
       this.emit("sender:closed");
     })();
     return this.#closing;
+  }
+
+  /** Wait for `promise`, but at most `ms` milliseconds (a reactor timer). */
+  async #within(promise: Promise<unknown>, ms: number): Promise<void> {
+    if (ms <= 0) return;
+    let timer: { cancel(): void } | undefined;
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = this.#reactor.after(ms, resolve)))]);
+    timer?.cancel();
   }
 
   #countDrop(message: string | Buffer, reason: "queue-full" | "closed"): void {
@@ -245,10 +253,3 @@ export class LogSender extends TypedEmitter<LogSenderEvents> {
   }
 }
 
-/** Wait for `promise`, but at most `ms` milliseconds (an unref'd timer). */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  if (ms <= 0) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
-  clearTimeout(timer);
-}
