@@ -24,6 +24,7 @@ export interface CollectorSummary {
 /** Run `apps` applications logging `records` records each into one collector. */
 export async function logCollector(apps = 3, records = 100, log: (line: string) => void = console.log): Promise<CollectorSummary> {
   const dir = mkdtempSync(join(tmpdir(), "log-collector-"));
+  let keepalive: NodeJS.Timeout | undefined;
   try {
     const file = join(dir, "collected.log");
     const receiver = await new LogReceiver({ type: "pull", bind: "tcp://127.0.0.1:*" }).start();
@@ -32,7 +33,9 @@ export async function logCollector(apps = 3, records = 100, log: (line: string) 
     const running = pipe.run();
     log(`collector: ${endpoint} -> ${file}`);
 
-    // Each "application": a pino logger whose transport runs in a worker thread.
+    // Each "application": a pino logger whose transport runs in a worker thread. pino's worker
+    // threads are unref'd: keep this process up until they have closed.
+    keepalive = setInterval(() => {}, 1000);
     const target = new URL("../patterns/tools/pino-transport.js", import.meta.url).href;
     await Promise.all(
       Array.from({ length: apps }, async (_, n) => {
@@ -56,6 +59,7 @@ export async function logCollector(apps = 3, records = 100, log: (line: string) 
     log(`pipe: in=${stats.in} out=${stats.out} dropped=${stats.dropped} invalid=${stats.invalid}`);
     return { apps, records, lines: lines.length, stats };
   } finally {
+    clearInterval(keepalive);
     rmSync(dir, { recursive: true, force: true });
   }
 }

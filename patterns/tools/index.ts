@@ -7,3 +7,6 @@ export * from "./sender.js";
 export * from "./pipe.js";
 export { endpointLists, type EndpointLists } from "./endpoints.js";
 export { zeromqTransport, STATS_EVENT, type PinoTransportOptions } from "./pino-transport.js";
+export * from "./server.js";
+export { ControlServer, requestStatus, STATUS_COMMAND } from "./control.js";
+export type { ServeWorkerConfig } from "./serve-worker.js";

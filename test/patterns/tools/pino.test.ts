@@ -4,18 +4,12 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
+import type { LogSenderStats } from "../../../patterns/tools/index.js";
 import { killAll, start } from "../../helpers/process.js";
 
 afterEach(killAll);
 
-interface Counters {
-  accepted: number;
-  sent: number;
-  queued: number;
-  dropped: number;
-  droppedQueueFull: number;
-  droppedClosed: number;
-}
+type Counters = LogSenderStats;
 
 describe("pino transport", () => {
   for (const type of ["push", "pub"] as const) {
