@@ -21,7 +21,7 @@ describe("pino transport", () => {
       try {
         const hwm = 1000;
         const app = start(process.execPath, ["--expose-gc", "test/patterns/tools/fixtures/pino-burst.mjs", stalled.lastEndpoint!, type, "100000", String(hwm)]);
-        const line = await app.waitLine(/^\{/, 25_000);
+        const line = await app.waitLine(/^\{/, 50_000);
         expect(await app.exited).toBe(0);
         const r = JSON.parse(line) as { rssBefore: number; rssMax: number; stats: Counters; final: Counters; maxQueued: number };
         // Every record accounted for, the queue never beyond its bound (our queue + the one in flight).
@@ -37,7 +37,7 @@ describe("pino transport", () => {
       } finally {
         stalled.close();
       }
-    });
+    }, 60_000);
   }
 
   it("the log-collector example: three applications -> one pipe -> a file", async () => {
