@@ -9,9 +9,11 @@ import { fileURLToPath } from "node:url";
 import { EXIT, intArg, UsageError, type CliContext } from "../src/cli/cli.js";
 import { table, type Benchmark } from "./lib.js";
 import { reactorBench } from "./reactor.js";
+import { lazyPirateBench } from "./lazy-pirate.js";
+import { paranoidPirateBench } from "./paranoid-pirate.js";
 
 /** Every benchmark, in run order. */
-export const benchmarks: Benchmark[] = [reactorBench];
+export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, paranoidPirateBench];
 
 const resultsDir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 

@@ -6,6 +6,7 @@
  */
 import { EXIT, aborted, choiceArg, intArg, listArg, strArg, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
 import { loadHandler, type RequestHandler } from "../../src/index.js";
+import { SimplePirateQueue, SimplePirateWorker } from "../simple-pirate/index.js";
 import { ParanoidPirateQueue } from "./queue.js";
 import { ParanoidPirateWorker } from "./worker.js";
 
@@ -63,18 +64,6 @@ function logEvents(ctx: CliContext, role: { on(event: string, listener: (...args
   }
 }
 
-async function simplePirate(): Promise<{
-  SimplePirateQueue: new (o: { frontend: string | string[]; backend: string | string[]; signal?: AbortSignal }) => QueueRole;
-  SimplePirateWorker: new (o: { endpoint: string; handler: RequestHandler; signal?: AbortSignal }) => WorkerRole;
-}> {
-  const path = "../simple-pirate/index.js";
-  try {
-    return (await import(path)) as never;
-  } catch (error) {
-    throw new UsageError(`--protocol simple is not available in this build (${error instanceof Error ? error.message : String(error)})`);
-  }
-}
-
 const queueCommand: CliCommand = {
   name: "queue",
   summary: "Run a Simple Pirate or Paranoid Pirate (6/PPP) queue",
@@ -121,8 +110,7 @@ Prints "queue ready protocol=P frontend=EP backend=EP" once bound.`,
       }) as unknown as QueueRole;
       logEvents(ctx, queue, ["worker:ready", "worker:expired", "worker:unreachable", "worker:rejected", "request:redelivered", "request:dropped"]);
     } else {
-      const { SimplePirateQueue } = await simplePirate();
-      queue = new SimplePirateQueue({ frontend, backend });
+      queue = new SimplePirateQueue({ frontend, backend, maxPending: intArg(ctx.values, "max-pending", 1000, 1) }) as unknown as QueueRole;
     }
     try {
       await queue.start();
@@ -190,10 +178,9 @@ Prints "worker started protocol=P endpoint=EP" once connecting.`,
         reconnectMaxInterval: intArg(ctx.values, "reconnect-max-interval", Math.max(32_000, reconnectInterval), reconnectInterval),
         handlerTimeout: intArg(ctx.values, "handler-timeout", 0),
       }) as unknown as WorkerRole;
-      logEvents(ctx, worker, ["worker:connected", "worker:disconnected", "worker:reconnecting", "reply:stale", "handler:error", "handler:timeout", "message:malformed"]);
+      logEvents(ctx, worker, ["worker:connected", "worker:linked", "worker:disconnected", "worker:reconnecting", "reply:stale", "handler:error", "handler:timeout", "message:malformed"]);
     } else {
-      const { SimplePirateWorker } = await simplePirate();
-      worker = new SimplePirateWorker({ endpoint, handler });
+      worker = new SimplePirateWorker({ endpoint, handler }) as unknown as WorkerRole;
     }
     ctx.out.result(`worker started protocol=${protocol} endpoint=${endpoint} handler=${spec}`, { event: "started", role: "worker", protocol, endpoint, handler: spec });
     await untilAborted(ctx.signal);

@@ -63,6 +63,8 @@ export interface ParanoidPirateWorkerEvents {
   [event: string]: unknown[];
   /** A new socket connected and READY was sent. `attempt` counts from 1. */
   "worker:connected": [{ attempt: number; endpoint: string }];
+  /** The first message from the queue on a new connection arrived: the queue knows this worker. */
+  "worker:linked": [{ attempt: number }];
   /** The queue was silent for `heartbeatLiveness × heartbeatInterval`; the socket was dropped. */
   "worker:disconnected": [{ reason: string; silentMs: number }];
   /** A reconnect on a fresh socket is scheduled after `delay` ms. */
@@ -124,6 +126,7 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
   /** Bumped on every connection loss (and close): results of older requests are stale. */
   #generation = 0;
   #busy = false;
+  #heard = false;
   #closing: Promise<void> | undefined;
   #s = {
     requests: 0,
@@ -168,7 +171,10 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
       reconnectMaxInterval,
       socketOptions,
     });
-    this.#link.on("link:connected", (e) => this.emit("worker:connected", e));
+    this.#link.on("link:connected", (e) => {
+      this.#heard = false;
+      this.emit("worker:connected", e);
+    });
     this.#link.on("link:lost", (e) => {
       this.#generation++;
       for (const _ of this.#inbox.drain()) this.#dropRequest("reconnected");
@@ -219,6 +225,11 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
   readonly #onAbort = () => void this.close();
 
   #onMessage(frames: Buffer[]): void {
+    if (this.closed) return; // a message the pump had in hand as the link closed
+    if (!this.#heard) {
+      this.#heard = true;
+      this.emit("worker:linked", { attempt: this.#link.stats().connects });
+    }
     const cmd = parseQueueMessage(frames);
     switch (cmd.type) {
       case "heartbeat":
@@ -292,7 +303,7 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
   }
 
   #reply(reply: MessageLike, request: Request, generation: number): void {
-    if (generation !== this.#generation) {
+    if (generation !== this.#generation || this.closed) {
       this.#stale(this.closed ? "closed" : "reconnected");
     } else {
       const body = toFrames(reply);

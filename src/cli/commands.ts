@@ -5,8 +5,9 @@
  */
 import type { CliCommand } from "./cli.js";
 import { coreCommands } from "./core-commands.js";
+import { lazyPirateCommands } from "../../patterns/lazy-pirate/cli.js";
 import { pirateCommands } from "../../patterns/paranoid-pirate/cli.js";
 import { toolsCommands } from "../../patterns/tools/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...pirateCommands, ...toolsCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...lazyPirateCommands, ...pirateCommands, ...toolsCommands];

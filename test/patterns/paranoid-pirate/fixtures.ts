@@ -34,6 +34,43 @@ export async function lazyRequest(endpoint: string, payload: string, options: { 
 }
 
 /**
+ * A Lazy Pirate client on a raw REQ that keeps its socket between requests and replaces it
+ * (linger 0) only after a timeout.
+ */
+export class RawLazyClient {
+  #req: zmq.Request | undefined;
+  constructor(
+    readonly endpoint: string,
+    readonly timeout = 1000,
+    readonly retries = 10,
+  ) {}
+
+  async request(payload: string): Promise<LazyAnswer> {
+    for (let attempt = 1; attempt <= this.retries + 1; attempt++) {
+      if (!this.#req) {
+        this.#req = new zmq.Request({ linger: 0, receiveTimeout: this.timeout });
+        this.#req.connect(this.endpoint);
+      }
+      try {
+        await this.#req.send(payload);
+        const reply = await this.#req.receive();
+        return { reply: reply.map(String), attempts: attempt };
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EAGAIN") throw error;
+        this.#req.close();
+        this.#req = undefined;
+      }
+    }
+    throw new Error(`no reply to ${payload} after ${this.retries + 1} attempts`);
+  }
+
+  close(): void {
+    this.#req?.close();
+    this.#req = undefined;
+  }
+}
+
+/**
  * Run `total` requests from `clients` concurrent Lazy Pirate clients; resolves with every
  * request's attempts (all answered, or it rejects). Each reply is checked against `expect`.
  */
@@ -44,9 +81,11 @@ export async function runClients(endpoint: string, clients: number, total: numbe
   let resends = 0;
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
+      const client = new RawLazyClient(endpoint, options.timeout, options.retries);
+      try {
       while (next < total) {
         const payload = `c${c}-r${next++}`;
-        const { reply, attempts } = await lazyRequest(endpoint, payload, options);
+        const { reply, attempts } = await client.request(payload);
         if (reply.length !== 1 || reply[0] !== expect(payload)) throw new Error(`wrong reply to ${payload}: ${JSON.stringify(reply)}`);
         answered++;
         if (attempts > 1) {
@@ -54,6 +93,9 @@ export async function runClients(endpoint: string, clients: number, total: numbe
           resends += attempts - 1;
         }
         options.onAnswer?.(answered);
+      }
+      } finally {
+        client.close();
       }
     }),
   );
@@ -68,11 +110,12 @@ export class RawWorker {
   readonly #pump: Promise<void>;
 
   constructor(endpoint: string, routingId?: string) {
-    this.socket = new zmq.Dealer({ linger: 0, ...(routingId ? { routingId } : {}) });
-    this.socket.connect(endpoint);
+    const socket = new zmq.Dealer({ linger: 0, ...(routingId ? { routingId } : {}) });
+    this.socket = socket;
+    socket.connect(endpoint);
     this.#pump = (async () => {
       try {
-        for (;;) this.messages.push((await this.socket.receive()) as Buffer[]);
+        for (;;) this.messages.push((await socket.receive()) as Buffer[]);
       } catch {
         // closed
       }

@@ -1,0 +1,119 @@
+/**
+ * `zpatterns client`: the Lazy Pirate client on the command line.
+ * @module
+ */
+import { createInterface } from "node:readline";
+import { ClosedError, framesToText } from "../../src/index.js";
+import { EXIT, UsageError, intArg, strArg, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { LazyPirateClient } from "./client.js";
+import { REQUEST_RETRIES, REQUEST_TIMEOUT, type ClientOptions } from "./common.js";
+import { PipelinedClient } from "./pipelined.js";
+
+const HELP = `Sends each PAYLOAD as a one-frame request (or, with --count N and no PAYLOAD,
+"request-1" .. "request-N"; with neither, one request per non-empty line of stdin) and prints
+each reply on one line, its frames separated by a TAB (non-printable frames as 0x + hex).
+With --json each reply is a JSON line {"request", "reply": [frames]}.
+
+On timeout the REQ socket is closed (linger 0), reopened and the request resent, up to
+--retries times; then the request is abandoned, the client stops and exits 1.
+
+Options:
+  --connect EP        endpoint of a REP server or a queue frontend (required)
+  --timeout MS        time to wait for each reply (default ${REQUEST_TIMEOUT})
+  --retries N         resends after the first attempt before abandoning (default ${REQUEST_RETRIES})
+  --backoff MS        delay before the first resend, doubling after each (default 0)
+  --count N           send request-1 .. request-N
+  --pipelined         DEALER with request ids, many requests in flight (for queues that
+                      forward the address stack: simple/paranoid pirate); replies are
+                      printed as they arrive and an abandoned request does not stop the rest
+  --max-in-flight N   in-flight window with --pipelined (default 100)
+
+Retries and abandoned requests are reported on stderr.`;
+
+/** The commands this pattern adds to `zpatterns`. */
+export const lazyPirateCommands: CliCommand[] = [
+  {
+    name: "client",
+    summary: "Lazy Pirate client: requests with timeout, retries and reconnect; prints replies",
+    usage: "--connect EP [--timeout MS] [--retries N] [--count N] [--pipelined] [PAYLOAD...]",
+    help: HELP,
+    options: {
+      connect: { type: "string" },
+      timeout: { type: "string" },
+      retries: { type: "string" },
+      backoff: { type: "string" },
+      count: { type: "string" },
+      pipelined: { type: "boolean" },
+      "max-in-flight": { type: "string" },
+    },
+    allowPositionals: true,
+    run: runClient,
+  },
+];
+
+async function* stdinLines(signal: AbortSignal): AsyncGenerator<string> {
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  const stop = () => rl.close();
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    for await (const line of rl) if (line.length > 0) yield line;
+  } finally {
+    signal.removeEventListener("abort", stop);
+    rl.close();
+  }
+}
+
+async function runClient(ctx: CliContext): Promise<number> {
+  const { values, positionals, out, signal } = ctx;
+  const endpoint = strArg(values, "connect", true);
+  if (!/^[a-z][a-z0-9+.-]*:\/\/.+/i.test(endpoint)) throw new UsageError(`--connect expects an endpoint such as tcp://127.0.0.1:5555, got ${JSON.stringify(endpoint)}`);
+  const count = values.count === undefined ? undefined : intArg(values, "count", 1, 1);
+  if (count !== undefined && positionals.length > 0) throw new UsageError("give PAYLOADs or --count, not both");
+  const pipelined = values.pipelined === true;
+  const minTimeout = intArg(values, "backoff", 0, 0);
+  const options: ClientOptions = {
+    endpoint,
+    requestTimeout: intArg(values, "timeout", REQUEST_TIMEOUT, 1),
+    retries: intArg(values, "retries", REQUEST_RETRIES, 0),
+    backoff: { minTimeout },
+    maxQueued: 1_000_000,
+    signal,
+  };
+  const maxInFlight = intArg(values, "max-in-flight", 100, 1);
+  const source: Iterable<string> | AsyncIterable<string> =
+    positionals.length > 0 ? positionals : count !== undefined ? Array.from({ length: count }, (_, i) => `request-${i + 1}`) : stdinLines(signal);
+
+  const client = pipelined ? new PipelinedClient({ ...options, maxInFlight }) : new LazyPirateClient(options);
+  client.on("request:retry", (e) =>
+    out.log(`no reply within ${e.timeout} ms, retrying (attempt ${e.attempt}, ${e.retriesLeft} retries left)`, { event: "retry", attempt: e.attempt, retriesLeft: e.retriesLeft }),
+  );
+  let failed = 0;
+  const send = async (payload: string): Promise<void> => {
+    try {
+      const reply = framesToText(await client.request(payload));
+      out.result(reply.join("\t"), { request: payload, reply });
+    } catch (error) {
+      failed++;
+      if (error instanceof ClosedError) return;
+      out.error(`request ${JSON.stringify(payload)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  try {
+    const running: Promise<void>[] = [];
+    for await (const payload of source) {
+      if (signal.aborted) break;
+      if (pipelined) running.push(send(payload));
+      else {
+        await send(payload);
+        if (failed > 0) break;
+      }
+    }
+    await Promise.all(running);
+  } finally {
+    await client.close();
+  }
+  if (signal.aborted) out.log("interrupted", { event: "interrupted" });
+  const s = client.stats();
+  out.log(`${s.replies} replies, ${s.retries} retries, ${s.abandoned} abandoned, ${s.discarded} discarded`, { event: "summary", ...s });
+  return failed === 0 ? EXIT.OK : EXIT.FAILURE;
+}

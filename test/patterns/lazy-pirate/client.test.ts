@@ -1,0 +1,211 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { AbortedError, ClosedError, QueueFullError, TimeoutError } from "../../../src/index.js";
+import { LazyPirateClient, RequestAbandonedError } from "../../../patterns/lazy-pirate/index.js";
+import { uniqAddress, TRANSPORTS } from "../../helpers/addresses.js";
+import { waitFor } from "../../helpers/wait.js";
+import { repEcho, type RepServer } from "./rep.js";
+
+const text = (frames: Buffer[]) => frames.map((f) => f.toString());
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function server(transport: (typeof TRANSPORTS)[number] = "tcp", options?: Parameters<typeof repEcho>[1]): Promise<RepServer> {
+  const s = await repEcho(await uniqAddress(transport), options);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function client(options: ConstructorParameters<typeof LazyPirateClient>[0]): LazyPirateClient {
+  const c = new LazyPirateClient(options);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+describe("LazyPirateClient", () => {
+  for (const transport of TRANSPORTS) {
+    it(`round-trips multi-frame requests over ${transport}`, async () => {
+      const s = await server(transport);
+      const c = client({ endpoint: s.endpoint, requestTimeout: 2000 });
+      expect(text(await c.request(["a", "b"]))).toEqual(["a", "b"]);
+      expect(text(await c.request("one"))).toEqual(["one"]);
+      expect(c.stats()).toMatchObject({ requests: 2, replies: 2, retries: 0, reopened: 0, abandoned: 0 });
+    });
+  }
+
+  it("serializes concurrent requests on one REQ socket", async () => {
+    const s = await server("ipc");
+    const c = client({ endpoint: s.endpoint });
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => c.request(`r${i}`)));
+    expect(replies.map((r) => r[0]!.toString())).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`));
+    expect(c.stats().replies).toBe(20);
+  });
+
+  it("times out, reopens the socket and resends the same request", async () => {
+    const s = await server("tcp", { ignore: (n) => n % 2 === 1 });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 500, retries: 3 });
+    const retries: number[] = [];
+    const reopened: string[] = [];
+    c.on("request:retry", (e) => retries.push(e.attempt));
+    c.on("socket:reopened", (e) => reopened.push(e.reason));
+    expect(text(await c.request("x"))).toEqual(["x"]);
+    expect(retries).toEqual([2]);
+    expect(reopened).toEqual(["timeout"]);
+    expect(text(await c.request("y"))).toEqual(["y"]);
+    expect(c.stats()).toMatchObject({ requests: 2, replies: 2, retries: 2, reopened: 2, abandoned: 0 });
+  });
+
+  it("abandons after the last retry with a TimeoutError, and the next request still works", async () => {
+    let dead = true;
+    const s = await server("tcp", { ignore: () => dead });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 200, retries: 2 });
+    const abandoned: number[] = [];
+    c.on("request:abandoned", (e) => abandoned.push(e.attempts));
+    const error = await c.request("lost").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestAbandonedError);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as RequestAbandonedError).attempts).toBe(3);
+    expect((error as RequestAbandonedError).code).toBe("ZMQP_TIMEOUT");
+    expect(abandoned).toEqual([3]);
+    expect(s.received).toBe(3);
+    dead = false;
+    expect(text(await c.request("found", { timeout: 5000 }))).toEqual(["found"]);
+    expect(c.stats()).toMatchObject({ abandoned: 1, retries: 2, replies: 1 });
+  });
+
+  it("waits the p-retry backoff between attempts", async () => {
+    const s = await server("tcp", { ignore: (n) => n <= 2 });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 300, retries: 3, backoff: { minTimeout: 150, factor: 2 } });
+    const t0 = Date.now();
+    expect(text(await c.request("slow"))).toEqual(["slow"]);
+    // two timeouts (2 x 300) plus backoff 150 + 300 ms
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(c.stats().retries).toBe(2);
+  });
+
+  it("a per-request timeout overrides requestTimeout", async () => {
+    const s = await server("tcp", { ignore: () => true });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 60_000, retries: 0 });
+    await expect(c.request("q", { timeout: 100 })).rejects.toBeInstanceOf(RequestAbandonedError);
+  });
+
+  it("aborting an in-flight request rejects it with AbortedError and resets the socket", async () => {
+    let silent = true;
+    const s = await server("tcp", { ignore: () => silent });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 60_000 });
+    const ac = new AbortController();
+    const pending = c.request("stuck", { signal: ac.signal });
+    await waitFor(() => s.received === 1, { what: "request at the server" });
+    ac.abort(new Error("user"));
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as AbortedError).cause).toEqual(new Error("user"));
+    silent = false;
+    expect(text(await c.request("next"))).toEqual(["next"]);
+    expect(c.stats()).toMatchObject({ aborted: 1, reopened: 1, replies: 1 });
+  });
+
+  it("aborting a queued request removes it from the backlog", async () => {
+    const s = await server("tcp", { ignore: (n) => n === 1 });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 500, retries: 1 });
+    const ac = new AbortController();
+    const first = c.request("first");
+    const second = c.request("second", { signal: ac.signal });
+    const third = c.request("third");
+    expect(c.stats().queued).toBe(2);
+    ac.abort();
+    await expect(second).rejects.toBeInstanceOf(AbortedError);
+    expect(c.stats().queued).toBe(1);
+    expect(text(await first)).toEqual(["first"]);
+    expect(text(await third)).toEqual(["third"]);
+    expect(s.received).toBe(3);
+  });
+
+  it("an already aborted signal rejects at once", async () => {
+    const c = client({ endpoint: "tcp://127.0.0.1:1" });
+    await expect(c.request("x", { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it("bounds the backlog: reject, drop-newest and drop-oldest", async () => {
+    const s = await server("tcp", { ignore: () => true });
+    const reject = client({ endpoint: s.endpoint, requestTimeout: 60_000, maxQueued: 1 });
+    const r1 = reject.request("1");
+    const r2 = reject.request("2");
+    await expect(reject.request("3")).rejects.toBeInstanceOf(QueueFullError);
+    const newest = client({ endpoint: s.endpoint, requestTimeout: 60_000, maxQueued: 1, overflow: "drop-newest" });
+    const n1 = newest.request("1");
+    const n2 = newest.request("2");
+    await expect(newest.request("3")).rejects.toBeInstanceOf(QueueFullError);
+    expect(newest.stats().dropped).toBe(1);
+    const oldest = client({ endpoint: s.endpoint, requestTimeout: 60_000, maxQueued: 1, overflow: "drop-oldest" });
+    const o1 = oldest.request("1");
+    const o2 = oldest.request("2");
+    const o3 = oldest.request("3");
+    await expect(o2).rejects.toBeInstanceOf(QueueFullError);
+    expect(oldest.stats()).toMatchObject({ dropped: 1, queued: 1, inFlight: 1 });
+    for (const c of [reject, newest, oldest]) await c.close();
+    for (const p of [r1, r2, n1, n2, o1, o3]) await expect(p).rejects.toBeInstanceOf(ClosedError);
+    expect(oldest.stats().closed).toBe(2);
+  });
+
+  it("discards replies the accept option refuses, and retries", async () => {
+    let n = 0;
+    const s = await server("tcp", { transform: (f) => (++n === 1 ? [Buffer.from("wrong")] : f) });
+    const c = client({ endpoint: s.endpoint, requestTimeout: 500, accept: (reply, request) => reply[0]!.equals(request[0]!) });
+    const discarded: string[] = [];
+    c.on("reply:discarded", (e) => discarded.push(e.reason));
+    expect(text(await c.request("seq-1"))).toEqual(["seq-1"]);
+    expect(discarded).toEqual(["rejected"]);
+    expect(c.stats()).toMatchObject({ discarded: 1, retries: 1 });
+  });
+
+  it("close() is idempotent, rejects pending requests and later ones", async () => {
+    const s = await server("tcp", { ignore: () => true });
+    const c = new LazyPirateClient({ endpoint: s.endpoint });
+    const pending = c.request("x");
+    const p1 = c.close();
+    expect(c.close()).toBe(p1);
+    await p1;
+    await expect(pending).rejects.toBeInstanceOf(ClosedError);
+    await expect(c.request("y")).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it("closes when its signal aborts", async () => {
+    const ac = new AbortController();
+    const c = new LazyPirateClient({ endpoint: "tcp://127.0.0.1:1", signal: ac.signal });
+    const pending = c.request("x");
+    ac.abort();
+    await expect(pending).rejects.toBeInstanceOf(ClosedError);
+    expect(c.closed).toBe(true);
+    await c.close();
+  });
+
+  it("validates its options with TypeErrors naming the option", () => {
+    const bad: [unknown, string][] = [
+      [undefined, "endpoint"],
+      [{}, "endpoint"],
+      [{ endpoint: "nope" }, "endpoint"],
+      [{ endpoint: "tcp://127.0.0.1:1", requestTimeout: 0 }, "requestTimeout"],
+      [{ endpoint: "tcp://127.0.0.1:1", retries: -1 }, "retries"],
+      [{ endpoint: "tcp://127.0.0.1:1", retries: 1.5 }, "retries"],
+      [{ endpoint: "tcp://127.0.0.1:1", backoff: { minTimeout: -1 } }, "minTimeout"],
+      [{ endpoint: "tcp://127.0.0.1:1", backoff: 5 }, "backoff"],
+      [{ endpoint: "tcp://127.0.0.1:1", overflow: "wait" }, "overflow"],
+      [{ endpoint: "tcp://127.0.0.1:1", maxQueued: -1 }, "maxQueued"],
+      [{ endpoint: "tcp://127.0.0.1:1", signal: {} }, "signal"],
+      [{ endpoint: "tcp://127.0.0.1:1", accept: 1 }, "accept"],
+      [{ endpoint: "tcp://127.0.0.1:1", reactor: {} }, "reactor"],
+    ];
+    for (const [options, name] of bad) {
+      expect(() => new LazyPirateClient(options as never), name).toThrow(TypeError);
+      expect(() => new LazyPirateClient(options as never), name).toThrow(name);
+    }
+  });
+
+  it("rejects bad request arguments with TypeError", async () => {
+    const c = client({ endpoint: "tcp://127.0.0.1:1" });
+    await expect(c.request([] as never)).rejects.toBeInstanceOf(TypeError);
+    await expect(c.request("x", { timeout: -5 })).rejects.toThrow("timeout");
+  });
+});
