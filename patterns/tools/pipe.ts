@@ -161,6 +161,23 @@ export class Pipe {
     return this.#running;
   }
 
+  /**
+   * Stop as if the input had ended: let the messages in hand through, close both ends and
+   * resolve with the counters. Idempotent; works before {@link run} too.
+   */
+  close(): Promise<PipeStats> {
+    this.#stopped = true;
+    if (!this.#running) {
+      this.#running = (async () => {
+        await this.#input.close();
+        await this.#output.close();
+        return this.stats();
+      })();
+    }
+    this.#stop();
+    return this.#running;
+  }
+
   /** Counters so far (final once {@link run} resolved). */
   stats(): PipeStats {
     const out = this.#output.stats();
@@ -288,6 +305,7 @@ export class LineInput implements PipeInput {
   #closed = false;
 
   constructor(stream: NodeJS.ReadableStream) {
+    if (typeof stream !== "object" || stream === null || typeof stream.on !== "function") throw new InvalidOptionError("stream", "LineInput: expected `stream` to be a readable stream");
     this.#stream = stream;
   }
 
@@ -317,6 +335,7 @@ export class StreamOutput implements PipeOutput {
   #broken = false;
 
   constructor(stream: NodeJS.WritableStream) {
+    if (typeof stream !== "object" || stream === null || typeof stream.write !== "function") throw new InvalidOptionError("stream", "StreamOutput: expected `stream` to be a writable stream");
     this.#stream = stream;
     stream.on("error", () => (this.#broken = true));
   }

@@ -6,9 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import * as zmq from "zeromq";
 import { LogReceiver, LogSender, Pipe, StreamOutput, LineInput, FileOutput } from "../../../patterns/tools/index.js";
 import { uniqAddress } from "../../helpers/addresses.js";
-import { sendMalformed } from "../../helpers/malformed.js";
+import { malformedMessages, sendMalformed } from "../../helpers/malformed.js";
 import { killAll, startCli, startPython, type Child } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -192,6 +193,39 @@ describe("pipe library", () => {
     expect(stats.malformed).toBeGreaterThan(0);
     expect(stats.in).toBe(stats.out + stats.invalid);
     expect(stats.invalid).toBeGreaterThan(0);
+  });
+
+  it("counts garbage on a bound SUB input and on a bound PUB output's subscription channel", async () => {
+    const receiver = await new LogReceiver({ type: "sub", bind: "tcp://127.0.0.1:*" }).start();
+    const seen: string[] = [];
+    const pipe = new Pipe({ input: receiver, output: { send: (t: string) => (seen.push(t), true), close: async () => {}, stats: () => ({ sent: seen.length, dropped: 0 }) } });
+    const running = pipe.run();
+    // A publisher's messages only flow once the subscription reached it: send until they arrive.
+    const pub = new zmq.Publisher({ linger: 0 });
+    pub.connect(receiver.endpoints[0]!);
+    const garbage = malformedMessages(200, 7, [[Buffer.from('{"a":1}')]]);
+    await waitFor(async () => {
+      for (const m of garbage) await pub.send(m);
+      const s = pipe.stats();
+      return s.malformed > 0 && s.in > 0;
+    }, { what: "garbage counted at the SUB" });
+    pub.close();
+    const stats = await pipe.close();
+    expect(stats.in).toBe(stats.out + stats.invalid);
+    expect(await pipe.close()).toEqual(stats);
+
+    const sender = await new LogSender({ bind: "tcp://127.0.0.1:*", hwm: 10 }).start();
+    const xsub = new zmq.XSubscriber({ linger: 0 });
+    xsub.connect(sender.endpoints[0]!);
+    await xsub.send([Buffer.from([7, 1, 2])]);
+    await xsub.send([Buffer.alloc(0)]);
+    await xsub.send([Buffer.from([0x00])]); // an unsubscribe without a subscription
+    await waitFor(() => sender.stats().malformed === 2, { what: "2 malformed subscription frames" });
+    expect(sender.stats().subscriptions).toBe(0);
+    await xsub.send([Buffer.from([1])]);
+    await waitFor(() => sender.stats().subscriptions === 1, { what: "a real subscription" });
+    xsub.close();
+    await sender.close();
   });
 
   it("a PUB sender holds messages until a subscriber arrives, then sends them in order", async () => {

@@ -149,9 +149,10 @@ describe("zpatterns serve", () => {
   });
 
   it("zpatterns status prints the status; the control endpoint survives garbage", async () => {
-    const { server, control } = await startServe(["--min-workers", "2", "--json"]);
+    const { server, frontend, control } = await startServe(["--min-workers", "2", "--json"]);
     await waitFor(async () => (await status(control)).ready === 2, { what: "2 ready workers" });
     await sendMalformed(control, { type: "dealer", count: 100, templates: [[Buffer.from(""), Buffer.from("STATUS")]] });
+    await sendMalformed(frontend, { type: "dealer", count: 100, templates: [[Buffer.from(""), Buffer.from("job")]] });
     const human = startCli(["status", "--connect", control]);
     expect(await human.exited).toBe(0);
     expect(human.lines[0]).toMatch(/^workers 2 \(ready 2, min 2, max 4\)/);
@@ -160,6 +161,7 @@ describe("zpatterns serve", () => {
     const parsed = JSON.parse(json.lines[0]!) as JobServerStatus;
     expect(parsed).toMatchObject({ workers: 2, ready: 2, pending: 0 });
     expect(parsed.control.malformed).toBeGreaterThan(0);
+    expect(parsed.queue.malformed).toBeGreaterThan(0);
     const nobody = startCli(["status", "--connect", await uniqAddress("tcp"), "--timeout", "300"]);
     expect(await nobody.exited).toBe(1);
     expect(server.errLines.some((l) => l.includes('"event":"worker:ready"'))).toBe(true);
