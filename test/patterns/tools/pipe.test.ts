@@ -228,6 +228,37 @@ describe("pipe library", () => {
     await sender.close();
   });
 
+  it("a PUSH sender rides out a collector restart: held while away (bounded, counted), flowing again after", async () => {
+    const ep = await uniqAddress("tcp");
+    const sender = await new LogSender({ type: "push", connect: ep, hwm: 50, reconnectInterval: 20, reconnectMaxInterval: 100 }).start();
+    const collect = async (n: number) => {
+      const pull = new zmq.Pull({ linger: 0 });
+      await pull.bind(ep);
+      const got: string[] = [];
+      while (got.length < n) got.push(((await pull.receive()) as Buffer[])[0]!.toString());
+      pull.close();
+      return got;
+    };
+    const first = collect(3);
+    for (let i = 0; i < 3; i++) sender.send(`a${i}`);
+    expect(await first).toEqual(["a0", "a1", "a2"]);
+    // Collector gone: the sender holds at most hwm (+1 in flight) and counts the rest.
+    await waitFor(() => sender.stats().sent === 3, { what: "first batch sent" });
+    for (let i = 0; i < 200; i++) sender.send(`b${i}`);
+    const away = sender.stats();
+    expect(away.queued).toBeLessThanOrEqual(51);
+    expect(away.accepted).toBe(203);
+    // Back again: what was held arrives, then new messages.
+    const second = collect(5);
+    for (let i = 0; i < 5; i++) sender.send(`c${i}`);
+    const got = await second;
+    expect(got.length).toBe(5);
+    await sender.close();
+    const s = sender.stats();
+    expect(s.sent + s.dropped).toBe(s.accepted);
+    expect(s.droppedQueueFull).toBeGreaterThan(0);
+  });
+
   it("a PUB sender holds messages until a subscriber arrives, then sends them in order", async () => {
     const sender = await new LogSender({ bind: "tcp://127.0.0.1:*", hwm: 10 }).start();
     for (let i = 0; i < 15; i++) sender.send(JSON.stringify({ i }));
