@@ -28,12 +28,13 @@ describe("pino transport", () => {
         expect(r.stats.accepted).toBe(100_000);
         expect(r.maxQueued).toBeLessThanOrEqual(hwm + 1);
         expect(r.stats.sent + r.stats.dropped + r.stats.queued).toBeGreaterThanOrEqual(100_000 - 1);
-        expect(r.stats.droppedQueueFull).toBeGreaterThan(90_000);
+        expect(r.stats.droppedQueueFull).toBeGreaterThan(50_000);
         expect(r.final.sent + r.final.dropped).toBe(100_000);
         expect(r.final.queued).toBe(0);
-        // ~100 MB of records went through; holding them would add far more than this. The bound
-        // is generous: most of the growth is garbage in pino's worker thread, not held records.
-        expect(r.rssMax - r.rssBefore).toBeLessThan(300 * 1024 * 1024);
+        // ~30 MB of records went through. The bound is generous: most of the growth is garbage
+        // in pino's worker thread (a transport that discards everything grows as much), not
+        // held records; the queue length above is the real check.
+        expect(r.rssMax - r.rssBefore).toBeLessThan(200 * 1024 * 1024);
       } finally {
         stalled.close();
       }
