@@ -20,11 +20,11 @@ async function startServe(extra: string[]): Promise<{ server: Child; frontend: s
   const frontend = await uniqAddress("tcp");
   const control = await uniqAddress("tcp");
   const server = startCli(["serve", "--frontend", frontend, "--control", control, "--handler", HANDLER, "--heartbeat-interval", "200", ...extra]);
-  await server.waitLine(/^serve: frontend|"event":"serve:started"/);
+  await server.waitLine(/^serve: frontend|"event":"serve:started"/, 20_000);
   return { server, frontend, control };
 }
 
-const status = (control: string) => requestStatus(control, 2000) as Promise<JobServerStatus>;
+const status = (control: string) => requestStatus(control, 5000) as Promise<JobServerStatus>;
 
 /** A plain REQ client sending until `stop()`; every request must get its own answer back. */
 function reqClient(frontend: string, name: string, body = "job") {
@@ -66,9 +66,9 @@ describe("zpatterns serve", () => {
   it("answers every request from 20 REQ clients while workers are killed and TTIN/TTOU/HUP arrive", async () => {
     const { server, frontend, control } = await startServe(["--min-workers", "2", "--max-workers", "2"]);
     const pid = server.proc.pid!;
-    await waitFor(async () => (await status(control)).ready === 2, { what: "2 ready workers" });
+    await waitFor(async () => (await status(control)).ready === 2, { timeout: 20_000, what: "2 ready workers" });
     const clients = Array.from({ length: 20 }, (_, i) => reqClient(frontend, `c${i}`, "sleep:2"));
-    await waitFor(() => clients.every((c) => c.answered > 0), { what: "every client answered once" });
+    await waitFor(() => clients.every((c) => c.answered > 0), { timeout: 20_000, what: "every client answered once" });
 
     // A worker killed mid-load is purged and replaced; its request is redelivered.
     const victim = (await status(control)).children[0]!;
@@ -76,7 +76,7 @@ describe("zpatterns serve", () => {
     await waitFor(async () => {
       const s = await status(control);
       return s.ready === 2 && s.children.every((c) => c.pid !== victim.pid);
-    }, { what: "the killed worker replaced" });
+    }, { timeout: 20_000, what: "the killed worker replaced" });
 
     // The worker count follows the signals within a second.
     process.kill(pid, "SIGTTIN");
@@ -99,7 +99,7 @@ describe("zpatterns serve", () => {
     // And one more crash after the restart.
     process.kill((await status(control)).children[1]!.pid!, "SIGKILL");
     const answeredBefore = clients.reduce((n, c) => n + c.answered, 0);
-    await waitFor(() => clients.reduce((n, c) => n + c.answered, 0) > answeredBefore + 40, { what: "load continues after the crash" });
+    await waitFor(() => clients.reduce((n, c) => n + c.answered, 0) > answeredBefore + 40, { timeout: 20_000, what: "load continues after the crash" });
 
     await Promise.all(clients.map((c) => c.stop()));
     const total = clients.reduce((n, c) => n + c.answered, 0);
@@ -113,11 +113,11 @@ describe("zpatterns serve", () => {
     expect(await server.exited).toBe(0);
     expect(server.errLines.some((l) => l.includes("exited") && l.includes("unexpectedly"))).toBe(true);
     expect(server.errLines.some((l) => l.includes("scaled up to 3 workers: SIGTTIN"))).toBe(true);
-  });
+  }, 90_000);
 
   it("grows toward max while requests wait and shrinks toward min when idle", async () => {
     const { server, frontend, control } = await startServe(["--min-workers", "1", "--max-workers", "3", "--scale-interval", "100", "--idle-timeout", "400"]);
-    await waitFor(async () => (await status(control)).ready === 1, { what: "1 ready worker" });
+    await waitFor(async () => (await status(control)).ready === 1, { timeout: 20_000, what: "1 ready worker" });
     const clients = Array.from({ length: 6 }, (_, i) => reqClient(frontend, `c${i}`, "sleep:50"));
     await waitFor(async () => (await status(control)).ready === 3, { timeout: 10_000, what: "the pool grown to 3" });
     await Promise.all(clients.map((c) => c.stop()));
@@ -128,11 +128,11 @@ describe("zpatterns serve", () => {
     expect(server.errLines.some((l) => l.includes("requests waiting"))).toBe(true);
     server.kill("SIGTERM");
     expect(await server.exited).toBe(0);
-  });
+  }, 60_000);
 
   it("SIGTERM drains: a running request is answered before the server exits", async () => {
     const { server, frontend, control } = await startServe(["--min-workers", "1"]);
-    await waitFor(async () => (await status(control)).ready === 1, { what: "a ready worker" });
+    await waitFor(async () => (await status(control)).ready === 1, { timeout: 20_000, what: "a ready worker" });
     const req = new zmq.Request({ linger: 0, receiveTimeout: 10_000 });
     req.connect(frontend);
     try {
@@ -150,7 +150,7 @@ describe("zpatterns serve", () => {
 
   it("zpatterns status prints the status; the control endpoint survives garbage", async () => {
     const { server, frontend, control } = await startServe(["--min-workers", "2", "--max-workers", "2", "--json"]);
-    await waitFor(async () => (await status(control)).ready === 2, { what: "2 ready workers" });
+    await waitFor(async () => (await status(control)).ready === 2, { timeout: 20_000, what: "2 ready workers" });
     await sendMalformed(control, { type: "dealer", count: 100, templates: [[Buffer.from(""), Buffer.from("STATUS")]] });
     await sendMalformed(frontend, { type: "dealer", count: 100, templates: [[Buffer.from(""), Buffer.from("job")]] });
     const human = startCli(["status", "--connect", control]);
@@ -167,7 +167,7 @@ describe("zpatterns serve", () => {
     expect(server.errLines.some((l) => l.includes('"event":"worker:ready"'))).toBe(true);
     server.kill("SIGTERM");
     expect(await server.exited).toBe(0);
-  });
+  }, 60_000);
 
   it("validates its options and usage", async () => {
     expect(() => new JobServer({ frontend: "tcp://127.0.0.1:1", backend: "tcp://127.0.0.1:2" } as never)).toThrow(/handler/);
@@ -179,8 +179,8 @@ describe("zpatterns serve", () => {
 
   it("the job-server example runs to the end", async () => {
     const example = start(process.execPath, ["dist/examples/job-server.js"]);
-    const line = await example.waitLine(/^answered/, 25_000);
+    const line = await example.waitLine(/^answered/, 50_000);
     expect(await example.exited).toBe(0);
     expect(line).toMatch(/^answered 100 of 100 requests/);
-  });
+  }, 60_000);
 });
