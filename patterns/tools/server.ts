@@ -48,6 +48,8 @@ export interface JobServerOptions {
   readonly scaleInterval?: number;
   /** Shrink by one worker after the pool has had idle workers for this long, ms. Default 10000. */
   readonly idleTimeout?: number;
+  /** A new worker that has not sent READY after this many ms is killed (and replaced), ms. Default 30000. */
+  readonly startTimeout?: number;
   /** A retiring worker still running after this many ms is killed, ms. Default 30000. */
   readonly retireTimeout?: number;
   /** Requests held longer than this while no worker is ready are dropped, ms. Default 30000. */
@@ -131,6 +133,7 @@ interface Child {
   state: WorkerChildState;
   started: number;
   exited: Promise<void>;
+  /** Kills the child if it does not become ready in time, or does not leave in time when retiring. */
   killTimer?: Timer;
 }
 
@@ -150,6 +153,7 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
   readonly #scaleInterval: number;
   readonly #idleTimeout: number;
   readonly #retireTimeout: number;
+  readonly #startTimeout: number;
   readonly #controlSpec: string | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #children = new Map<string, Child>();
@@ -184,6 +188,7 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
     this.#scaleInterval = intOption(owner, o, "scaleInterval", 500, 1);
     this.#idleTimeout = intOption(owner, o, "idleTimeout", 10_000, 1);
     this.#retireTimeout = intOption(owner, o, "retireTimeout", 30_000, 1);
+    this.#startTimeout = intOption(owner, o, "startTimeout", 30_000, 1);
     const pendingTimeout = intOption(owner, o, "pendingTimeout", 30_000, 0);
     const maxPending = intOption(owner, o, "maxPending", 10_000, 1);
     this.#controlSpec = o.control === undefined ? undefined : endpointOption(owner, o, "control");
@@ -298,7 +303,8 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
         if (this.#closing) break;
         if (!this.#children.has(child.id) || child.state === "retiring") continue;
         const fresh = this.#spawn("restart");
-        await this.#whenReady(fresh);
+        // Keep the old worker when its replacement fails to start (the crash handling refills).
+        if (!(await this.#whenReady(fresh))) continue;
         if (this.#closing) break;
         if (this.#children.get(child.id) === child && (child.state as WorkerChildState) !== "retiring") this.#retire(child, "restart");
         await child.exited;
@@ -359,22 +365,29 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
         resolve();
       })),
     };
+    child.killTimer = this.queue.reactor.after(this.#startTimeout, () => {
+      if (child.state !== "starting") return;
+      this.emit("worker:purged", { id, pid: proc.pid, reason: `not ready after ${this.#startTimeout} ms` });
+      this.#counters.purged++;
+      proc.kill("SIGKILL");
+    });
     this.#children.set(id, child);
     this.#counters.started++;
     this.emit("worker:started", { id, pid: proc.pid, reason });
     return child;
   }
 
-  #whenReady(child: Child): Promise<void> {
-    if (child.state !== "starting") return Promise.resolve();
+  /** Resolves true once `child` sent READY, false if it exited first. */
+  #whenReady(child: Child): Promise<boolean> {
+    if (child.state !== "starting") return Promise.resolve(child.state === "ready" && this.#children.has(child.id));
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (ready: boolean) => {
         offReady();
         offExit();
-        resolve();
+        resolve(ready);
       };
-      const offReady = this.on("worker:ready", ({ id }) => id === child.id && done());
-      const offExit = this.on("worker:exited", ({ id }) => id === child.id && done());
+      const offReady = this.on("worker:ready", ({ id }) => id === child.id && done(true));
+      const offExit = this.on("worker:exited", ({ id }) => id === child.id && done(false));
     });
   }
 
@@ -382,6 +395,7 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
     const child = this.#children.get(idKey(routingId));
     if (!child || child.state !== "starting") return;
     child.state = "ready";
+    child.killTimer?.cancel();
     this.emit("worker:ready", { id: child.id, pid: child.proc.pid });
   }
 
@@ -405,6 +419,7 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
     } catch {
       child.proc.kill("SIGTERM");
     }
+    child.killTimer?.cancel();
     child.killTimer = this.queue.reactor.after(this.#retireTimeout, () => child.proc.kill("SIGKILL"));
   }
 

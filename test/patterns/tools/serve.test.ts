@@ -169,6 +169,20 @@ describe("zpatterns serve", () => {
     expect(await server.exited).toBe(0);
   }, 60_000);
 
+  it("a handler that cannot load makes workers crash-loop with a growing delay, not a fork storm", async () => {
+    const frontend = await uniqAddress("tcp");
+    const control = await uniqAddress("tcp");
+    const server = startCli(["serve", "--frontend", frontend, "--control", control, "--handler", "test/patterns/tools/fixtures/no-such-handler.mjs", "--min-workers", "1"]);
+    await server.waitLine(/^serve: frontend/, 20_000);
+    await waitFor(async () => (await status(control)).counters.crashed >= 3, { timeout: 20_000, what: "three crashes" });
+    const s = await status(control);
+    // 100, 200, 400 ms ... between restarts: a few in these seconds, never hundreds.
+    expect(s.counters.started).toBeLessThan(12);
+    expect(server.errLines.some((l) => l.includes("unexpectedly"))).toBe(true);
+    server.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  }, 60_000);
+
   it("validates its options and usage", async () => {
     expect(() => new JobServer({ frontend: "tcp://127.0.0.1:1", backend: "tcp://127.0.0.1:2" } as never)).toThrow(/handler/);
     expect(() => new JobServer({ frontend: "tcp://127.0.0.1:1", backend: "tcp://127.0.0.1:2", handler: "echo", minWorkers: 3, maxWorkers: 2 })).toThrow(/maxWorkers/);
