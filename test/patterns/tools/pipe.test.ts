@@ -233,7 +233,8 @@ describe("pipe library", () => {
     const sender = await new LogSender({ type: "push", connect: ep, hwm: 50, reconnectInterval: 20, reconnectMaxInterval: 100 }).start();
     const collect = async (n: number) => {
       const pull = new zmq.Pull({ linger: 0 });
-      await pull.bind(ep);
+      // The previous collector's port is released asynchronously: retry the bind.
+      await waitFor(() => pull.bind(ep).then(() => true, () => false), { what: `bind ${ep}` });
       const got: string[] = [];
       while (got.length < n) got.push(((await pull.receive()) as Buffer[])[0]!.toString());
       pull.close();
