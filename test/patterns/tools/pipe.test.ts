@@ -229,31 +229,38 @@ describe("pipe library", () => {
   });
 
   it("a PUSH sender rides out a collector restart: held while away (bounded, counted), flowing again after", async () => {
-    const ep = await uniqAddress("tcp");
-    const sender = await new LogSender({ type: "push", connect: ep, hwm: 50, reconnectInterval: 20, reconnectMaxInterval: 100 }).start();
-    const collect = async (n: number) => {
-      const pull = new zmq.Pull({ linger: 0 });
-      // The previous collector's port is released asynchronously: retry the bind.
+    // The first collector picks a free port; the second one rebinds it.
+    const bindPull = async (ep: string) => {
+      const pull = new zmq.Pull({ linger: 0, receiveTimeout: 10_000 });
+      // A closed socket releases its port asynchronously: retry the bind.
       await waitFor(() => pull.bind(ep).then(() => true, () => false), { what: `bind ${ep}` });
+      return pull;
+    };
+    const collect = async (pull: zmq.Pull, n: number, what: string) => {
       const got: string[] = [];
-      while (got.length < n) got.push(((await pull.receive()) as Buffer[])[0]!.toString());
-      pull.close();
+      try {
+        while (got.length < n) got.push(((await pull.receive()) as Buffer[])[0]!.toString());
+      } catch (error) {
+        throw new Error(`${what}: got ${JSON.stringify(got)}, sender ${JSON.stringify(sender.stats())}: ${String(error)}`);
+      } finally {
+        pull.close();
+      }
       return got;
     };
-    const first = collect(3);
+    const pull1 = await bindPull("tcp://127.0.0.1:*");
+    const ep = pull1.lastEndpoint!;
+    const sender = await new LogSender({ type: "push", connect: ep, hwm: 50, reconnectInterval: 20, reconnectMaxInterval: 100 }).start();
     for (let i = 0; i < 3; i++) sender.send(`a${i}`);
-    expect(await first).toEqual(["a0", "a1", "a2"]);
+    expect(await collect(pull1, 3, "first collector")).toEqual(["a0", "a1", "a2"]);
     // Collector gone: the sender holds at most hwm (+1 in flight) and counts the rest.
-    await waitFor(() => sender.stats().sent === 3, { what: "first batch sent" });
     for (let i = 0; i < 200; i++) sender.send(`b${i}`);
     const away = sender.stats();
     expect(away.queued).toBeLessThanOrEqual(51);
     expect(away.accepted).toBe(203);
     // Back again: what was held arrives, then new messages.
-    const second = collect(5);
+    const pull2 = await bindPull(ep);
     for (let i = 0; i < 5; i++) sender.send(`c${i}`);
-    const got = await second;
-    expect(got.length).toBe(5);
+    expect((await collect(pull2, 5, "second collector")).length).toBe(5);
     await sender.close();
     const s = sender.stats();
     expect(s.sent + s.dropped).toBe(s.accepted);
