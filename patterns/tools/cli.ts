@@ -181,7 +181,10 @@ const pipeCommand: CliCommand = {
     const overflow = choiceArg(values, "overflow", ["drop-newest", "drop-oldest"] as const, "drop-newest");
     const hwm = intArg(values, "hwm", 10_000, 1);
     const filters = await Promise.all(listArg(values, "filter").map((path) => loadFilter(path)));
-    const { input, output, file, describe } = await pipeEnds(values, out);
+    const { input, output, file, describe } = await pipeEnds(values, out).catch((error: unknown) => {
+      // A bad endpoint or option reaches us as a TypeError naming it: a usage error.
+      throw error instanceof TypeError ? new UsageError(error.message) : error;
+    });
     let reports = 0;
     const report = (what: string, record: Record<string, unknown>) => {
       if (++reports > MAX_REPORTS) return;

@@ -461,7 +461,13 @@ export class LogReceiver implements PipeInput {
     } else {
       this.#socket = new zmq.Pull({ receiveHighWaterMark: hwm, linger: 0 });
     }
-    for (const ep of connect) this.#socket.connect(ep);
+    try {
+      for (const ep of connect) this.#socket.connect(ep);
+    } catch (error) {
+      this.#socket.close();
+      void this.#reactor.close();
+      throw new InvalidOptionError("connect", `${owner}: cannot connect: ${error instanceof Error ? error.message : String(error)}`);
+    }
     signal?.addEventListener("abort", () => void this.close(), { once: true });
   }
 

@@ -10,6 +10,7 @@ import * as zmq from "zeromq";
 import {
   BoundedQueue,
   ClosedError,
+  InvalidOptionError,
   Reactor,
   TypedEmitter,
   enumOption,
@@ -143,7 +144,12 @@ export class LogSender extends TypedEmitter<LogSenderEvents> {
       const socket = new zmq.Push({ ...common, immediate: true });
       this.#handle = this.#reactor.add(socket, { name: "log-push", sendQueueLimit: this.hwm, overflow });
     }
-    for (const ep of connect) this.#handle.socket.connect(ep);
+    try {
+      for (const ep of connect) this.#handle.socket.connect(ep);
+    } catch (error) {
+      void this.#reactor.close();
+      throw new InvalidOptionError("connect", `${owner}: cannot connect: ${error instanceof Error ? error.message : String(error)}`);
+    }
     if (this.#signal?.aborted) void this.close();
     else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }

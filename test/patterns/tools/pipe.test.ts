@@ -126,6 +126,8 @@ describe("zpatterns pipe", () => {
     expect(await wrongType.exited).toBe(2);
     const noEndpoint = startCli(["pipe", "--input", "zmq"]);
     expect(await noEndpoint.exited).toBe(2);
+    const badEndpoint = startCli(["pipe", "--output", "zmq", "--connect", "foo://bar"]);
+    expect(await badEndpoint.exited).toBe(2);
   });
 });
 
