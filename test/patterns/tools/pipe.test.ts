@@ -2,7 +2,7 @@
  * `zpatterns pipe` as real processes (built CLI), plus Python peers speaking the same
  * one-frame JSON convention, and the library classes' option checks and malformed input.
  */
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -114,6 +114,23 @@ describe("zpatterns pipe", () => {
       expect(old.map((l) => JSON.parse(l).after)).toEqual([undefined, undefined]);
       expect(fresh.map((l) => JSON.parse(l).after)).toEqual([true, true, true]);
       expect(statsOf(child)).toMatchObject({ in: 5, out: 5 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("file -> file, and a missing input file is a failure (exit 1)", async () => {
+    const dir = tempDir();
+    try {
+      const input = join(dir, "in.log");
+      const output = join(dir, "out.log");
+      writeFileSync(input, docs(3).join("\n") + "\nbroken\n");
+      const child = startCli(["pipe", "--input", "file", "--output", "file", "--input-file", input, "--output-file", output, "--json"]);
+      expect(await child.exited).toBe(0);
+      expect(readFileSync(output, "utf8").trim().split("\n").map((l) => JSON.parse(l).seq)).toEqual([0, 1, 2]);
+      expect(statsOf(child)).toMatchObject({ in: 4, out: 3, invalid: 1 });
+      const missing = startCli(["pipe", "--input", "file", "--file", join(dir, "nope.log")]);
+      expect(await missing.exited).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
