@@ -5,7 +5,27 @@
  * both) keeps requests in flight; each worker serves one request at a time.
  */
 import { pipelinedDealer } from "./clients.js";
-import { interleave, median, startServer, type Benchmark, type BenchRow } from "./lib.js";
+import { interleave, median, startServer, type Benchmark, type BenchRow, type ServerProcess } from "./lib.js";
+
+/** The server process's CPU time so far (µs), asked with SIGUSR2. */
+async function serverCpu(server: ServerProcess): Promise<number> {
+  const seen = server.lines.length;
+  server.proc.kill("SIGUSR2");
+  for (let i = 0; i < 1000; i++) {
+    const line = server.lines.slice(seen).find((l) => l.startsWith("CPU "));
+    if (line) return Number(line.slice(4));
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error("the server did not report its CPU time");
+}
+
+/** Run the client against `server`; log the server's CPU µs per request; return req/s. */
+async function measured(server: ServerProcess, cpu: number[], total: number, inFlight: number, frames: (i: number) => Buffer[]): Promise<number> {
+  const c0 = await serverCpu(server);
+  const rate = await pipelinedDealer(server.endpoint, total, inFlight, frames);
+  cpu.push(((await serverCpu(server)) - c0) / total);
+  return rate;
+}
 
 /** 6/PPP queue throughput against a raw zeromq.js LRU broker. */
 export const paranoidPirateBench: Benchmark = {
@@ -15,6 +35,7 @@ export const paranoidPirateBench: Benchmark = {
     const raw = await startServer("ppp-broker", ["raw"]);
     const ours = await startServer("ppp-broker", ["ours"]);
     const results: BenchRow[] = [];
+    const notes: string[] = ["server CPU per request (user + system, µs; median; lower is better; the wall-clock ratio is noisy on a loaded machine):"];
     try {
       for (const [label, size, inFlight, total] of [
         ["32 B, 10 in flight", 32, 10, 5_000],
@@ -28,17 +49,21 @@ export const paranoidPirateBench: Benchmark = {
           id.writeInt32BE(i);
           return [id, empty, payload];
         };
+        const cpu = { raw: [] as number[], ours: [] as number[] };
         const m = await interleave(
           ctx.rounds,
-          () => pipelinedDealer(raw.endpoint, total, inFlight, frames),
-          () => pipelinedDealer(ours.endpoint, total, inFlight, frames),
+          () => measured(raw, cpu.raw, total, inFlight, frames),
+          () => measured(ours, cpu.ours, total, inFlight, frames),
         );
-        ctx.log(`paranoid-pirate ${label}: ours ${m.ours.toFixed(0)} raw ${m.raw.toFixed(0)} ratio ${m.ratio.toFixed(3)}`);
+        const cpuRaw = median(cpu.raw);
+        const cpuOurs = median(cpu.ours);
+        ctx.log(`paranoid-pirate ${label}: ours ${m.ours.toFixed(0)} raw ${m.raw.toFixed(0)} ratio ${m.ratio.toFixed(3)}; server CPU/request ours ${cpuOurs.toFixed(1)} µs raw ${cpuRaw.toFixed(1)} µs`);
+        notes.push(`  ${label}: ours ${cpuOurs.toFixed(1)} µs, raw ${cpuRaw.toFixed(1)} µs (raw/ours ${(cpuRaw / cpuOurs).toFixed(3)})`);
         results.push({ case: `LRU broker + 2 echo workers, ${label}`, unit: "req/s", ours: m.ours, raw: m.raw, ratio: m.ratio, rounds: ctx.rounds });
       }
     } finally {
       await Promise.all([raw.stop(), ours.stop()]);
     }
-    return { ratio: median(results.map((r) => r.ratio)), results };
+    return { ratio: median(results.map((r) => r.ratio)), results, notes };
   },
 };

@@ -1,6 +1,6 @@
 /**
  * The Paranoid Pirate scene of the main demo: a 6/PPP queue, four workers (two steady, one
- * that is slow now and then, one in a child process that is SIGKILLed and restarted) and
+ * that is slow now and then, one in a child process that is killed or frozen, and restarted) and
  * four Lazy Pirate clients, with live progress once a second and a summary at the end.
  * `runDemo` (examples/demo.ts) calls {@link runPirateScene}; it runs from the build.
  */
@@ -93,8 +93,15 @@ export async function runPirateScene(options: PirateSceneOptions): Promise<Pirat
     while (running) {
       await sleep(800 + Math.random() * 1200);
       if (!running) break;
-      child?.kill("SIGKILL");
       crashes++;
+      if (crashes % 2 === 0) {
+        // A hang: the process stops (SIGSTOP) and so do its heartbeats; the queue purges it
+        // after liveness × interval of silence.
+        log(`  ! crashing worker frozen (crash ${crashes}); the queue should purge it in ${3 * interval} ms`);
+        child?.kill("SIGSTOP");
+        await sleep(4 * interval);
+      }
+      child?.kill("SIGKILL");
       log(`  ! crashing worker killed (crash ${crashes}); restarting it`);
       await sleep(300);
       if (running) startChild();

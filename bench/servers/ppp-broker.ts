@@ -4,7 +4,8 @@
  * - `raw`: a minimal hand-written zeromq.js LRU broker (ROUTER/ROUTER, READY 0x01, one
  *   request per worker at a time) with raw DEALER echo workers: what a user would write;
  * - `ours`: ParanoidPirateQueue with two ParanoidPirateWorkers (echo).
- * Usage: node ppp-broker.js raw|ours  (prints READY <frontend endpoint>)
+ * Usage: node ppp-broker.js raw|ours  (prints READY <frontend endpoint>; on SIGUSR2 prints
+ * `CPU <µs>`, the process's user + system CPU time so far)
  */
 import * as zmq from "zeromq";
 import { echoHandler } from "../../src/index.js";
@@ -86,6 +87,10 @@ async function ours(): Promise<{ frontend: string; stop: () => void }> {
 const server = mode === "raw" ? await raw() : await ours();
 process.stdout.write(`READY ${server.frontend}\n`);
 const keepAlive = setInterval(() => undefined, 1 << 30);
+process.on("SIGUSR2", () => {
+  const c = process.cpuUsage();
+  process.stdout.write(`CPU ${c.user + c.system}\n`);
+});
 process.on("SIGTERM", () => {
   clearInterval(keepAlive);
   server.stop();

@@ -159,7 +159,7 @@ export class RequestAbandonedError extends TimeoutError {
 /** One attempt timed out (internal: drives the retries). */
 class AttemptTimeoutError extends TimeoutError {}
 
-/** A request on its way through the client. */
+/** A request on its way through the client. @internal */
 export interface Job {
   readonly frames: Buffer[];
   readonly timeout: number;
@@ -179,7 +179,7 @@ export interface Job {
   key: number;
 }
 
-/** Parsed common options. */
+/** Parsed common options. @internal */
 export interface ClientSettings {
   endpoint: string;
   requestTimeout: number;
@@ -193,10 +193,9 @@ export interface ClientSettings {
   socketOptions: Record<string, unknown>;
 }
 
-/** Validate the options both clients take. */
+/** Validate the options both clients take. @internal */
 export function parseClientOptions(owner: string, options: unknown): ClientSettings {
   const o = optionsObject(owner, options);
-  if (options === undefined) endpointOption(owner, o, "endpoint");
   const b = optionsObject(`${owner} backoff`, objectOption(owner, o, "backoff"));
   const reactor = o.reactor;
   if (reactor !== undefined && !(reactor instanceof Reactor)) throw new TypeError(`${owner}: expected \`reactor\` to be a Reactor, got ${String(reactor)}`);
@@ -326,6 +325,7 @@ export abstract class RetryingClient extends TypedEmitter<LazyPirateEvents> {
     for (const job of this.#backlog.drain()) this.#fail(job, error, "closed");
     for (const job of [...this.#running]) {
       this.#cancelAttempt(job, error);
+      job.controller?.abort(error);
       this.#fail(job, error, "closed");
     }
     this.#closePromise = (async () => {
@@ -460,7 +460,13 @@ export abstract class RetryingClient extends TypedEmitter<LazyPirateEvents> {
         reject(new AttemptTimeoutError(`no reply within ${job.timeout} ms`));
       });
       job.attempt = { resolve, reject, timer };
-      this.sendAttempt(job);
+      try {
+        this.sendAttempt(job);
+      } catch (error) {
+        job.attempt = undefined;
+        timer.cancel();
+        reject(error);
+      }
     });
   }
 

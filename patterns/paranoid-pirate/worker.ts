@@ -127,6 +127,8 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
   #generation = 0;
   #busy = false;
   #heard = false;
+  /** The running handler's `handlerTimeout` timer, if any. */
+  #timer: Timer | undefined;
   #closing: Promise<void> | undefined;
   #s = {
     requests: 0,
@@ -214,6 +216,7 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
     if (this.#closing) return this.#closing;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#generation++;
+    this.#timer?.cancel();
     for (const _ of this.#inbox.drain()) this.#dropRequest("closed");
     this.#closing = (async () => {
       await this.#link.close();
@@ -276,8 +279,8 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
   #await(pending: Promise<MessageLike>, request: Request, generation: number): void {
     let timer: Timer | undefined;
     let settled = false;
-    if (this.#handlerTimeout > 0) {
-      timer = this.#reactor.after(this.#handlerTimeout, () => {
+    if (this.#handlerTimeout > 0 && !this.closed) {
+      timer = this.#timer = this.#reactor.after(this.#handlerTimeout, () => {
         if (settled) return;
         settled = true;
         this.#s.handlerTimeouts++;

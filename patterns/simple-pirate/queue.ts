@@ -129,7 +129,6 @@ export class SimplePirateQueue extends TypedEmitter<SimplePirateQueueEvents> {
   constructor(options: SimplePirateQueueOptions) {
     super();
     const o = optionsObject("SimplePirateQueue", options);
-    if (options === undefined) endpointsOption("SimplePirateQueue", o, "frontend");
     this.#bind = { frontend: endpointsOption("SimplePirateQueue", o, "frontend"), backend: endpointsOption("SimplePirateQueue", o, "backend") };
     const maxPending = intOption("SimplePirateQueue", o, "maxPending", 1000, 1);
     const overflow = enumOption<PendingOverflow>("SimplePirateQueue", o, "overflow", ["drop-newest", "drop-oldest"], "drop-newest");

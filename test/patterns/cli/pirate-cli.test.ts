@@ -43,13 +43,13 @@ describe("zpatterns queue / worker", () => {
       expect(queue.lines[0]).toContain(`protocol=${protocol}`);
       const worker = startCli(["worker", "--protocol", protocol, "--connect", ep.backend, "--handler", "upper", "--heartbeat-interval", "100"]);
       await worker.waitLine(/^worker started/);
-      for (let i = 0; i < 3; i++) expect((await lazyRequest(ep.frontend, `hi ${i}`, { timeout: 2000 })).reply).toEqual([`HI ${i}`]);
+      for (let i = 0; i < 3; i++) expect((await lazyRequest(ep.frontend, `hi ${i}`, { timeout: 5000 })).reply).toEqual([`HI ${i}`]);
       worker.kill("SIGINT");
       expect(await exitCode(worker)).toBe(0);
-      expect(worker.lines.at(-1)).toMatch(/^worker stopped .*replies=3/);
+      expect(worker.lines.at(-1)).toMatch(/^worker stopped .*replies=[3-9]/); // 3, or more if a client retried
       queue.kill("SIGTERM");
       expect(await exitCode(queue)).toBe(0);
-      expect(queue.lines.at(-1)).toMatch(/^queue stopped .*replies=3/);
+      expect(queue.lines.at(-1)).toMatch(/^queue stopped .*replies=[3-9]/);
     });
   }
 
@@ -59,13 +59,14 @@ describe("zpatterns queue / worker", () => {
     expect(ready.protocol).toBe("paranoid");
     const worker = startCli(["worker", "--json", "--connect", ready.backend[0]!, "--handler", "test/patterns/paranoid-pirate/chaos-handler.mjs", "--heartbeat-interval", "100"]);
     await worker.waitLine(/"event":"started"/);
-    expect((await lazyRequest(ready.frontend[0]!, "module", { timeout: 2000 })).reply).toEqual(["MODULE"]);
+    expect((await lazyRequest(ready.frontend[0]!, "module", { timeout: 5000 })).reply).toEqual(["MODULE"]);
     queue.kill("SIGTERM");
     worker.kill("SIGTERM");
     expect(await exitCode(queue)).toBe(0);
     expect(await exitCode(worker)).toBe(0);
     const stopped = JSON.parse(queue.lines.at(-1)!) as { event: string; replies: number };
-    expect(stopped).toMatchObject({ event: "stopped", replies: 1 });
+    expect(stopped.event).toBe("stopped");
+    expect(stopped.replies).toBeGreaterThanOrEqual(1);
   });
 });
 

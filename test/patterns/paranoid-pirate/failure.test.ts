@@ -93,7 +93,7 @@ describe("6/PPP failure handling with real processes", () => {
     expect(s.malformed).toBe(0);
     for (const w of workers) expect(await stop(w)).toBe(0);
     await waitFor(() => q.stats().workers === 0, { what: "stopped workers purged" });
-  });
+  }, 90_000); // about 5 s on an idle machine; process starts slow down a lot under load
 
   it("purges a worker that hangs (blocked event loop) and redelivers its request", async () => {
     const q = await inProcessQueue();
@@ -116,7 +116,7 @@ describe("6/PPP failure handling with real processes", () => {
     expect(expired[0]!.busy).toBe(true);
     const took = expired[0]!.at - since;
     console.log(`[ppp hang] hung worker purged ${took.toFixed(0)} ms after its request (silent ${expired[0]!.silentMs.toFixed(0)} ms), request redelivered`);
-    expect(took).toBeLessThanOrEqual(LIVENESS * INTERVAL + 300);
+    expect(took).toBeLessThanOrEqual(LIVENESS * INTERVAL + 500);
     expect(q.stats()).toMatchObject({ redelivered: 1, replies: 1, expired: 1 });
     hung.kill("SIGKILL");
     expect(await stop(healthy)).toBe(0);

@@ -41,7 +41,7 @@ describe("6/PPP interop with Python peers", () => {
     const be = `tcp://127.0.0.1:${await freePort()}`;
     const py = startPython("ppp_queue.py", [fe, be, "100", "3"]);
     await py.waitLine(/^READY/);
-    const workers = [0, 1].map(() => new ParanoidPirateWorker({ endpoint: be, handler: upperHandler, heartbeatInterval: 100 }));
+    const workers = [0, 1].map(() => new ParanoidPirateWorker({ endpoint: be, handler: upperHandler, heartbeatInterval: 100, heartbeatLiveness: 5 }));
     for (const w of workers) cleanup.push(() => w.close());
     const result = await runClients(fe, 4, 100, upper, { timeout: 1000 });
     expect(result.answered).toBe(100);

@@ -211,6 +211,34 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     expect(q.stats().replies).toBe(10);
   });
 
+  it("serves Python Simple Pirate workers (REQ, READY 0x01) to Lazy Pirate and pipelined clients", async () => {
+    const q = await queue("tcp");
+    const py = [startPython("sp_worker.py", ["--connect", q.endpoints.backend[0]!]), startPython("sp_worker.py", ["--connect", q.endpoints.backend[0]!])];
+    await Promise.all(py.map((p) => p.waitLine(/^READY /)));
+    await workersReady(q, 2);
+    const c = own(new LazyPirateClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 5000 }));
+    expect(text(await c.request(["a", "b"]))).toEqual(["py", "a", "b"]);
+    const p = own(new PipelinedClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 5000 }));
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => p.request(`${i}`)));
+    expect(replies.map(text)).toEqual(Array.from({ length: 20 }, (_, i) => ["py", `${i}`]));
+    await waitFor(() => py.every((w) => w.lines.some((l) => l.startsWith("WORK "))), { what: "both Python workers used" });
+  });
+
+  it("a worker process killed mid-request: the client's retry reaches the other worker", async () => {
+    const q = await queue("tcp");
+    const slow = startPython("sp_worker.py", ["--connect", q.endpoints.backend[0]!, "--identity", "slow", "--delay", "60000"]);
+    await workersReady(q, 1);
+    const fast = startPython("sp_worker.py", ["--connect", q.endpoints.backend[0]!, "--identity", "fast"]);
+    await workersReady(q, 2);
+    const c = own(new LazyPirateClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 500, retries: 5 }));
+    const pending = c.request("job");
+    await slow.waitLine(/^WORK 1$/);
+    slow.kill("SIGKILL");
+    expect(text(await pending)).toEqual(["py", "job"]);
+    expect(fast.lines).toContain("WORK 1");
+    expect(c.stats().retries).toBeGreaterThanOrEqual(1);
+  });
+
   it("runs on a shared reactor, binds several endpoints, closes idempotently and on abort", async () => {
     const reactor = own(new Reactor());
     const ac = new AbortController();
