@@ -7,7 +7,9 @@ import { InvalidOptionError, endpointOption } from "../../src/index.js";
 
 /** Validated `bind` and `connect` lists. */
 export interface EndpointLists {
+  /** Endpoints to bind. */
   bind: string[];
+  /** Endpoints to connect to. */
   connect: string[];
 }
 

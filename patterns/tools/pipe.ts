@@ -76,7 +76,9 @@ export interface PipeStats {
 
 /** Options of {@link Pipe}. */
 export interface PipeOptions {
+  /** Where messages come from. */
   readonly input: PipeInput;
+  /** Where they go. */
   readonly output: PipeOutput;
   /** Default `json`. */
   readonly codec?: Codec;
@@ -416,7 +418,9 @@ export type ReceiverType = "sub" | "pull";
 export interface LogReceiverOptions {
   /** `sub` (default) or `pull`. */
   readonly type?: ReceiverType;
+  /** Endpoints to bind (one or a list). At least one of `bind`/`connect` is required. */
   readonly bind?: string | readonly string[];
+  /** Endpoints to connect to. */
   readonly connect?: string | readonly string[];
   /** ZMQ_RCVHWM. Default 10,000. */
   readonly hwm?: number;
@@ -431,6 +435,7 @@ export interface LogReceiverOptions {
  * frame; others are counted as `malformed` and dropped.
  */
 export class LogReceiver implements PipeInput {
+  /** The socket type. */
   readonly type: ReceiverType;
   readonly #socket: zmq.Subscriber | zmq.Pull;
   readonly #binds: string[];

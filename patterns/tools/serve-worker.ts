@@ -18,7 +18,9 @@ export interface ServeWorkerConfig {
   endpoint: string;
   /** `echo`, `upper` or a module path. */
   handler: string;
+  /** 6/PPP heartbeat interval, ms (the queue's). */
   heartbeatInterval: number;
+  /** 6/PPP liveness (the queue's). */
   heartbeatLiveness: number;
 }
 

@@ -69,9 +69,13 @@ export type WorkerChildState = "starting" | "ready" | "retiring";
 
 /** One worker child, as {@link JobServer.status} reports it. */
 export interface WorkerChildInfo {
+  /** The worker's routing id at the queue. */
   id: string;
+  /** The child's process id. */
   pid: number | undefined;
+  /** Starting (forked, no READY yet), ready, or retiring (finishing its request). */
   state: WorkerChildState;
+  /** Time since the fork, ms. */
   uptimeMs: number;
 }
 
@@ -87,6 +91,7 @@ export interface JobServerCounters {
   purged: number;
   /** Scaling decisions that added / removed a worker (signals included). */
   scaledUp: number;
+  /** ... and removed one. */
   scaledDown: number;
   /** Rolling restarts (SIGHUP) begun. */
   restarts: number;
@@ -98,15 +103,21 @@ export interface JobServerStatus {
   workers: number;
   /** Live workers that sent READY. */
   ready: number;
+  /** The current floor of the pool. */
   minWorkers: number;
+  /** The current ceiling of the pool. */
   maxWorkers: number;
   /** Requests waiting for a worker. */
   pending: number;
   /** Workers idle at the queue. */
   idle: number;
+  /** True once shutdown began. */
   draining: boolean;
+  /** Every child, retiring ones included. */
   children: WorkerChildInfo[];
+  /** Pool counters since start. */
   counters: JobServerCounters;
+  /** The 6/PPP queue's counters. */
   queue: ParanoidPirateQueueStats;
   /** The control endpoint's counters (requests answered, malformed messages dropped). */
   control: { requests: number; malformed: number };
@@ -115,15 +126,25 @@ export interface JobServerStatus {
 /** Events of a {@link JobServer} (`zpatterns serve` logs each). */
 export interface JobServerEvents {
   [event: string]: unknown[];
+  /** A child was forked (`reason`: minimum, SIGTTIN, restart, requests waiting, replace crashed worker, ...). */
   "worker:started": [{ id: string; pid: number | undefined; reason: string }];
+  /** A child's worker sent 6/PPP READY to the queue. */
   "worker:ready": [{ id: string; pid: number | undefined }];
+  /** A child exited; `expected` is false for crashes and kills. */
   "worker:exited": [{ id: string; pid: number | undefined; code: number | null; signal: string | null; expected: boolean }];
+  /** The queue gave up on a worker (silent, unreachable) or it never became ready; it is killed if still running. */
   "worker:purged": [{ id: string; pid: number | undefined; reason: string }];
+  /** A worker was asked to finish its request and leave (SIGTTOU, SIGHUP, idle, shutdown). */
   "worker:retiring": [{ id: string; pid: number | undefined; reason: string }];
+  /** The pool grew or shrank by one (a signal or a scaling decision). */
   "pool:scaled": [{ direction: "up" | "down"; reason: string; workers: number }];
+  /** A rolling restart (SIGHUP) began. */
   "pool:restarting": [{ workers: number }];
+  /** A rolling restart finished. */
   "pool:restarted": [{ workers: number }];
+  /** Shutdown began: waiting for waiting and running requests. */
   "server:draining": [{ pending: number }];
+  /** Every worker has exited and the queue is closed. */
   "server:closed": [];
 }
 
@@ -145,8 +166,11 @@ const DEFAULT_WORKER_SCRIPT = fileURLToPath(new URL("./serve-worker.js", import.
  * (SIGHUP) and {@link close} (SIGTERM) are what `zpatterns serve` wires to signals.
  */
 export class JobServer extends TypedEmitter<JobServerEvents> {
+  /** The 6/PPP queue the parent runs (its `endpoints` hold the bound frontend/backend). */
   readonly queue: ParanoidPirateQueue;
+  /** 6/PPP heartbeat interval, ms. */
   readonly heartbeatInterval: number;
+  /** 6/PPP liveness. */
   readonly heartbeatLiveness: number;
   readonly #handler: string;
   readonly #workerScript: string;
