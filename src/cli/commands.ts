@@ -10,6 +10,10 @@ import { lazyPirateCommands } from "../../patterns/lazy-pirate/cli.js";
 import { pubsubCommands } from "../../patterns/pubsub/cli.js";
 import { mdpCommands } from "../../patterns/majordomo/cli.js";
 import { pirateCommands } from "../../patterns/paranoid-pirate/cli.js";
+import { toolsCommands } from "../../patterns/tools/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...pirateCommands];
+
+
+/** All commands, in the order `--help` lists them. */
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...pirateCommands, ...toolsCommands];

@@ -1,0 +1,200 @@
+/**
+ * `zpatterns serve` as a real process tree: plain REQ clients, workers killed, TTIN/TTOU/HUP
+ * under load, autoscaling, SIGTERM drain, the control endpoint and `zpatterns status`.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import * as zmq from "zeromq";
+import { JobServer } from "../../../patterns/tools/server.js";
+import { requestStatus } from "../../../patterns/tools/control.js";
+import type { JobServerStatus } from "../../../patterns/tools/server.js";
+import { uniqAddress } from "../../helpers/addresses.js";
+import { sendMalformed } from "../../helpers/malformed.js";
+import { killAll, start, startCli, type Child } from "../../helpers/process.js";
+import { waitFor } from "../../helpers/wait.js";
+
+afterEach(killAll);
+
+const HANDLER = "test/patterns/tools/fixtures/handler-job.mjs";
+
+async function startServe(extra: string[]): Promise<{ server: Child; frontend: string; control: string }> {
+  const frontend = await uniqAddress("tcp");
+  const control = await uniqAddress("tcp");
+  const server = startCli(["serve", "--frontend", frontend, "--control", control, "--handler", HANDLER, "--heartbeat-interval", "200", ...extra]);
+  await server.waitLine(/^serve: frontend|"event":"serve:started"/, 20_000);
+  return { server, frontend, control };
+}
+
+const status = (control: string) => requestStatus(control, 5000) as Promise<JobServerStatus>;
+
+/** A plain REQ client sending until `stop()`; every request must get its own answer back. */
+function reqClient(frontend: string, name: string, body = "job") {
+  let stopping = false;
+  let sent = 0;
+  let answered = 0;
+  const sock = new zmq.Request({ linger: 0, receiveTimeout: 20_000 });
+  sock.connect(frontend);
+  const done = (async () => {
+    try {
+      while (!stopping) {
+        const request = `${body}:${name}:${sent}`;
+        sent++;
+        await sock.send(request);
+        const [pid, echoed] = await sock.receive();
+        expect(echoed!.toString()).toBe(request);
+        expect(Number(pid!.toString())).toBeGreaterThan(0);
+        answered++;
+      }
+    } finally {
+      sock.close();
+    }
+  })();
+  return {
+    stop: () => {
+      stopping = true;
+      return done;
+    },
+    get answered() {
+      return answered;
+    },
+    get sent() {
+      return sent;
+    },
+  };
+}
+
+describe("zpatterns serve", () => {
+  it("answers every request from 20 REQ clients while workers are killed and TTIN/TTOU/HUP arrive", async () => {
+    const { server, frontend, control } = await startServe(["--min-workers", "2", "--max-workers", "2"]);
+    const pid = server.proc.pid!;
+    await waitFor(async () => (await status(control)).ready === 2, { timeout: 20_000, what: "2 ready workers" });
+    const clients = Array.from({ length: 20 }, (_, i) => reqClient(frontend, `c${i}`, "sleep:2"));
+    await waitFor(() => clients.every((c) => c.answered > 0), { timeout: 20_000, what: "every client answered once" });
+
+    // A worker killed mid-load is purged and replaced; its request is redelivered.
+    const victim = (await status(control)).children[0]!;
+    process.kill(victim.pid!, "SIGKILL");
+    await waitFor(async () => {
+      const s = await status(control);
+      return s.ready === 2 && s.children.every((c) => c.pid !== victim.pid);
+    }, { timeout: 20_000, what: "the killed worker replaced" });
+
+    // The worker count follows the signals within a second.
+    process.kill(pid, "SIGTTIN");
+    await waitFor(async () => (await status(control)).workers === 3, { timeout: 1000, what: "3 workers after TTIN" });
+    process.kill(pid, "SIGTTOU");
+    await waitFor(async () => (await status(control)).workers === 2, { timeout: 1000, what: "2 workers after TTOU" });
+    process.kill(pid, "SIGTTOU");
+    await waitFor(async () => (await status(control)).workers === 1, { timeout: 1000, what: "1 worker after TTOU" });
+    process.kill(pid, "SIGTTIN");
+    await waitFor(async () => (await status(control)).workers === 2, { timeout: 1000, what: "2 workers after TTIN" });
+
+    // HUP: every worker replaced, one at a time, with requests flowing.
+    const before = (await status(control)).children.map((c) => c.pid);
+    process.kill(pid, "SIGHUP");
+    await waitFor(async () => {
+      const s = await status(control);
+      return s.ready === 2 && s.children.every((c) => !before.includes(c.pid));
+    }, { timeout: 15_000, what: "all workers restarted" });
+
+    // And one more crash after the restart.
+    process.kill((await status(control)).children[1]!.pid!, "SIGKILL");
+    const answeredBefore = clients.reduce((n, c) => n + c.answered, 0);
+    await waitFor(() => clients.reduce((n, c) => n + c.answered, 0) > answeredBefore + 40, { timeout: 20_000, what: "load continues after the crash" });
+
+    await Promise.all(clients.map((c) => c.stop()));
+    const total = clients.reduce((n, c) => n + c.answered, 0);
+    expect(total).toBe(clients.reduce((n, c) => n + c.sent, 0));
+    const s = await status(control);
+    expect(s.counters.crashed).toBeGreaterThanOrEqual(2);
+    expect(s.counters.restarts).toBe(1);
+    expect(s.queue.dropped).toBe(0);
+    expect(s.queue.replies + s.queue.lateReplies).toBeGreaterThanOrEqual(total);
+    server.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.errLines.some((l) => l.includes("exited") && l.includes("unexpectedly"))).toBe(true);
+    expect(server.errLines.some((l) => l.includes("scaled up to 3 workers: SIGTTIN"))).toBe(true);
+  }, 90_000);
+
+  it("grows toward max while requests wait and shrinks toward min when idle", async () => {
+    const { server, frontend, control } = await startServe(["--min-workers", "1", "--max-workers", "3", "--scale-interval", "100", "--idle-timeout", "400"]);
+    await waitFor(async () => (await status(control)).ready === 1, { timeout: 20_000, what: "1 ready worker" });
+    const clients = Array.from({ length: 6 }, (_, i) => reqClient(frontend, `c${i}`, "sleep:50"));
+    await waitFor(async () => (await status(control)).ready === 3, { timeout: 10_000, what: "the pool grown to 3" });
+    await Promise.all(clients.map((c) => c.stop()));
+    await waitFor(async () => (await status(control)).workers === 1, { timeout: 10_000, what: "the pool shrunk to 1" });
+    const s = await status(control);
+    expect(s.counters.scaledUp).toBeGreaterThanOrEqual(2);
+    expect(s.counters.scaledDown).toBeGreaterThanOrEqual(2);
+    expect(server.errLines.some((l) => l.includes("requests waiting"))).toBe(true);
+    server.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  }, 60_000);
+
+  it("SIGTERM drains: a running request is answered before the server exits", async () => {
+    const { server, frontend, control } = await startServe(["--min-workers", "1"]);
+    await waitFor(async () => (await status(control)).ready === 1, { timeout: 20_000, what: "a ready worker" });
+    const req = new zmq.Request({ linger: 0, receiveTimeout: 10_000 });
+    req.connect(frontend);
+    try {
+      await req.send("sleep:600");
+      await waitFor(async () => (await status(control)).queue.dispatched === 1, { what: "request dispatched" });
+      server.kill("SIGTERM");
+      const [, body] = await req.receive();
+      expect(body!.toString()).toBe("sleep:600");
+      expect(await server.exited).toBe(0);
+      expect(server.errLines.some((l) => l.includes("draining"))).toBe(true);
+    } finally {
+      req.close();
+    }
+  });
+
+  it("zpatterns status prints the status; the control endpoint survives garbage", async () => {
+    const { server, frontend, control } = await startServe(["--min-workers", "2", "--max-workers", "2", "--json"]);
+    await waitFor(async () => (await status(control)).ready === 2, { timeout: 20_000, what: "2 ready workers" });
+    await sendMalformed(control, { type: "dealer", count: 100, templates: [[Buffer.from(""), Buffer.from("STATUS")]] });
+    await sendMalformed(frontend, { type: "dealer", count: 100, templates: [[Buffer.from(""), Buffer.from("job")]] });
+    const human = startCli(["status", "--connect", control]);
+    expect(await human.exited).toBe(0);
+    expect(human.lines[0]).toMatch(/^workers 2 \(ready 2, min 2, max 2\)/);
+    const json = startCli(["status", "--connect", control, "--json"]);
+    expect(await json.exited).toBe(0);
+    const parsed = JSON.parse(json.lines[0]!) as JobServerStatus;
+    expect(parsed).toMatchObject({ workers: 2, ready: 2, pending: 0 });
+    expect(parsed.control.malformed).toBeGreaterThan(0);
+    expect(parsed.queue.malformed).toBeGreaterThan(0);
+    const nobody = startCli(["status", "--connect", await uniqAddress("tcp"), "--timeout", "300"]);
+    expect(await nobody.exited).toBe(1);
+    expect(server.errLines.some((l) => l.includes('"event":"worker:ready"'))).toBe(true);
+    server.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  }, 60_000);
+
+  it("a handler that cannot load makes workers crash-loop with a growing delay, not a fork storm", async () => {
+    const frontend = await uniqAddress("tcp");
+    const control = await uniqAddress("tcp");
+    const server = startCli(["serve", "--frontend", frontend, "--control", control, "--handler", "test/patterns/tools/fixtures/no-such-handler.mjs", "--min-workers", "1"]);
+    await server.waitLine(/^serve: frontend/, 20_000);
+    await waitFor(async () => (await status(control)).counters.crashed >= 3, { timeout: 20_000, what: "three crashes" });
+    const s = await status(control);
+    // 100, 200, 400 ms ... between restarts: a few in these seconds, never hundreds.
+    expect(s.counters.started).toBeLessThan(12);
+    expect(server.errLines.some((l) => l.includes("unexpectedly"))).toBe(true);
+    server.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  }, 60_000);
+
+  it("validates its options and usage", async () => {
+    expect(() => new JobServer({ frontend: "tcp://127.0.0.1:1", backend: "tcp://127.0.0.1:2" } as never)).toThrow(/handler/);
+    expect(() => new JobServer({ frontend: "tcp://127.0.0.1:1", backend: "tcp://127.0.0.1:2", handler: "echo", minWorkers: 3, maxWorkers: 2 })).toThrow(/maxWorkers/);
+    expect(() => new JobServer({ frontend: "nope", backend: "tcp://127.0.0.1:2", handler: "echo" })).toThrow(/frontend/);
+    const usage = startCli(["serve", "--handler", "echo"]);
+    expect(await usage.exited).toBe(2);
+  });
+
+  it("the job-server example runs to the end", async () => {
+    const example = start(process.execPath, ["dist/examples/job-server.js"]);
+    const line = await example.waitLine(/^answered/, 50_000);
+    expect(await example.exited).toBe(0);
+    expect(line).toMatch(/^answered 100 of 100 requests/);
+  }, 60_000);
+});
