@@ -21,9 +21,9 @@ export const coreCommands: CliCommand[] = [
   {
     name: "demo",
     summary: "Run the main demo (ends by itself)",
-    usage: "[--duration MS]",
-    help: "Options:\n  --duration MS   how long the demo runs (default 15000)",
-    options: { duration: { type: "string" } },
+    usage: "[--duration MS] [--scene all|pirate|pubsub]",
+    help: "Options:\n  --duration MS   how long the Paranoid Pirate scene runs (default 15000)\n  --scene NAME    all (default), pirate or pubsub",
+    options: { duration: { type: "string" }, scene: { type: "string" } },
     async run(ctx) {
       const { runDemo } = await import("../../examples/demo.js");
       return runDemo(ctx);
