@@ -26,12 +26,22 @@ describe("zpatterns (built)", () => {
     expect(record.node).toBe(process.versions.node);
   });
 
-  it("demo --duration 500 ends by itself with exit 0 and a summary", async () => {
-    const cli = startCli(["demo", "--duration", "500", "--json"]);
+  it("demo --scene pubsub --json ends by itself with exit 0: one authorised, one denied (401), one expired", async () => {
+    const cli = startCli(["demo", "--scene", "pubsub", "--json"]);
     expect(await cli.exited).toBe(0);
-    const summary = JSON.parse(cli.lines.at(-1)!) as { replies: number; requests: number; handlerErrors: number };
+    const summary = JSON.parse(cli.lines.at(-1)!) as { aliceReceived: number; deniedStatus: number; expired: number; malformed: number };
+    expect(summary.aliceReceived).toBeGreaterThan(0);
+    expect(summary.deniedStatus).toBe(401);
+    expect(summary.expired).toBe(1);
+    expect(summary.malformed).toBe(0);
+  });
+
+  it("demo --scene pirate --duration 500 --json prints the Paranoid Pirate summary", async () => {
+    const cli = startCli(["demo", "--scene", "pirate", "--duration", "500", "--json"]);
+    expect(await cli.exited).toBe(0);
+    const summary = JSON.parse(cli.lines.at(-1)!) as { scene: string; replies: number };
+    expect(summary.scene).toBe("paranoid-pirate");
     expect(summary.replies).toBeGreaterThan(0);
-    expect(summary.handlerErrors).toBe(0);
   });
 
   it("--help exits 0; an unknown command and a bad option exit 2", async () => {
