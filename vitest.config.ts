@@ -11,5 +11,7 @@ export default defineConfig({
     fileParallelism: true,
     // No retries: a flaky test is a bug.
     retry: 0,
+    // vitest's summary, then one plain "N passed, N failed" line for CI.
+    reporters: ["default", "./test/helpers/summary-reporter.ts"],
   },
 });
