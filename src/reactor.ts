@@ -23,9 +23,9 @@
 import type * as zmq from "zeromq";
 import type { Clock } from "./clock.js";
 import { TypedEmitter } from "./emitter.js";
-import { ClosedError, PeerUnreachableError, QueueFullError, SocketError, zmqErrorCode } from "./errors.js";
+import { ClosedError, InvalidOptionError, PeerUnreachableError, QueueFullError, SocketError, zmqErrorCode } from "./errors.js";
 import { toFrame, type FrameLike, type MessageLike } from "./frames.js";
-import { intOption, enumOption, functionOption, optionsObject, signalOption, stringOption, boolOption, clockOption } from "./options.js";
+import { intOption, enumOption, functionOption, optionsObject, signalOption, stringOption, boolOption, clockOption, type Bag } from "./options.js";
 import { BoundedQueue, type OverflowPolicy } from "./queue.js";
 import { Scheduler, type TicketList, type Timer, type Ticket } from "./timers.js";
 
@@ -640,4 +640,23 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
     }
     super.emit(event, ...args);
   }
+}
+
+/** What {@link reactorOption} returns. */
+export interface ReactorChoice {
+  reactor: Reactor;
+  /** True when the reactor was created here: the owner closes it in its own `close()`. */
+  owned: boolean;
+}
+
+/**
+ * The `reactor` option every long-lived pattern object takes: the `Reactor` given (shared;
+ * the object never closes it) or, when absent, a new one made with `defaults` that the object
+ * owns and closes. Throws an {@link InvalidOptionError} naming the option for anything else.
+ */
+export function reactorOption(owner: string, bag: Bag, defaults?: ReactorOptions, name = "reactor"): ReactorChoice {
+  const given = bag[name];
+  if (given === undefined) return { reactor: new Reactor(defaults), owned: true };
+  if (!(given instanceof Reactor)) throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be a Reactor, got ${String(given)}`);
+  return { reactor: given, owned: false };
 }

@@ -30,6 +30,7 @@ import {
   type PeerEntry,
   type SocketHandle,
   type Timer,
+  reactorOption,
 } from "../../src/index.js";
 import {
   CLIENT_COMMANDS_V2,
@@ -45,7 +46,6 @@ import {
   parseBrokerInbound,
   type MdpVersion,
 } from "./protocol.js";
-import { reactorOption } from "./options.js";
 
 /** 7/MDP Guide broker `HEARTBEAT_INTERVAL`, ms. */
 export const MDP_HEARTBEAT_INTERVAL = 2500;
@@ -235,7 +235,7 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
     const sendQueueLimit = intOption("MajordomoBroker", o, "sendQueueLimit", 10_000, 1);
     const hwm = intOption("MajordomoBroker", o, "highWaterMark", 10_000, 0);
     this.#signal = signalOption("MajordomoBroker", o);
-    ({ reactor: this.#reactor, own: this.#ownReactor } = reactorOption("MajordomoBroker", o));
+    ({ reactor: this.#reactor, owned: this.#ownReactor } = reactorOption("MajordomoBroker", o));
     this.socket = new zmq.Router({ mandatory: true, sendTimeout: 0, sendHighWaterMark: hwm, receiveHighWaterMark: hwm, linger: 0 });
     this.#handle = this.#reactor.add(this.socket, {
       name: "mdp-broker",

@@ -25,8 +25,9 @@ import {
   type MessageLike,
   type SocketHandle,
   type Timer,
+  reactorOption,
 } from "../../src/index.js";
-import { reactorOption, versionOption } from "./options.js";
+import { versionOption } from "./options.js";
 import { clientRequest, isExpiredBody, isServiceName, parseClientInbound, type MdpVersion } from "./protocol.js";
 
 /** The broker answered that no worker for the service turned up in time (see README "Expired requests"). */
@@ -161,7 +162,7 @@ export class MajordomoClient extends TypedEmitter<MajordomoClientEvents> {
     this.#streamLimit = intOption("MajordomoClient", o, "streamBufferLimit", 10_000, 1);
     this.#socketOptions = objectOption("MajordomoClient", o, "socketOptions");
     this.#signal = signalOption("MajordomoClient", o);
-    ({ reactor: this.#reactor, own: this.#ownReactor } = reactorOption("MajordomoClient", o));
+    ({ reactor: this.#reactor, owned: this.#ownReactor } = reactorOption("MajordomoClient", o));
     this.#pending = new BoundedQueue<Job>(pendingLimit, "reject", "pending request queue");
     if (this.#signal?.aborted) void this.close();
     else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });

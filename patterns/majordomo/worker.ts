@@ -18,10 +18,11 @@ import {
   signalOption,
   toFrames,
   type MessageLike,
+  reactorOption,
 } from "../../src/index.js";
 import type * as zmq from "zeromq";
 import { MDP_HEARTBEAT_INTERVAL, MDP_HEARTBEAT_LIVENESS } from "./broker.js";
-import { reactorOption, versionOption } from "./options.js";
+import { versionOption } from "./options.js";
 import { MMI_PREFIX, isServiceName, parseWorkerInbound, workerDisconnect, workerHeartbeat, workerReady, workerReply, type MdpVersion } from "./protocol.js";
 
 /** What a handler gets besides the request frames. */
@@ -157,7 +158,7 @@ export class MajordomoWorker extends TypedEmitter<MajordomoWorkerEvents> {
     const reconnectMaxInterval = intOption("MajordomoWorker", o, "reconnectMaxInterval", Math.max(32_000, reconnectInterval), reconnectInterval);
     const socketOptions = objectOption<zmq.SocketOptions<zmq.Dealer>>("MajordomoWorker", o, "socketOptions");
     this.#signal = signalOption("MajordomoWorker", o);
-    ({ reactor: this.#reactor, own: this.#ownReactor } = reactorOption("MajordomoWorker", o));
+    ({ reactor: this.#reactor, owned: this.#ownReactor } = reactorOption("MajordomoWorker", o));
     this.#backlog = new BoundedQueue<Job>(backlogLimit, "drop-newest", "worker backlog");
     const v = this.version;
     this.#link = new HeartbeatLink({

@@ -22,6 +22,7 @@ import {
   type SocketHandle,
   type Timer,
   type ReactorEvents,
+  reactorOption,
 } from "../../src/index.js";
 import { HEARTBEAT_FRAME, checkClientRequest, parseWorkerMessage } from "./protocol.js";
 
@@ -205,10 +206,8 @@ export class ParanoidPirateQueue extends TypedEmitter<ParanoidPirateQueueEvents>
     this.pendingTimeout = intOption(owner, o, "pendingTimeout", 10_000, 0);
     this.maxRedeliveries = intOption(owner, o, "maxRedeliveries", 3, 0);
     this.#sendQueueLimit = intOption(owner, o, "sendQueueLimit", 10_000, 1);
-    if (o.reactor !== undefined && !(o.reactor instanceof Reactor)) throw new TypeError(`${owner}: expected \`reactor\` to be a Reactor`);
+    ({ reactor: this.#reactor, owned: this.#ownReactor } = reactorOption(owner, o));
     this.#signal = signalOption(owner, o);
-    this.#ownReactor = o.reactor === undefined;
-    this.#reactor = (o.reactor as Reactor | undefined) ?? new Reactor();
     this.#name = `ppp-queue-${++instances}`;
     this.#pending = new BoundedQueue<Job>(maxPending, overflow, `pending requests of ${this.#name}`);
     this.#workers = new PeerTable<WorkerState>(this.#reactor, this.heartbeatInterval * this.heartbeatLiveness, (entry) => this.#onExpire(entry));

@@ -25,6 +25,7 @@ import {
   type MessageLike,
   type RequestHandler,
   type Timer,
+  reactorOption,
 } from "../../src/index.js";
 import { HEARTBEAT_FRAME, READY_FRAME, parseQueueMessage } from "./protocol.js";
 
@@ -157,10 +158,8 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
     this.#handlerTimeout = intOption(owner, o, "handlerTimeout", 0, 0);
     this.#inbox = new BoundedQueue<Request>(intOption(owner, o, "maxQueued", 100, 1), "drop-newest", "worker backlog");
     const socketOptions = objectOption<zmq.SocketOptions<zmq.Dealer>>(owner, o, "socketOptions");
-    if (o.reactor !== undefined && !(o.reactor instanceof Reactor)) throw new TypeError(`${owner}: expected \`reactor\` to be a Reactor`);
+    ({ reactor: this.#reactor, owned: this.#ownReactor } = reactorOption(owner, o));
     this.#signal = signalOption(owner, o);
-    this.#ownReactor = o.reactor === undefined;
-    this.#reactor = (o.reactor as Reactor | undefined) ?? new Reactor();
     this.#link = new HeartbeatLink({
       reactor: this.#reactor,
       endpoint: this.endpoint,

@@ -22,6 +22,7 @@ import {
   toFrame,
   TypedEmitter,
   type FrameLike,
+  reactorOption,
 } from "../../src/index.js";
 import { byeFrames, helloFrames, isParseError, LIMITS, parseServerMessage, STATUS, subscriptionFrames, type StatusCode } from "./protocol.js";
 
@@ -170,10 +171,7 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
     if ((publicKey === undefined) !== (secretKey === undefined)) throw new InvalidOptionError("curveSecretKey", `${owner}: give both \`curvePublicKey\` and \`curveSecretKey\`, or neither`);
     if (serverKey && !publicKey) ({ publicKey, secretKey } = zmq.curveKeyPair());
     this.#signal = signalOption(owner, o);
-    const given = o.reactor;
-    if (given !== undefined && !(given instanceof Reactor)) throw new InvalidOptionError("reactor", `${owner}: expected \`reactor\` to be a Reactor`);
-    this.#reactor = (given as Reactor | undefined) ?? new Reactor();
-    this.#ownReactor = given === undefined;
+    ({ reactor: this.#reactor, owned: this.#ownReactor } = reactorOption(owner, o));
     this.#ready = deferred();
     this.#ready.promise.catch(() => undefined);
     const socketOptions: zmq.SocketOptions<zmq.Dealer> = {

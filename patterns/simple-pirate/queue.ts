@@ -19,6 +19,7 @@ import {
   type DropEvent,
   type SocketHandle,
   type SocketStats,
+  reactorOption,
 } from "../../src/index.js";
 import { isRequest, parseBackend } from "./protocol.js";
 
@@ -136,9 +137,7 @@ export class SimplePirateQueue extends TypedEmitter<SimplePirateQueueEvents> {
     const sendQueueLimit = intOption("SimplePirateQueue", o, "sendQueueLimit", 1000, 1);
     const linger = intOption("SimplePirateQueue", o, "linger", 0, -1);
     this.#signal = signalOption("SimplePirateQueue", o);
-    if (o.reactor !== undefined && !(o.reactor instanceof Reactor)) throw new TypeError(`SimplePirateQueue: expected \`reactor\` to be a Reactor, got ${String(o.reactor)}`);
-    this.#ownsReactor = o.reactor === undefined;
-    this.#reactor = (o.reactor as Reactor | undefined) ?? new Reactor({ linger });
+    ({ reactor: this.#reactor, owned: this.#ownsReactor } = reactorOption("SimplePirateQueue", o, { linger }));
     this.#pending = new BoundedQueue<Buffer[]>(maxPending, overflow, "pending requests of SimplePirateQueue");
     const n = ++instances;
     // `handover`: a peer that comes back with the same routing id (a worker or client that

@@ -18,6 +18,7 @@ import {
   toFrames,
   type RequestHandler,
   type SocketHandle,
+  reactorOption,
 } from "../../src/index.js";
 import { READY_FRAME } from "./protocol.js";
 
@@ -105,9 +106,7 @@ export class SimplePirateWorker extends TypedEmitter<SimplePirateWorkerEvents> {
     this.#linger = intOption("SimplePirateWorker", o, "linger", 0, -1);
     this.#signal = signalOption("SimplePirateWorker", o);
     this.#socketOptions = { ...(objectOption<zmq.SocketOptions<zmq.Request>>("SimplePirateWorker", o, "socketOptions") ?? {}), ...(identity !== undefined ? { routingId: identity.toString() } : {}) };
-    if (o.reactor !== undefined && !(o.reactor instanceof Reactor)) throw new TypeError(`SimplePirateWorker: expected \`reactor\` to be a Reactor, got ${String(o.reactor)}`);
-    this.#ownsReactor = o.reactor === undefined;
-    this.#reactor = (o.reactor as Reactor | undefined) ?? new Reactor({ linger: this.#linger });
+    ({ reactor: this.#reactor, owned: this.#ownsReactor } = reactorOption("SimplePirateWorker", o, { linger: this.#linger }));
     this.#open();
     if (this.#signal?.aborted) queueMicrotask(() => void this.close());
     else this.#signal?.addEventListener("abort", this.#onSignal, { once: true });
