@@ -269,7 +269,9 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
    * was dropped (counted, and reported as `message:dropped`). When the queue is full the
    * overflow policy decides: `reject` throws {@link QueueFullError}, `drop-newest` drops this
    * message, `drop-oldest` drops the oldest queued one, `wait` returns a promise that
-   * resolves when the message enters the queue (false if the socket closes first).
+   * resolves when the message enters the queue (false if the socket closes first). The
+   * waiters are bounded too: under `wait`, once `sendQueueLimit` senders are already waiting,
+   * `send()` throws {@link QueueFullError} at once (await the promises to get backpressure).
    */
   send(message: MessageLike): SendResult<P> {
     return this.#send(message) as SendResult<P>;
