@@ -4,7 +4,7 @@
  * each call has Lazy Pirate retries too.
  * @module
  */
-import { AbortedError, ProtocolError, Reactor, TimeoutError, intOption, optionsObject, signalOption, type MessageLike } from "../../src/index.js";
+import { AbortedError, ClosedError, ProtocolError, Reactor, TimeoutError, intOption, optionsObject, signalOption, type MessageLike } from "../../src/index.js";
 import { MajordomoClient, type MajordomoClientOptions } from "../majordomo/client.js";
 import { TSP_SERVICES, TSP_STATUS, type TspStatus } from "./server.js";
 
@@ -31,21 +31,6 @@ export interface TitanicCallOptions {
 
 const STATUSES = new Set<string>(Object.values(TSP_STATUS));
 
-function sleep(reactor: Reactor, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError("aborted", { cause: signal.reason }));
-    const t = reactor.after(ms, () => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    });
-    const onAbort = () => {
-      t.cancel();
-      reject(new AbortedError("aborted", { cause: signal?.reason }));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /** 9/TSP client; see the module documentation. */
 export class TitanicClient {
   /** The Majordomo client the calls go through. */
@@ -54,6 +39,9 @@ export class TitanicClient {
   readonly retryDelay: number;
   readonly #reactor: Reactor;
   readonly #ownReactor: boolean;
+  /** Calls waiting between polls: close() rejects them (their timer would never fire on a closed reactor). */
+  readonly #sleepers = new Set<(error: unknown) => void>();
+  #closed = false;
 
   constructor(options: TitanicClientOptions) {
     const o = optionsObject("TitanicClient", options);
@@ -118,12 +106,38 @@ export class TitanicClient {
       }
       if (answer?.status === TSP_STATUS.OK) return wantBody ? answer.body : (answer.body[0]?.toString("latin1") ?? "");
       if (answer?.status === TSP_STATUS.UNKNOWN) throw new ProtocolError("Titanic: unknown request (400)");
-      await sleep(this.#reactor, answer?.status === TSP_STATUS.PENDING ? this.pollInterval : this.retryDelay, signal);
+      await this.#sleep(answer?.status === TSP_STATUS.PENDING ? this.pollInterval : this.retryDelay, signal);
     }
+  }
+
+  /** Wait `ms` on the reactor; rejects on abort and on {@link close}. */
+  #sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed) return reject(new ClosedError("TitanicClient is closed"));
+      if (signal?.aborted) return reject(new AbortedError("aborted", { cause: signal.reason }));
+      const done = () => {
+        t.cancel();
+        signal?.removeEventListener("abort", onAbort);
+        this.#sleepers.delete(fail);
+      };
+      const fail = (error: unknown) => {
+        done();
+        reject(error);
+      };
+      const onAbort = () => fail(new AbortedError("aborted", { cause: signal?.reason }));
+      const t = this.#reactor.after(ms, () => {
+        done();
+        resolve();
+      });
+      this.#sleepers.add(fail);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** Close the underlying Majordomo client (calls in progress reject with ClosedError). Idempotent. */
   async close(): Promise<void> {
+    this.#closed = true;
+    for (const fail of [...this.#sleepers]) fail(new ClosedError("TitanicClient closed"));
     await this.mdp.close();
     if (this.#ownReactor) await this.#reactor.close();
   }

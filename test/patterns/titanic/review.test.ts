@@ -1,0 +1,39 @@
+/** Defects found in review: lifecycle edges of the Titanic client and server. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ClosedError } from "../../../src/index.js";
+import { TitanicClient, TitanicServer } from "../../../patterns/titanic/index.js";
+import { broker, closeAll, HB, LIVENESS, track } from "../majordomo/fixtures.js";
+import { waitFor, within } from "../../helpers/wait.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "titanic-review-"));
+  dirs.push(d);
+  return d;
+}
+
+afterEach(async () => {
+  await closeAll();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("Titanic review", () => {
+  it("close() rejects a call() that is waiting between polls (ClosedError, not pending forever)", async () => {
+    const { endpoint } = await broker({ requestExpiry: 100 });
+    const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
+    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
+    const call = c.call("nobody", "x");
+    const outcome = call.then(
+      () => "resolved",
+      (error: unknown) => error,
+    );
+    // The first titanic.reply answered 300: the call now sleeps for pollInterval.
+    await waitFor(() => server.stats().replied["300"] >= 1);
+    await c.close();
+    const result = await within(outcome, 5000);
+    expect(result).toBeInstanceOf(ClosedError);
+  });
+});
