@@ -188,7 +188,16 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
     try {
       const reply = await this.store.get(uuid, "rep");
       if (reply) return [TSP_STATUS.OK, ...reply];
-      return (await this.store.has(uuid, "req")) ? [TSP_STATUS.PENDING] : [TSP_STATUS.UNKNOWN];
+      // A file that does not parse is treated as absent (README): a corrupt request is
+      // unknown, and a corrupt reply is removed so the request is dispatched again
+      // (otherwise nothing would ever replace it and the client would poll 300 forever).
+      if (!(await this.store.get(uuid, "req"))) return [TSP_STATUS.UNKNOWN];
+      if (await this.store.has(uuid, "rep")) {
+        await this.store.deleteReply(uuid);
+        if (!this.#pending.has(uuid)) this.#pending.set(uuid, 0);
+        this.#kick();
+      }
+      return [TSP_STATUS.PENDING];
     } catch (error) {
       this.emit("store:error", { error });
       return [TSP_STATUS.ERROR];

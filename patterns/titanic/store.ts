@@ -121,6 +121,11 @@ export class TitanicStore {
     }
   }
 
+  /** Delete the reply of a request only (no error if absent). */
+  async deleteReply(uuid: string): Promise<void> {
+    await rm(this.#path(uuid, "rep"), { force: true });
+  }
+
   /** Delete a request and its reply (no error if absent). */
   async delete(uuid: string): Promise<void> {
     await rm(this.#path(uuid, "rep"), { force: true });

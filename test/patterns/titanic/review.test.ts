@@ -1,11 +1,11 @@
 /** Defects found in review: lifecycle edges of the Titanic client and server. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClosedError } from "../../../src/index.js";
-import { TitanicClient, TitanicServer } from "../../../patterns/titanic/index.js";
-import { broker, closeAll, HB, LIVENESS, track } from "../majordomo/fixtures.js";
+import { TitanicClient, TitanicServer, TitanicStore } from "../../../patterns/titanic/index.js";
+import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 import { waitFor, within } from "../../helpers/wait.js";
 
 const dirs: string[] = [];
@@ -35,5 +35,27 @@ describe("Titanic review", () => {
     await c.close();
     const result = await within(outcome, 5000);
     expect(result).toBeInstanceOf(ClosedError);
+  });
+
+  it("a corrupt stored file is treated as absent: 400 for a corrupt request, re-dispatch for a corrupt reply (never 300 forever)", async () => {
+    const { endpoint } = await broker();
+    const dir = tempDir();
+    const store = new TitanicStore(dir);
+    await store.init();
+    const badReq = "b".repeat(32);
+    writeFileSync(join(dir, `${badReq}.req`), "garbage");
+    const badRep = "c".repeat(32);
+    await store.put(badRep, "req", [Buffer.from("upper"), Buffer.from("again")]);
+    writeFileSync(join(dir, `${badRep}.rep`), "garbage");
+    const server = await TitanicServer.start({ endpoint, dir, heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
+    worker(endpoint, "upper", { handler: (f) => f.map((x) => x.toString().toUpperCase()) });
+    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+    expect((await c.reply(badReq)).status).toBe("400");
+    const answer = await waitFor(async () => {
+      const a = await c.reply(badRep);
+      return a.status === "200" ? a : undefined;
+    });
+    expect(text(answer.body)).toEqual(["AGAIN"]);
+    expect(server.stats().corrupt).toBeGreaterThanOrEqual(2);
   });
 });
