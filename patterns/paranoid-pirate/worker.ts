@@ -308,7 +308,14 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
     if (generation !== this.#generation || this.closed) {
       this.#stale(this.closed ? "closed" : "reconnected");
     } else {
-      const body = toFrames(reply);
+      let body: Buffer[];
+      try {
+        body = toFrames(reply);
+      } catch (error) {
+        // Not a message (undefined, a number, ...): a handler error, not a wedged worker.
+        this.#failed(generation, new TypeError(`ParanoidPirateWorker: the handler returned a ${reply === null ? "null" : typeof reply} that is not a message`, { cause: error }));
+        return;
+      }
       const out = request.envelope;
       out.push(EMPTY);
       if (body.length === 0) out.push(EMPTY);

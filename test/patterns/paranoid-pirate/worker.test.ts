@@ -228,3 +228,21 @@ describe("ParanoidPirateWorker", () => {
     expect(reactor.stats()).toMatchObject({ sockets: 0, timersActive: 0 });
   });
 });
+
+describe("ParanoidPirateWorker: a handler that returns something that is not a message", () => {
+  for (const mode of ["sync", "async"] as const) {
+    it(`counts it as a handler error and stays usable (${mode})`, async () => {
+      const handler: RequestHandler = (frames) => {
+        const reply = frames[0]!.toString() === "bad" ? (undefined as never) : frames;
+        return mode === "sync" ? reply : Promise.resolve(reply);
+      };
+      const { q, w, id } = await setup({ handler });
+      await q.send(id, "c", "", "bad");
+      await waitFor(() => w.stats().handlerErrors === 1, { what: "handler error" });
+      await q.send(id, "c", "", "good");
+      await waitFor(() => q.replies().length === 1, { what: "reply after the bad one" });
+      expect(q.replies()[0]).toEqual(["c", "", "good"]);
+      expect(w.stats()).toMatchObject({ busy: false, handlerErrors: 1, replies: 1 });
+    });
+  }
+});
