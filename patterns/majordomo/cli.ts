@@ -42,7 +42,9 @@ export const mdpCommands: CliCommand[] = [
       });
       try {
         for (const ep of binds) {
-          const bound = await broker.bind(ep);
+          const bound = await broker.bind(ep).catch((error: unknown) => {
+            throw error instanceof TypeError ? new UsageError(error.message) : error;
+          });
           ctx.out.result(`bound ${bound}`, { bound });
         }
       } catch (error) {

@@ -3,7 +3,7 @@
  * @module
  */
 import { intArg, strArg, type CliCommand } from "../../src/cli/cli.js";
-import { serve } from "../majordomo/serve.js";
+import { serve, usage } from "../majordomo/serve.js";
 import { TitanicServer } from "./server.js";
 
 /** The Titanic commands. */
@@ -18,7 +18,7 @@ export const titanicCommands: CliCommand[] = [
       const endpoint = strArg(ctx.values, "connect", true);
       const dir = strArg(ctx.values, "dir", true);
       const heartbeatInterval = intArg(ctx.values, "heartbeat", 2500, 1);
-      const server = await TitanicServer.start({
+      const server = usage(() => new TitanicServer({
         endpoint,
         dir,
         heartbeatInterval,
@@ -26,7 +26,8 @@ export const titanicCommands: CliCommand[] = [
         reconnectInterval: Math.min(2500, heartbeatInterval),
         dispatchInterval: intArg(ctx.values, "dispatch", 1000, 1),
         dispatchTimeout: intArg(ctx.values, "timeout", 2500, 1),
-      });
+      }));
+      await server.start();
       ctx.out.result(`titanic ready (${server.stats().pending} pending)`, { ready: true, pending: server.stats().pending });
       server.on("request:completed", (e) => ctx.out.log(`completed ${e.uuid} (${e.service})`, { event: "request:completed", uuid: e.uuid, service: e.service }));
       return serve(ctx, server);

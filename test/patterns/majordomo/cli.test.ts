@@ -80,6 +80,13 @@ describe("zpatterns mdp", () => {
     expect(await startCli(["mdp", "client", "--connect", b.endpoint, "--service", "s", "--retries", "x"]).exited).toBe(2);
     expect(await startCli(["mdp", "worker", "--connect", b.endpoint, "--service", "mmi.x"]).exited).toBe(2);
     expect(await startCli(["mdp", "broker"]).exited).toBe(2);
+    expect(await startCli(["mdp", "broker", "--bind", "not-an-endpoint"]).exited).toBe(2);
+    const dir = mkdtempSync(join(tmpdir(), "titanic-cli-"));
+    try {
+      expect(await startCli(["titanic", "--connect", "not-an-endpoint", "--dir", dir]).exited).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(await b.stop()).toBe(0);
   });
 });
