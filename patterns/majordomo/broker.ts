@@ -66,6 +66,12 @@ export interface MajordomoBrokerOptions {
   readonly requestExpiry?: number;
   /** How many times a request is redelivered after its worker died. Default 3. */
   readonly maxRedeliveries?: number;
+  /**
+   * Services a broker holds at once. A request for a service the broker does not know yet
+   * (no worker, nothing queued) is dropped (counted in `overflowDropped`) when there are this
+   * many; a worker's READY always registers. Default 10000.
+   */
+  readonly maxServices?: number;
   /** Request queue limit per service. Default 1000. */
   readonly queueLimit?: number;
   /** What happens to a request that arrives at a full service queue. Default `drop-oldest`. */
@@ -104,7 +110,7 @@ export interface MajordomoBrokerStats {
   redeliveriesExhausted: number;
   /** Requests that expired waiting for a worker (the client got the expiry answer). */
   expired: number;
-  /** Requests dropped by a full service queue. */
+  /** Requests dropped by a full service queue, or for a new service past `maxServices`. */
   overflowDropped: number;
   /** DISCONNECTs sent to workers. */
   disconnectsSent: number;
@@ -209,6 +215,7 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
   readonly requestExpiry: number;
   readonly maxRedeliveries: number;
   readonly queueLimit: number;
+  readonly maxServices: number;
   readonly queueOverflow: OverflowPolicy;
   /** The ROUTER socket (owned by the reactor: never send or receive on it yourself). */
   readonly socket: zmq.Router;
@@ -231,6 +238,7 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
     this.requestExpiry = intOption("MajordomoBroker", o, "requestExpiry", 2000, 0);
     this.maxRedeliveries = intOption("MajordomoBroker", o, "maxRedeliveries", 3, 0);
     this.queueLimit = intOption("MajordomoBroker", o, "queueLimit", 1000, 1);
+    this.maxServices = intOption("MajordomoBroker", o, "maxServices", 10_000, 1);
     this.queueOverflow = enumOption("MajordomoBroker", o, "queueOverflow", OVERFLOW_POLICIES, "drop-oldest");
     const sendQueueLimit = intOption("MajordomoBroker", o, "sendQueueLimit", 10_000, 1);
     const hwm = intOption("MajordomoBroker", o, "highWaterMark", 10_000, 0);
@@ -340,8 +348,15 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
   #onRequest(client: Buffer, version: MdpVersion, name: string, body: Buffer[]): void {
     this.#stats.requests++;
     if (name.startsWith(MMI_PREFIX)) return this.#mmi(client, version, name, body);
-    const service = this.#service(name);
     const request: Request = { client, version, body, queuedAt: this.#reactor.clock.now(), deliveries: 0 };
+    if (!this.#services.has(name) && this.#services.size >= this.maxServices) {
+      // Every request for a new name would otherwise create a service (and its queue): a
+      // client could grow the broker without limit, for ever with requestExpiry 0.
+      this.#stats.overflowDropped++;
+      this.emit("request:dropped", { service: name, client, reason: "overflow" });
+      return;
+    }
+    const service = this.#service(name);
     // Fast path: an idle worker and nothing queued ahead.
     if (service.queue.size === 0 && service.idle.size > 0) {
       const worker = service.idle.values().next().value as Worker;

@@ -182,4 +182,19 @@ describe("Majordomo failure handling", () => {
     await c.close();
     await Promise.all(pending);
   });
+
+  it("bounds the number of services that requests alone create (a client cannot grow the broker without limit)", async () => {
+    const { broker: b, endpoint } = await broker({ requestExpiry: 0, maxServices: 3 });
+    const c = client(endpoint, { timeout: 20_000, retries: 0 });
+    const pending = Array.from({ length: 10 }, (_, i) => c.request(`svc-${i}`, "x").catch(() => undefined));
+    await waitFor(() => b.stats().requests === 10);
+    expect(b.stats()).toMatchObject({ services: 3, queued: 3, overflowDropped: 7 });
+    // A worker can still register a new service at the limit, and is served.
+    worker(endpoint, "up", { handler: (f) => f.map((x) => x.toString().toUpperCase()) });
+    await waitFor(() => b.services().includes("up"));
+    expect(text(await c.request("up", "hi"))).toEqual(["HI"]);
+    expect(() => new MajordomoBroker({ maxServices: 0 })).toThrow(/maxServices/);
+    await c.close();
+    await Promise.all(pending);
+  });
 });
