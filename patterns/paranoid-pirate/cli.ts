@@ -6,6 +6,7 @@
  */
 import { EXIT, aborted, choiceArg, intArg, listArg, strArg, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
 import { loadHandler, type RequestHandler } from "../../src/index.js";
+import { usage } from "../majordomo/serve.js";
 import { SimplePirateQueue, SimplePirateWorker } from "../simple-pirate/index.js";
 import { ParanoidPirateQueue } from "./queue.js";
 import { ParanoidPirateWorker } from "./worker.js";
@@ -106,7 +107,8 @@ Prints "queue ready protocol=P frontend=EP backend=EP" once bound.`,
     const statsInterval = intArg(ctx.values, "stats-interval", 0);
     let queue: QueueRole;
     if (protocol === "paranoid") {
-      queue = new ParanoidPirateQueue({
+      // usage(): an option the constructor rejects (an endpoint that is not one) is a usage error (exit 2).
+      queue = usage(() => new ParanoidPirateQueue({
         frontend,
         backend,
         heartbeatInterval: intArg(ctx.values, "heartbeat-interval", 1000, 1),
@@ -114,10 +116,10 @@ Prints "queue ready protocol=P frontend=EP backend=EP" once bound.`,
         maxPending: intArg(ctx.values, "max-pending", 1000, 1),
         pendingTimeout: intArg(ctx.values, "pending-timeout", 10_000),
         maxRedeliveries: intArg(ctx.values, "max-redeliveries", 3),
-      }) as unknown as QueueRole;
+      })) as unknown as QueueRole;
       logEvents(ctx, queue, ["worker:ready", "worker:expired", "worker:unreachable", "worker:rejected", "request:redelivered", "request:dropped"]);
     } else {
-      queue = new SimplePirateQueue({ frontend, backend, maxPending: intArg(ctx.values, "max-pending", 1000, 1) }) as unknown as QueueRole;
+      queue = usage(() => new SimplePirateQueue({ frontend, backend, maxPending: intArg(ctx.values, "max-pending", 1000, 1) })) as unknown as QueueRole;
     }
     try {
       await queue.start();
@@ -176,7 +178,7 @@ Prints "worker started protocol=P endpoint=EP" once connecting.`,
     let worker: WorkerRole;
     if (protocol === "paranoid") {
       const reconnectInterval = intArg(ctx.values, "reconnect-interval", 1000);
-      worker = new ParanoidPirateWorker({
+      worker = usage(() => new ParanoidPirateWorker({
         endpoint,
         handler,
         heartbeatInterval: intArg(ctx.values, "heartbeat-interval", 1000, 1),
@@ -184,10 +186,10 @@ Prints "worker started protocol=P endpoint=EP" once connecting.`,
         reconnectInterval,
         reconnectMaxInterval: intArg(ctx.values, "reconnect-max-interval", Math.max(32_000, reconnectInterval), reconnectInterval),
         handlerTimeout: intArg(ctx.values, "handler-timeout", 0),
-      }) as unknown as WorkerRole;
+      })) as unknown as WorkerRole;
       logEvents(ctx, worker, ["worker:connected", "worker:linked", "worker:disconnected", "worker:reconnecting", "reply:stale", "handler:error", "handler:timeout", "message:malformed"]);
     } else {
-      worker = new SimplePirateWorker({ endpoint, handler }) as unknown as WorkerRole;
+      worker = usage(() => new SimplePirateWorker({ endpoint, handler })) as unknown as WorkerRole;
     }
     ctx.out.result(`worker started protocol=${protocol} endpoint=${endpoint} handler=${spec}`, { event: "started", role: "worker", protocol, endpoint, handler: spec });
     await untilAborted(ctx.signal);
