@@ -83,7 +83,7 @@ export interface MajordomoWorkerStats {
   requests: number;
   replies: number;
   partials: number;
-  /** Replies not sent because the connection their request came on was lost. */
+  /** Replies not sent because the connection their request came on was lost, or the worker closed. */
   discarded: number;
   /** Requests dropped because the backlog was full. */
   backlogDropped: number;
@@ -200,7 +200,7 @@ export class MajordomoWorker extends TypedEmitter<MajordomoWorkerEvents> {
     if (this.#closing) return this.#closing;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#connection.abort(new Error("worker closed"));
-    this.#backlog.drain();
+    for (const job of this.#backlog.drain()) this.#discard(job.client, "closed");
     this.#closing = this.#link.close().then(() => (this.#ownReactor ? this.#reactor.close() : undefined));
     return this.#closing;
   }
@@ -253,7 +253,7 @@ export class MajordomoWorker extends TypedEmitter<MajordomoWorkerEvents> {
 
   #send(job: Job, body: MessageLike, final: boolean): boolean {
     if (!this.#live(job)) {
-      if (final) this.#discard(job.client, "reconnected");
+      if (final) this.#discard(job.client, this.closed ? "closed" : "reconnected");
       return false;
     }
     this.#link.send(workerReply(this.version, job.client, body, final));

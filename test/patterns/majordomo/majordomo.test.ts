@@ -192,3 +192,27 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
     void HB;
   });
 });
+
+describe("MajordomoWorker close() with requests in hand", () => {
+  it("counts the requests it never answers (backlog and the one running) as discarded, reason closed", async () => {
+    const router = new zmq.Router({ linger: 0 });
+    await router.bind("tcp://127.0.0.1:*");
+    let release: (() => void) | undefined;
+    const w = worker(router.lastEndpoint!, "slow", { handler: (f) => new Promise((r) => (release = () => r(f))) });
+    const reasons: string[] = [];
+    w.on("reply:discarded", (e) => reasons.push(e.reason));
+    try {
+      const [id] = (await router.receive()) as Buffer[]; // READY
+      // A broker that breaks the one-request-at-a-time rule: three REQUESTs at once.
+      for (const n of ["1", "2", "3"]) await router.send([id!, "", "MDPW01", Buffer.from([0x02]), "client", "", n]);
+      await waitFor(() => w.stats().requests === 3 && release !== undefined);
+      await w.close();
+      release!();
+      await waitFor(() => w.stats().discarded === 3);
+      expect(reasons).toEqual(["closed", "closed", "closed"]);
+      expect(w.stats()).toMatchObject({ requests: 3, replies: 0, backlogDropped: 0, discarded: 3 });
+    } finally {
+      router.close();
+    }
+  });
+});
