@@ -238,6 +238,8 @@ export abstract class RetryingClient extends TypedEmitter<LazyPirateEvents> {
   #tickets: TicketList | undefined;
   #closePromise: Promise<void> | undefined;
   readonly #onSignal = () => void this.close();
+  /** Unsubscribes from the shared reactor's `reactor:closed` (undefined when the reactor is ours). */
+  readonly #offReactor: (() => void) | undefined;
 
   protected constructor(owner: string, settings: ClientSettings, concurrency: number) {
     super();
@@ -253,6 +255,9 @@ export abstract class RetryingClient extends TypedEmitter<LazyPirateEvents> {
     this.#backlog = new BoundedQueue<Job>(Math.max(settings.maxQueued, 1), settings.overflow, `request backlog of ${owner}`);
     const { minTimeout, maxTimeout, factor, randomize } = settings.backoff;
     this.#retryOptions = { retries: settings.retries, minTimeout, maxTimeout, factor, randomize, unref: true };
+    // A shared reactor closed under us cancels our timers and closes our sockets: close too,
+    // or every request in flight or queued would stay pending for ever.
+    if (!this.#ownsReactor) this.#offReactor = this.reactor.on("reactor:closed", this.#onSignal);
     if (settings.signal?.aborted) queueMicrotask(() => void this.close());
     else settings.signal?.addEventListener("abort", this.#onSignal, { once: true });
   }
@@ -321,6 +326,7 @@ export abstract class RetryingClient extends TypedEmitter<LazyPirateEvents> {
   close(): Promise<void> {
     if (this.#closePromise) return this.#closePromise;
     this.settings.signal?.removeEventListener("abort", this.#onSignal);
+    this.#offReactor?.();
     const error = new ClosedError(`${this.#owner} closed`);
     for (const job of this.#backlog.drain()) this.#fail(job, error, "closed");
     for (const job of [...this.#running]) {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { AbortedError, ClosedError, QueueFullError, TimeoutError } from "../../../src/index.js";
-import { LazyPirateClient, RequestAbandonedError } from "../../../patterns/lazy-pirate/index.js";
+import { AbortedError, ClosedError, QueueFullError, Reactor, TimeoutError } from "../../../src/index.js";
+import { LazyPirateClient, PipelinedClient, RequestAbandonedError } from "../../../patterns/lazy-pirate/index.js";
 import { uniqAddress, TRANSPORTS } from "../../helpers/addresses.js";
-import { waitFor } from "../../helpers/wait.js";
+import { waitFor, within } from "../../helpers/wait.js";
 import { repEcho, type RepServer } from "./rep.js";
 
 const text = (frames: Buffer[]) => frames.map((f) => f.toString());
@@ -207,5 +207,24 @@ describe("LazyPirateClient", () => {
     const c = client({ endpoint: "tcp://127.0.0.1:1" });
     await expect(c.request([] as never)).rejects.toBeInstanceOf(TypeError);
     await expect(c.request("x", { timeout: -5 })).rejects.toThrow("timeout");
+  });
+
+  for (const Client of [LazyPirateClient, PipelinedClient]) {
+    it(`${Client.name}: closing the shared reactor rejects requests in flight and queued (ClosedError), never pending for ever`, async () => {
+      const reactor = new Reactor();
+      const c = new Client({ reactor, endpoint: await uniqAddress("tcp"), requestTimeout: 200, retries: 1, maxQueued: 5 });
+      cleanups.push(() => c.close());
+      const outcomes = ["a", "b"].map((p) => c.request(p).then(() => "resolved", (error: unknown) => error));
+      await reactor.close();
+      for (const outcome of outcomes) expect(await within(outcome, 5000, "request to settle")).toBeInstanceOf(ClosedError);
+      expect(c.closed).toBe(true);
+      expect(reactor.listenerCount("reactor:closed")).toBe(0);
+    });
+  }
+  it("a client on a shared reactor stops listening to it once closed", async () => {
+    const reactor = new Reactor();
+    cleanups.push(() => reactor.close());
+    for (let i = 0; i < 3; i++) await new LazyPirateClient({ reactor, endpoint: await uniqAddress("tcp") }).close();
+    expect(reactor.listenerCount("reactor:closed")).toBe(0);
   });
 });
