@@ -149,6 +149,8 @@ export class MajordomoClient extends TypedEmitter<MajordomoClientEvents> {
   readonly #pending: BoundedQueue<Job>;
   readonly #stats = { requests: 0, replies: 0, partials: 0, retries: 0, abandoned: 0, expired: 0, aborted: 0, malformed: 0, stale: 0, sockets: 0 };
   #closing: Promise<void> | undefined;
+  /** Unsubscribes from a shared reactor's `reactor:closed`. */
+  #offReactor: (() => void) | undefined;
 
   constructor(options: MajordomoClientOptions) {
     super();
@@ -164,6 +166,9 @@ export class MajordomoClient extends TypedEmitter<MajordomoClientEvents> {
     this.#signal = signalOption("MajordomoClient", o);
     ({ reactor: this.#reactor, owned: this.#ownReactor } = reactorOption("MajordomoClient", o));
     this.#pending = new BoundedQueue<Job>(pendingLimit, "reject", "pending request queue");
+    // A shared reactor closed under us cancels our timers and closes our sockets: close too,
+    // or every request in flight or waiting would stay pending for ever.
+    if (!this.#ownReactor) this.#offReactor = this.#reactor.on("reactor:closed", this.#onAbort);
     if (this.#signal?.aborted) void this.close();
     else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
@@ -271,6 +276,7 @@ export class MajordomoClient extends TypedEmitter<MajordomoClientEvents> {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#offReactor?.();
     const error = new ClosedError("MajordomoClient closed");
     for (const job of this.#pending.drain()) this.#settle(job, error);
     for (const lane of this.#lanes) if (lane.job) this.#settle(lane.job, error);

@@ -1,6 +1,6 @@
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
-import { TimeoutError } from "../../../src/index.js";
+import { ClosedError, Reactor, TimeoutError } from "../../../src/index.js";
 import { MajordomoBroker, MajordomoClient, MajordomoWorker, ServiceExpiredError } from "../../../patterns/majordomo/index.js";
 import { sendMalformed } from "../../helpers/malformed.js";
 import { waitFor, within } from "../../helpers/wait.js";
@@ -214,5 +214,22 @@ describe("MajordomoWorker close() with requests in hand", () => {
     } finally {
       router.close();
     }
+  });
+});
+
+describe("MajordomoClient on a shared reactor", () => {
+  it("closing the reactor rejects requests in flight and waiting (ClosedError), and a closed client stops listening", async () => {
+    const { endpoint } = await broker({ requestExpiry: 0 });
+    const reactor = new Reactor();
+    const c = client(endpoint, { reactor, timeout: 60_000, retries: 0, maxInFlight: 1 });
+    const outcomes = ["a", "b"].map((p) => c.request("nobody", p).then(() => "resolved", (error: unknown) => error));
+    expect(c.stats()).toMatchObject({ inFlight: 1, pending: 1 });
+    await reactor.close();
+    for (const outcome of outcomes) expect(await within(outcome, 5000, "request to settle")).toBeInstanceOf(ClosedError);
+    expect(c.closed).toBe(true);
+    const other = new Reactor();
+    await new MajordomoClient({ endpoint, reactor: other }).close();
+    expect(other.listenerCount("reactor:closed")).toBe(0);
+    await other.close();
   });
 });
