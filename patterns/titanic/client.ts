@@ -42,6 +42,8 @@ export class TitanicClient {
   /** Calls waiting between polls: close() rejects them (their timer would never fire on a closed reactor). */
   readonly #sleepers = new Set<(error: unknown) => void>();
   #closed = false;
+  /** Unsubscribes from a shared reactor's `reactor:closed`. */
+  readonly #offReactor: (() => void) | undefined;
 
   constructor(options: TitanicClientOptions) {
     const o = optionsObject("TitanicClient", options);
@@ -51,6 +53,8 @@ export class TitanicClient {
     this.#ownReactor = mdp.reactor === undefined;
     this.#reactor = mdp.reactor ?? new Reactor();
     this.mdp = new MajordomoClient({ ...mdp, reactor: this.#reactor });
+    // A shared reactor closed under us cancels the waits between polls: close too.
+    if (!this.#ownReactor) this.#offReactor = this.#reactor.on("reactor:closed", () => void this.close());
   }
 
   async #tsp(service: string, body: MessageLike, signal?: AbortSignal): Promise<TspAnswer> {
@@ -137,6 +141,7 @@ export class TitanicClient {
   /** Close the underlying Majordomo client (calls in progress reject with ClosedError). Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#offReactor?.();
     for (const fail of [...this.#sleepers]) fail(new ClosedError("TitanicClient closed"));
     await this.mdp.close();
     if (this.#ownReactor) await this.#reactor.close();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClosedError } from "../../../src/index.js";
+import { ClosedError, Reactor } from "../../../src/index.js";
 import { TitanicClient, TitanicServer, TitanicStore } from "../../../patterns/titanic/index.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 import { waitFor, within } from "../../helpers/wait.js";
@@ -57,5 +57,21 @@ describe("Titanic review", () => {
     });
     expect(text(answer.body)).toEqual(["AGAIN"]);
     expect(server.stats().corrupt).toBeGreaterThanOrEqual(2);
+  });
+
+  it("closing a shared reactor rejects a call() waiting between polls (ClosedError)", async () => {
+    const { endpoint } = await broker({ requestExpiry: 100 });
+    const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
+    const reactor = new Reactor();
+    const c = track(new TitanicClient({ endpoint, reactor, timeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
+    const outcome = c.call("nobody", "x").then(
+      () => "resolved",
+      (error: unknown) => error,
+    );
+    await waitFor(() => server.stats().replied["300"] >= 1);
+    await reactor.close();
+    expect(await within(outcome, 5000)).toBeInstanceOf(ClosedError);
+    await c.close();
+    expect(reactor.listenerCount("reactor:closed")).toBe(0);
   });
 });
