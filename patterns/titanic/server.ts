@@ -91,6 +91,7 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
   #client: MajordomoClient | undefined;
   #timer: Timer | undefined;
   #closing: Promise<void> | undefined;
+  #starting: Promise<void> | undefined;
   readonly #stats = { stored: 0, dispatched: 0, completed: 0, dispatchFailures: 0, replied: { "200": 0, "300": 0, "400": 0, "500": 0 } as Record<TspStatus, number>, closed: 0 };
 
   /** Validates the options; call {@link start} (or use {@link TitanicServer.start}). */
@@ -116,11 +117,22 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
     return server;
   }
 
-  /** Prepare the store, load pending requests, register the three services and start dispatching. */
-  async start(): Promise<void> {
+  /**
+   * Prepare the store, load pending requests, register the three services and start
+   * dispatching. Idempotent (every call returns the same promise); rejects with ClosedError
+   * when the server is closed before it finishes.
+   */
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     if (this.#closing) throw new ClosedError("TitanicServer is closed");
     await this.store.init();
-    for (const uuid of await this.store.pending()) this.#pending.set(uuid, 0);
+    const pending = await this.store.pending();
+    if (this.#closing) throw new ClosedError("TitanicServer was closed while starting");
+    for (const uuid of pending) this.#pending.set(uuid, 0);
     const o = this.#o;
     const common = {
       endpoint: this.endpoint,

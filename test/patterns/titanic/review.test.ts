@@ -74,4 +74,25 @@ describe("Titanic review", () => {
     await c.close();
     expect(reactor.listenerCount("reactor:closed")).toBe(0);
   });
+
+  it("start() is idempotent, and a close() while it runs makes it reject with ClosedError", async () => {
+    const { broker: b, endpoint } = await broker();
+    const options = { endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 };
+    const racing = new TitanicServer(options);
+    const started = racing.start().then(
+      () => "resolved",
+      (error: unknown) => error,
+    );
+    await racing.close();
+    expect(await started).toBeInstanceOf(ClosedError);
+
+    const twice = track(new TitanicServer(options));
+    await Promise.all([twice.start(), twice.start()]);
+    await twice.start();
+    worker(endpoint, "echo");
+    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+    expect(text(await c.call("echo", "x"))).toEqual(["x"]);
+    // titanic.request/reply/close once each, plus echo: four workers, not seven.
+    expect(b.stats().workersRegistered).toBe(4);
+  });
 });
