@@ -40,6 +40,8 @@ export interface TitanicServerOptions {
   readonly dispatchTimeout?: number;
   /** Requests dispatched at once. Default 16. */
   readonly concurrency?: number;
+  /** Requests stored and waiting for a reply at most; beyond, titanic.request answers 500 (counted in `refused`). Default 100000. */
+  readonly maxPending?: number;
   /** Aborting it closes the server. */
   readonly signal?: AbortSignal;
 }
@@ -58,6 +60,8 @@ export interface TitanicServerStats {
   replied: Record<TspStatus, number>;
   /** titanic.close calls. */
   closed: number;
+  /** titanic.request calls answered 500 because `maxPending` requests were waiting. */
+  refused: number;
   /** Store files that did not parse. */
   corrupt: number;
   /** Requests waiting for a reply now. */
@@ -83,6 +87,7 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
   readonly #dispatchInterval: number;
   readonly #dispatchTimeout: number;
   readonly #concurrency: number;
+  readonly #maxPending: number;
   readonly #signal: AbortSignal | undefined;
   /** uuid -> clock time before which it is not dispatched again. */
   readonly #pending = new Map<string, number>();
@@ -92,7 +97,7 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
   #timer: Timer | undefined;
   #closing: Promise<void> | undefined;
   #starting: Promise<void> | undefined;
-  readonly #stats = { stored: 0, dispatched: 0, completed: 0, dispatchFailures: 0, replied: { "200": 0, "300": 0, "400": 0, "500": 0 } as Record<TspStatus, number>, closed: 0 };
+  readonly #stats = { stored: 0, dispatched: 0, completed: 0, dispatchFailures: 0, replied: { "200": 0, "300": 0, "400": 0, "500": 0 } as Record<TspStatus, number>, closed: 0, refused: 0 };
 
   /** Validates the options; call {@link start} (or use {@link TitanicServer.start}). */
   constructor(options: TitanicServerOptions) {
@@ -106,6 +111,7 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
     this.#dispatchInterval = intOption("TitanicServer", o, "dispatchInterval", 1000, 1);
     this.#dispatchTimeout = intOption("TitanicServer", o, "dispatchTimeout", 2500, 1);
     this.#concurrency = intOption("TitanicServer", o, "concurrency", 16, 1);
+    this.#maxPending = intOption("TitanicServer", o, "maxPending", 100_000, 1);
     this.#signal = signalOption("TitanicServer", o);
     this.#o = o;
   }
@@ -174,6 +180,11 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
   async #onRequest(frames: Buffer[]): Promise<string[]> {
     const service = frames[0]?.toString("latin1") ?? "";
     if (frames.length < 2 || !isServiceName(service)) return [TSP_STATUS.UNKNOWN];
+    if (this.#pending.size >= this.#maxPending) {
+      // The backlog is bounded: the client retries after its retryDelay.
+      this.#stats.refused++;
+      return [TSP_STATUS.ERROR];
+    }
     const uuid = randomUUID().replace(/-/g, "");
     try {
       await this.store.put(uuid, "req", frames);

@@ -95,4 +95,18 @@ describe("Titanic review", () => {
     // titanic.request/reply/close once each, plus echo: four workers, not seven.
     expect(b.stats().workersRegistered).toBe(4);
   });
+
+  it("bounds the requests waiting for a reply (maxPending): beyond it titanic.request answers 500, counted", async () => {
+    const { endpoint } = await broker({ requestExpiry: 100 });
+    const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500, maxPending: 2 }).then(track);
+    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5 }));
+    const first = await c.request("nobody", "1");
+    expect(first.status).toBe("200");
+    expect((await c.request("nobody", "2")).status).toBe("200");
+    expect((await c.request("nobody", "3")).status).toBe("500");
+    expect(server.stats()).toMatchObject({ stored: 2, pending: 2, refused: 1 });
+    expect((await c.closeRequest(first.body[0]!.toString())).status).toBe("200");
+    expect((await c.request("nobody", "4")).status).toBe("200");
+    expect(() => new TitanicServer({ endpoint, dir: tempDir(), maxPending: 0 })).toThrow(/maxPending/);
+  });
 });
