@@ -22,6 +22,8 @@ import {
   type SocketHandle,
   type Timer,
   type ReactorEvents,
+  toFrame,
+  type FrameLike,
   reactorOption,
 } from "../../src/index.js";
 import { HEARTBEAT_FRAME, checkClientRequest, parseWorkerMessage } from "./protocol.js";
@@ -65,7 +67,7 @@ export interface ParanoidPirateQueueEvents {
   "worker:ready": [{ id: Buffer; again: boolean; workers: number }];
   /** A worker was silent for `heartbeatLiveness × heartbeatInterval` and was purged. */
   "worker:expired": [{ id: Buffer; silentMs: number; busy: boolean }];
-  /** A send to a worker failed because it is gone (`EHOSTUNREACH`): purged at once. */
+  /** A send to a worker failed because it is gone (`EHOSTUNREACH`), or a request to it could not be sent (its pipe is full): purged at once. */
   "worker:unreachable": [{ id: Buffer; busy: boolean }];
   /** A peer that never sent READY sent something else: dropped (6/PPP: READY comes first). */
   "worker:rejected": [{ id: Buffer; reason: string }];
@@ -426,7 +428,12 @@ export class ParanoidPirateQueue extends TypedEmitter<ParanoidPirateQueueEvents>
       return;
     }
     if (e.socket !== this.#backend?.name) return;
-    const entry = this.#workers.delete(e.routingId);
+    this.#purge(e.routingId);
+  };
+
+  /** Drop a worker the backend cannot send to; redeliver its request. */
+  #purge(routingId: Buffer): void {
+    const entry = this.#workers.delete(routingId);
     if (!entry) return;
     this.#idle.delete(entry.key);
     this.#s.unreachable++;
@@ -435,7 +442,7 @@ export class ParanoidPirateQueue extends TypedEmitter<ParanoidPirateQueueEvents>
     this.emit("worker:unreachable", { id: entry.id, busy: job !== undefined });
     if (job) this.#redeliver(job, entry.id);
     this.#dispatch();
-  };
+  }
 
   readonly #onDropped = (e: ReactorEvents["message:dropped"][0]): void => {
     // Unroutable drops are handled by #onUnreachable; these are HWM or queue-full drops.
@@ -443,6 +450,11 @@ export class ParanoidPirateQueue extends TypedEmitter<ParanoidPirateQueueEvents>
     if (e.socket === this.#frontend?.name) {
       this.#s.droppedReplies++;
       this.emit("reply:dropped", { reason: e.reason });
+    } else if (e.socket === this.#backend?.name && Array.isArray(e.message) && e.message.length > 2) {
+      // A request that never left (the worker's pipe is full, or the send queue): the
+      // worker would stay busy with it for ever and the request would be lost. Purge the
+      // worker like an unreachable one and redeliver. (A dropped heartbeat is harmless.)
+      this.#purge(toFrame(e.message[0] as FrameLike));
     }
   };
 

@@ -295,3 +295,23 @@ describe("ParanoidPirateQueue protocol rules (hand-driven workers)", () => {
     expect(q.stats()).toMatchObject({ unreachable: 1, expired: 0, workers: 0 });
   });
 });
+
+describe("ParanoidPirateQueue: a request the backend cannot send", () => {
+  it("is not lost with its worker left busy for ever: the stuck worker is dropped and the request redelivered", async () => {
+    const q = await queue({ frontend: await uniqAddress("inproc"), backend: await uniqAddress("inproc"), heartbeatInterval: 1, heartbeatLiveness: 100_000 });
+    // A worker that says READY and then never reads: its pipe fills with heartbeats.
+    const stuck = new zmq.Dealer({ linger: 0, receiveHighWaterMark: 1 });
+    cleanup.push(() => stuck.close());
+    stuck.connect(q.endpoints.backend[0]!);
+    await stuck.send([READY]);
+    await readyWorkers(q, 1);
+    await waitFor(() => q.reactor.stats().droppedHwm > 0, { what: "the stuck worker's pipe to fill" });
+    const client = dealer(q);
+    await client.send(["", "hello"]);
+    await waitFor(() => q.stats().requests === 1 && q.stats().workers === 0 && q.stats().pending === 1, { what: "request back in the queue, stuck worker gone" });
+    const good = rawWorker(q);
+    await good.send([READY]);
+    const request = await waitFor(() => good.requests()[0], { what: "redelivered request" });
+    expect(request.map(String).slice(-1)).toEqual(["hello"]);
+  });
+});
