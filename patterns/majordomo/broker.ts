@@ -255,7 +255,9 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
     this.#workers = new PeerTable<Worker>(this.#reactor, this.heartbeatInterval * this.heartbeatLiveness, (entry) => this.#onExpire(entry));
     this.#offReactor.push(
       this.#reactor.on("message:dropped", (e) => {
-        if (e.socket === this.#handle.name) this.#stats.sendDropped++;
+        if (e.socket !== this.#handle.name) return;
+        this.#stats.sendDropped++;
+        if (e.reason !== "unroutable" && e.reason !== "closed") this.#onRequestDropped(e.message);
       }),
       this.#reactor.on("peer:unreachable", (e) => {
         if (e.socket === this.#handle.name) this.#onUnreachable(e.routingId);
@@ -494,6 +496,21 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
     const w = entry.state;
     this.emit("worker:expired", { id: w.id, service: w.service.name, busy: w.current !== undefined });
     this.#forget(w);
+  }
+
+  /**
+   * A REQUEST that never left (the worker's pipe is full, or the send queue): the worker would
+   * stay busy with it for ever. Remove the worker as unreachable; its request is redelivered.
+   */
+  #onRequestDropped(message: unknown): void {
+    if (!Array.isArray(message)) return;
+    const [id, a, b, c] = message as Buffer[];
+    if (!Buffer.isBuffer(id)) return;
+    const entry = this.#workers.get(id);
+    if (!entry?.state.current) return;
+    const isRequest = (cmd: unknown, header: unknown, want: Buffer, mdp: Buffer) => Buffer.isBuffer(cmd) && cmd.equals(want) && Buffer.isBuffer(header) && header.equals(mdp);
+    const request = entry.state.version === 1 ? isRequest(c, b, V1_REQUEST, MDPW01) : isRequest(b, a, V2_REQUEST, MDPW02);
+    if (request) this.#removeWorker(entry, "unreachable");
   }
 
   #onUnreachable(id: Buffer): void {

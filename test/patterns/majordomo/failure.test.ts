@@ -6,7 +6,7 @@
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import { killAll, startPython } from "../../helpers/process.js";
-import { freePort } from "../../helpers/addresses.js";
+import { freePort, uniqAddress } from "../../helpers/addresses.js";
 import { waitFor } from "../../helpers/wait.js";
 import { broker, client, closeAll, HB, LIVENESS, STEADY_HB, text, track, worker } from "./fixtures.js";
 import { MajordomoBroker } from "../../../patterns/majordomo/index.js";
@@ -196,5 +196,24 @@ describe("Majordomo failure handling", () => {
     expect(() => new MajordomoBroker({ maxServices: 0 })).toThrow(/maxServices/);
     await c.close();
     await Promise.all(pending);
+  });
+
+  it("a request it cannot send to its worker (pipe full) is redelivered, and that worker removed, not left busy for ever", async () => {
+    const { broker: b, endpoint } = await broker({ heartbeatInterval: 1, heartbeatLiveness: 100_000, requestExpiry: 0, highWaterMark: 10 }, await uniqAddress("inproc"));
+    // A worker that says READY and then never reads: its pipe fills with heartbeats.
+    const stuck = new zmq.Dealer({ linger: 0, receiveHighWaterMark: 1 });
+    stuck.connect(endpoint);
+    try {
+      await stuck.send(["", "MDPW01", Buffer.from([0x01]), "svc"]);
+      await waitFor(() => b.stats().workers === 1 && b.stats().sendDropped > 0, { what: "the stuck worker's pipe to fill" });
+      const c = client(endpoint, { timeout: 20_000, retries: 0 });
+      const reply = c.request("svc", "hello");
+      reply.catch(() => undefined); // awaited below
+      await waitFor(() => b.stats().requests === 1 && b.stats().workers === 0 && b.stats().queued === 1, { what: "request back in the queue, stuck worker gone" });
+      worker(endpoint, "svc");
+      expect(text(await reply)).toEqual(["hello"]);
+    } finally {
+      stuck.close();
+    }
   });
 });
