@@ -92,6 +92,8 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
   /** uuid -> clock time before which it is not dispatched again. */
   readonly #pending = new Map<string, number>();
   readonly #inFlight = new Set<string>();
+  /** Dispatches running now: close() waits for them, so no store write or event follows it. */
+  readonly #dispatching = new Set<Promise<void>>();
   readonly #workers: MajordomoWorker[] = [];
   #client: MajordomoClient | undefined;
   #timer: Timer | undefined;
@@ -169,7 +171,9 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
     if (this.#closing) return this.#closing;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#timer?.cancel();
-    this.#closing = Promise.all([...this.#workers.map((w) => w.close()), this.#client?.close()]).then(() => this.#reactor.close());
+    this.#closing = Promise.all([...this.#workers.map((w) => w.close()), this.#client?.close()])
+      .then(() => Promise.all(this.#dispatching))
+      .then(() => this.#reactor.close());
     return this.#closing;
   }
 
@@ -251,7 +255,11 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
       if (this.#inFlight.size >= this.#concurrency) return;
       if (notBefore > now || this.#inFlight.has(uuid)) continue;
       this.#inFlight.add(uuid);
-      void this.#dispatch(uuid).finally(() => this.#inFlight.delete(uuid));
+      const dispatching: Promise<void> = this.#dispatch(uuid).finally(() => {
+        this.#inFlight.delete(uuid);
+        this.#dispatching.delete(dispatching);
+      });
+      this.#dispatching.add(dispatching);
     }
   }
 

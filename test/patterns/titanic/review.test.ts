@@ -109,4 +109,30 @@ describe("Titanic review", () => {
     expect((await c.request("nobody", "4")).status).toBe("200");
     expect(() => new TitanicServer({ endpoint, dir: tempDir(), maxPending: 0 })).toThrow(/maxPending/);
   });
+
+  it("close() waits for a dispatch that is storing its reply: no event after close() resolved", async () => {
+    const { endpoint } = await broker();
+    const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
+    worker(endpoint, "echo");
+    const order: string[] = [];
+    server.on("request:completed", () => order.push("completed"));
+    let reached: (() => void) | undefined;
+    const storing = new Promise<void>((r) => (reached = r));
+    let gate: (() => void) | undefined;
+    const put = server.store.put.bind(server.store);
+    server.store.put = async (uuid, kind, frames) => {
+      if (kind === "rep") {
+        reached!();
+        await new Promise<void>((r) => (gate = r));
+      }
+      return put(uuid, kind, frames);
+    };
+    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5 }));
+    expect((await c.request("echo", "x")).status).toBe("200");
+    await storing;
+    const closing = server.close().then(() => order.push("closed"));
+    gate!();
+    await closing;
+    expect(order).toEqual(["completed", "closed"]);
+  });
 });
