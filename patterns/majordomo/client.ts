@@ -226,8 +226,9 @@ export class MajordomoClient extends TypedEmitter<MajordomoClientEvents> {
    * body. Breaking out of the loop abandons the request. Under 0.1 it yields the one reply.
    */
   async *stream(service: string, body: MessageLike, options: Omit<RequestOptions, "onPartial"> = {}): AsyncGenerator<Buffer[], void, undefined> {
+    const given = signalOption("MajordomoClient.stream", optionsObject("MajordomoClient.stream", options));
     const stop = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    const signal = given ? AbortSignal.any([given, stop.signal]) : stop.signal;
     const chunks = new BoundedQueue<Buffer[]>(this.#streamLimit, "reject", "stream buffer");
     let wake: (() => void) | undefined;
     let done = false;

@@ -1,6 +1,6 @@
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClosedError, Reactor, TimeoutError } from "../../../src/index.js";
+import { ClosedError, InvalidOptionError, Reactor, TimeoutError } from "../../../src/index.js";
 import { MajordomoBroker, MajordomoClient, MajordomoWorker, ServiceExpiredError } from "../../../patterns/majordomo/index.js";
 import { sendMalformed } from "../../helpers/malformed.js";
 import { waitFor, within } from "../../helpers/wait.js";
@@ -231,5 +231,18 @@ describe("MajordomoClient on a shared reactor", () => {
     await new MajordomoClient({ endpoint, reactor: other }).close();
     expect(other.listenerCount("reactor:closed")).toBe(0);
     await other.close();
+  });
+});
+
+describe("MajordomoClient.stream options", () => {
+  it("validates them like request() (InvalidOptionError naming the option)", async () => {
+    const { endpoint } = await broker();
+    const c = client(endpoint);
+    for (const [options, name] of [[{ signal: {} as AbortSignal }, "signal"], [{ timeout: -1 }, "timeout"], [{ retries: 1.5 }, "retries"]] as const) {
+      const error = await c.stream("svc", "x", options).next().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as Error).message).toContain(`\`${name}\``);
+    }
+    expect(c.stats().requests).toBe(0);
   });
 });
