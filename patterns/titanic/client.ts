@@ -90,6 +90,22 @@ export class TitanicClient {
     const signal = signalOption("TitanicClient.call", o);
     const deadline = intOption("TitanicClient.call", o, "deadline", 0, 0);
     const until = deadline > 0 ? Date.now() + deadline : Infinity;
+    if (deadline === 0) return this.#call(service, body, until, signal);
+    // The deadline also cuts short a step in progress (a request waiting for its answer, a
+    // wait between polls), not only the loop between steps.
+    const expired = new AbortController();
+    const timer = this.#reactor.after(deadline, () => expired.abort(new TimeoutError("Titanic call deadline passed")));
+    try {
+      return await this.#call(service, body, until, signal ? AbortSignal.any([signal, expired.signal]) : expired.signal);
+    } catch (error) {
+      if (expired.signal.aborted && !signal?.aborted && error instanceof AbortedError) throw expired.signal.reason;
+      throw error;
+    } finally {
+      timer.cancel();
+    }
+  }
+
+  async #call(service: string, body: MessageLike, until: number, signal: AbortSignal | undefined): Promise<Buffer[]> {
     const uuid = await this.#until(until, signal, () => this.request(service, body, signal));
     const reply = await this.#until(until, signal, () => this.reply(uuid, signal), true);
     await this.#until(until, signal, () => this.closeRequest(uuid, signal)).catch(() => undefined);

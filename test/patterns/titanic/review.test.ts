@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClosedError, Reactor } from "../../../src/index.js";
+import { ClosedError, Reactor, TimeoutError } from "../../../src/index.js";
 import { TitanicClient, TitanicServer, TitanicStore } from "../../../patterns/titanic/index.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 import { waitFor, within } from "../../helpers/wait.js";
@@ -134,5 +134,17 @@ describe("Titanic review", () => {
     gate!();
     await closing;
     expect(order).toEqual(["completed", "closed"]);
+  });
+
+  it("call() rejects with TimeoutError at its deadline, even while a step is waiting for an answer", async () => {
+    // No Titanic server: titanic.request is never answered, and each attempt waits 60 s.
+    const { endpoint } = await broker({ requestExpiry: 0 });
+    const c = track(new TitanicClient({ endpoint, timeout: 60_000, retries: 0 }));
+    const outcome = c.call("echo", "x", { deadline: 200 }).then(
+      () => "resolved",
+      (error: unknown) => error,
+    );
+    expect(await within(outcome, 10_000, "call to reach its deadline")).toBeInstanceOf(TimeoutError);
+    expect(c.mdp.stats()).toMatchObject({ inFlight: 0, aborted: 1 });
   });
 });
