@@ -40,7 +40,7 @@ export interface Denial {
 /** What an authenticator returns. */
 export type AuthResult = Principal | Denial;
 
-/** §4.1: checks credentials; may be async. Throwing (or rejecting) answers 500. */
+/** §4.1: checks credentials; may be async. Throwing, rejecting, or returning neither a principal nor a denial (401/403/429) answers 500. */
 export type Authenticator = (credentials: Credentials, peer: PeerInfo) => AuthResult | Promise<AuthResult>;
 
 /** True when `r` is a {@link Denial}. */

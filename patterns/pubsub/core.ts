@@ -143,6 +143,18 @@ function allowed(pattern: Buffer, entitlements: readonly Buffer[]): boolean {
   return false;
 }
 
+/** Why an authenticator's result is neither a {@link Principal} nor a {@link Denial} (undefined when it is one). */
+function invalidResult(r: unknown): string | undefined {
+  if (typeof r !== "object" || r === null) return `expected a principal or a denial, got ${String(r)}`;
+  const o = r as Record<string, unknown>;
+  if (typeof o.denied === "string") {
+    return o.status === undefined || o.status === 401 || o.status === 403 || o.status === 429 ? undefined : `denial status must be 401, 403 or 429, got ${String(o.status)}`;
+  }
+  if (typeof o.name !== "string") return "expected the principal's name to be a string";
+  if (!Array.isArray(o.entitlements) || !o.entitlements.every((e) => typeof e === "string" || e instanceof Uint8Array)) return "expected the principal's entitlements to be an array of strings or bytes";
+  return undefined;
+}
+
 /** See the module documentation. */
 export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> extends TypedEmitter<E> {
   readonly expiry: number;
@@ -374,6 +386,8 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
       (r) => {
         this.#pending.delete(key);
         if (this.#closed) return;
+        const invalid = invalidResult(r);
+        if (invalid !== undefined) return this.#authFailed(identity, new TypeError(invalid));
         const current = this.#table.get(key);
         if (isDenial(r)) {
           const status = (r.status ?? STATUS.UNAUTHORIZED) as StatusCode;
@@ -412,10 +426,15 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
       (error: unknown) => {
         this.#pending.delete(key);
         if (this.#closed) return;
-        this.#s.authErrors++;
-        this.#reply(identity, STATUS.SERVER_ERROR, "HELLO", `authenticator failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 200));
+        this.#authFailed(identity, error);
       },
     );
+  }
+
+  /** §4.1.4: the authenticator failed (threw, rejected, or returned neither a principal nor a denial): 500. */
+  #authFailed(identity: Buffer, error: unknown): void {
+    this.#s.authErrors++;
+    this.#reply(identity, STATUS.SERVER_ERROR, "HELLO", `authenticator failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 200));
   }
 
   /** §4.4: make the session's patterns exactly `patterns`. */

@@ -1,0 +1,38 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ManualClock, Reactor } from "../../../src/index.js";
+import { helloFrames, PubSubCore, type Authenticator } from "../../../patterns/pubsub/index.js";
+
+const b = (s: string) => Buffer.from(s);
+const tick = () => new Promise((r) => setImmediate(r));
+
+const rejections: unknown[] = [];
+const onRejection = (reason: unknown) => rejections.push(reason);
+afterEach(() => {
+  process.off("unhandledRejection", onRejection);
+  rejections.length = 0;
+});
+
+describe("review: hostile or broken inputs", () => {
+  it("rule 4.1.4: an authenticator that returns something that is not a principal or a denial is answered 500, not an unhandled rejection", async () => {
+    process.on("unhandledRejection", onRejection);
+    const reactor = new Reactor({ clock: new ManualClock() });
+    const sent: string[][] = [];
+    const results: Record<string, unknown> = {
+      none: undefined,
+      nul: null,
+      noEntitlements: { name: "x" },
+      badStatus: { denied: "no", status: 200 },
+    };
+    const authenticator = (({ user }) => results[user]) as Authenticator;
+    const core = new PubSubCore({ reactor, authenticator, transmit: (frames) => (sent.push(frames.map(String)), true) });
+    for (const user of Object.keys(results)) core.handle(b(user), helloFrames(user, "p", ["a"]));
+    // Let the rejections (if any) surface.
+    for (let i = 0; i < 5; i++) await tick();
+    await new Promise((r) => setTimeout(r, 0));
+    for (let i = 0; i < 5; i++) await tick();
+    expect(rejections).toEqual([]);
+    expect(sent.map((f) => f.slice(0, 1).concat(f.slice(3, 5)))).toEqual(Object.keys(results).map((u) => [u, "500", "HELLO"]));
+    expect(core.stats()).toMatchObject({ clients: 0, authErrors: 4, subscriptions: 0 });
+    await reactor.close();
+  });
+});
