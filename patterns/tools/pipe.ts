@@ -70,7 +70,7 @@ export interface PipeStats {
   filtered: number;
   /** Network messages that were not one frame (not counted in `in`). */
   malformed: number;
-  /** Messages whose filter threw or rejected. */
+  /** Messages whose filter threw, rejected, or returned a value that cannot be encoded as JSON. */
   errors: number;
 }
 
@@ -265,7 +265,14 @@ export class Pipe {
       this.#counts.filtered++;
       return undefined;
     }
-    this.#output.send(this.#codec === "json" || typeof value !== "string" ? JSON.stringify(value) : value);
+    let text: string | undefined;
+    try {
+      text = this.#codec === "json" || typeof value !== "string" ? JSON.stringify(value) : value;
+    } catch (error) {
+      return this.#filterFailed(error); // a BigInt, a circular object: the filter's fault
+    }
+    if (text === undefined) return this.#filterFailed(new TypeError(`filter returned a value that is not JSON (${typeof value})`));
+    this.#output.send(text);
     return undefined;
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import zeromqTransport from "../../../patterns/tools/pino-transport.js";
+import { Pipe, type PipeInput, type PipeOutput } from "../../../patterns/tools/index.js";
 import { uniqAddress } from "../../helpers/addresses.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -21,5 +22,32 @@ describe("review: tools", () => {
       holder.close();
       probe.close();
     }
+  });
+
+  it("Pipe: a filter result that cannot be encoded is counted as a filter error; the pipe keeps going", async () => {
+    const lines = ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}', '{"n":5}'];
+    const input: PipeInput = {
+      async run(sink) {
+        for (const line of lines) await sink(line);
+      },
+      async close() {},
+    };
+    const sent: string[] = [];
+    const output: PipeOutput = { send: (text) => (sent.push(text), true), close: async () => {}, stats: () => ({ sent: sent.length, dropped: 0 }) };
+    const errors: unknown[] = [];
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const filter = (m: unknown) => {
+      const n = (m as { n: number }).n;
+      if (n === 2) return BigInt(2); // sync, JSON.stringify throws
+      if (n === 3) return Promise.resolve(circular); // async, JSON.stringify throws
+      if (n === 4) return () => 4; // JSON.stringify gives undefined: nothing to send
+      return m;
+    };
+    const pipe = new Pipe({ input, output, filters: [filter], onFilterError: (e) => errors.push(e) });
+    const stats = await pipe.run();
+    expect(sent).toEqual(['{"n":1}', '{"n":5}']);
+    expect(stats).toMatchObject({ in: 5, out: 2, errors: 3 });
+    expect(errors).toHaveLength(3);
   });
 });
