@@ -303,6 +303,8 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   }
 
   #onMessage(frames: Buffer[]): void {
+    // Closed (or closing, during the BYE grace): the application hears nothing more.
+    if (this.#closing) return;
     const m = parseServerMessage(frames);
     if (isParseError(m)) {
       this.#stats.malformed++;
