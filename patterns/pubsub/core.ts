@@ -7,7 +7,7 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { describeId, functionOption, idKey, intOption, InvalidOptionError, optionsObject, PeerTable, Reactor, toFrame, TypedEmitter, type FrameLike, type PeerEntry } from "../../src/index.js";
+import { describeId, functionOption, idKey, intOption, InvalidOptionError, optionsObject, PeerTable, Reactor, toFrame, TypedEmitter, type FrameLike, type PeerEntry, type Timer } from "../../src/index.js";
 import { isDenial, type Authenticator, type Principal } from "./auth.js";
 import { isParseError, LIMITS, MESSAGE_HEADER, parseClientCommand, statusFrames, STATUS, type StatusCode } from "./protocol.js";
 import { TopicTrie } from "./trie.js";
@@ -167,7 +167,8 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
   readonly #congestion: number;
   readonly #table: PeerTable<Session>;
   readonly #failures: PeerTable<true>;
-  readonly #pending = new Set<string>();
+  /** §4.1.6 authentications in progress: identity key -> the timer that gives up on it. */
+  readonly #pending = new Map<string, Timer>();
   readonly #trie = new TopicTrie<Session>();
   #epoch = 0;
   #closed = false;
@@ -316,6 +317,8 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     for (const e of this.#table.values()) this.#drop(e.state);
     this.#table.clear();
     this.#failures.clear();
+    for (const timer of this.#pending.values()) timer.cancel();
+    this.#pending.clear();
   }
 
   /** §4: one command from `identity` (the frames after the ROUTER identity). */
@@ -375,7 +378,20 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     if (this.#failures.has(key)) return this.#throttle(identity, "HELLO", "retry later");
     if (!entry && this.#table.size + this.#pending.size >= this.#maxClients) return this.#throttle(identity, "HELLO", "server full");
     if (this.#pending.size >= this.#maxPending) return this.#throttle(identity, "HELLO", "busy, retry later");
-    this.#pending.add(key);
+    // §4.1.6: an authentication still running after `expiry` ms is answered 500 and its slot
+    // freed; whatever it returns later is ignored.
+    const timer = this.#reactor.after(this.expiry, () => {
+      if (this.#pending.get(key) !== timer) return;
+      this.#pending.delete(key);
+      this.#authFailed(identity, new Error(`no answer within ${this.expiry} ms`));
+    });
+    this.#pending.set(key, timer);
+    const settle = (): boolean => {
+      if (this.#pending.get(key) !== timer) return false;
+      this.#pending.delete(key);
+      timer.cancel();
+      return !this.#closed;
+    };
     let result;
     try {
       result = Promise.resolve(this.#authenticator({ user, secret }, { identity }));
@@ -384,8 +400,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     }
     result.then(
       (r) => {
-        this.#pending.delete(key);
-        if (this.#closed) return;
+        if (!settle()) return;
         const invalid = invalidResult(r);
         if (invalid !== undefined) return this.#authFailed(identity, new TypeError(invalid));
         const current = this.#table.get(key);
@@ -424,8 +439,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
         this.emit("client:authenticated", { identity, principal: r, patterns: [...session.patterns.values()] });
       },
       (error: unknown) => {
-        this.#pending.delete(key);
-        if (this.#closed) return;
+        if (!settle()) return;
         this.#authFailed(identity, error);
       },
     );

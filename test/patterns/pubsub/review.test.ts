@@ -35,4 +35,24 @@ describe("review: hostile or broken inputs", () => {
     expect(core.stats()).toMatchObject({ clients: 0, authErrors: 4, subscriptions: 0 });
     await reactor.close();
   });
+
+  it("rule 4.1.6: an authentication that never finishes does not hold its slot (or its identity) forever", async () => {
+    process.on("unhandledRejection", onRejection);
+    const clock = new ManualClock();
+    const reactor = new Reactor({ clock });
+    const sent: string[][] = [];
+    const authenticator: Authenticator = ({ user }) => (user === "hang" ? new Promise(() => undefined) : { name: user, entitlements: [""] });
+    const core = new PubSubCore({ reactor, authenticator, maxPendingAuth: 1, expiry: 1000, transmit: (frames) => (sent.push(frames.map(String)), true) });
+    core.handle(b("a"), helloFrames("hang", "p", []));
+    core.handle(b("b"), helloFrames("ok", "p", []));
+    expect(sent.at(-1)!.slice(0, 1).concat(sent.at(-1)!.slice(3, 6))).toEqual(["b", "429", "HELLO", "busy, retry later"]);
+    clock.advance(1001);
+    await tick();
+    expect(sent.at(-1)!.slice(0, 1).concat(sent.at(-1)!.slice(3, 5))).toEqual(["a", "500", "HELLO"]);
+    core.handle(b("b"), helloFrames("ok", "p", []));
+    await tick();
+    expect(sent.at(-1)!.slice(0, 1).concat(sent.at(-1)!.slice(3, 5))).toEqual(["b", "201", "HELLO"]);
+    expect(core.stats()).toMatchObject({ clients: 1, authErrors: 1 });
+    await reactor.close();
+  });
 });
