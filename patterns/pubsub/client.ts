@@ -129,6 +129,9 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   readonly #link: HeartbeatLink;
   readonly #buffer: BoundedQueue<PubSubMessage>;
   readonly #signal: AbortSignal | undefined;
+  readonly #keepAlive: number;
+  /** Reactor clock time of the last HELLO (§5.2: only HELLO keeps the session alive). */
+  #lastHello = -Infinity;
   #iterating = false;
   #waiters: { resolve: (r: IteratorResult<PubSubMessage>) => void; reject: (e: unknown) => void }[] = [];
   #state: PubSubClientState = "connecting";
@@ -178,10 +181,8 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
       ...(routingId ? { routingId } : {}),
       ...(serverKey ? { curveServerKey: serverKey, curvePublicKey: publicKey, curveSecretKey: secretKey } : {}),
     };
-    const hello = () => {
-      this.#stats.hellos++;
-      return helloFrames(this.#user, this.#secret, this.#patterns.values());
-    };
+    this.#keepAlive = keepAlive;
+    const hello = () => this.#helloFrames();
     this.#link = new HeartbeatLink({
       reactor: this.#reactor,
       endpoint: this.endpoint,
@@ -232,7 +233,7 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   subscribe(...patterns: FrameLike[]): void {
     this.#checkOpen();
     const added = this.#addPatterns(patterns, "subscribe");
-    if (added.length > 0 && this.#state === "ready") this.#link.send(subscriptionFrames("SUBSCRIBE", added));
+    if (added.length > 0 && this.#state === "ready") this.#sendChange("SUBSCRIBE", added);
   }
 
   /** Remove patterns. */
@@ -240,7 +241,23 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
     this.#checkOpen();
     const removed: Buffer[] = [];
     for (const p of patterns.map(toFrame)) if (this.#patterns.delete(p.toString("latin1"))) removed.push(p);
-    if (removed.length > 0 && this.#state === "ready") this.#link.send(subscriptionFrames("UNSUBSCRIBE", removed));
+    if (removed.length > 0 && this.#state === "ready") this.#sendChange("UNSUBSCRIBE", removed);
+  }
+
+  /**
+   * §5.2: SUBSCRIBE/UNSUBSCRIBE do not keep the session alive (§4.4.1), yet every send
+   * postpones the link's keep-alive: when a HELLO is due, send the change as a HELLO (it
+   * carries the full pattern set) instead.
+   */
+  #sendChange(command: "SUBSCRIBE" | "UNSUBSCRIBE", patterns: Buffer[]): void {
+    if (this.#reactor.clock.now() - this.#lastHello >= this.#keepAlive) this.#link.send(this.#helloFrames());
+    else this.#link.send(subscriptionFrames(command, patterns));
+  }
+
+  #helloFrames(): Buffer[] {
+    this.#stats.hellos++;
+    this.#lastHello = this.#reactor.clock.now();
+    return helloFrames(this.#user, this.#secret, this.#patterns.values());
   }
 
   /**
@@ -345,8 +362,7 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
       case STATUS.UNKNOWN_SESSION:
         // §5.4: the server forgot us (restart, expiry): authenticate and resubscribe now.
         this.#state = "connecting";
-        this.#link.send(helloFrames(this.#user, this.#secret, this.#patterns.values()));
-        this.#stats.hellos++;
+        this.#link.send(this.#helloFrames());
         return;
       case STATUS.FORBIDDEN:
       case STATUS.TOO_MANY:

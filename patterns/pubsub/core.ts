@@ -340,7 +340,8 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
       case "UNSUBSCRIBE":
         if (this.#pending.has(key)) return this.#throttle(identity, cmd.command, "authentication in progress");
         if (!entry) return this.#reply(identity, STATUS.UNKNOWN_SESSION, cmd.command);
-        this.#table.touch(key);
+        // §4.4.1: no touch. These carry no credentials, so they must not keep a session alive
+        // for whoever holds the routing id after its owner left (§4.8).
         this.#reply(identity, STATUS.OK, cmd.command);
         if (cmd.command === "SUBSCRIBE") this.#add(entry.state, cmd.patterns, cmd.command);
         else for (const p of cmd.patterns) this.#remove(entry.state, p);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../../helpers/wait.js";
 import { client, closeAll, server } from "./setup.js";
 
 afterEach(closeAll);
@@ -17,5 +18,23 @@ describe("review: client lifecycle", () => {
     closing = true;
     await c.close();
     expect(after).toBe(0);
+  });
+
+  it("rule 5.2: a client busy subscribing and unsubscribing (faster than its keep-alive) still keeps its session", async () => {
+    const s = await server({ allowAny: true, expiry: 500 });
+    let expired = 0;
+    s.on("client:expired", () => expired++);
+    const c = client(s.endpoint, "u", "p", { subscribe: ["t."], keepAliveInterval: 100 });
+    await c.ready();
+    let changes = 0;
+    const churn = setInterval(() => (changes++ % 2 ? c.unsubscribe("x.") : c.subscribe("x.")), 20);
+    try {
+      const t0 = Date.now();
+      await waitFor(() => changes >= 40 && Date.now() - t0 > 1500, { what: "1.5 s of subscription changes (three expiry windows)" });
+    } finally {
+      clearInterval(churn);
+    }
+    expect(expired).toBe(0);
+    expect(s.publish("t.1", "x")).toBe(1);
   });
 });

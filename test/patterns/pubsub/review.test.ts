@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock, Reactor } from "../../../src/index.js";
-import { helloFrames, PubSubCore, type Authenticator } from "../../../patterns/pubsub/index.js";
+import { helloFrames, PubSubCore, subscriptionFrames, type Authenticator } from "../../../patterns/pubsub/index.js";
 
 const b = (s: string) => Buffer.from(s);
 const tick = () => new Promise((r) => setImmediate(r));
@@ -53,6 +53,33 @@ describe("review: hostile or broken inputs", () => {
     await tick();
     expect(sent.at(-1)!.slice(0, 1).concat(sent.at(-1)!.slice(3, 5))).toEqual(["b", "201", "HELLO"]);
     expect(core.stats()).toMatchObject({ clients: 1, authErrors: 1 });
+    await reactor.close();
+  });
+
+  it("rules 4.4/4.8: commands without credentials do not keep a session alive (an identity re-used after its owner left cannot hold the session)", async () => {
+    const clock = new ManualClock();
+    const reactor = new Reactor({ clock });
+    const core = new PubSubCore({ reactor, authenticator: ({ user }) => ({ name: user, entitlements: ["news."] }), expiry: 1000, transmit: () => true });
+    const expired: string[] = [];
+    core.on("client:expired", (e) => expired.push(e.identity.toString()));
+    core.handle(b("victim"), helloFrames("alice", "pw", ["news."]));
+    await tick();
+    expect(core.stats().clients).toBe(1);
+    // The owner is gone; whoever now holds the routing id sends SUBSCRIBE/UNSUBSCRIBE only.
+    for (let t = 0; t < 5; t++) {
+      clock.advance(300);
+      core.handle(b("victim"), subscriptionFrames(t % 2 ? "UNSUBSCRIBE" : "SUBSCRIBE", ["news.x"]));
+    }
+    expect(expired).toEqual(["victim"]);
+    expect(core.listeners("news.x")).toEqual([]);
+    // A keep-alive HELLO with the session's credentials still keeps it (rule 4.4.2).
+    core.handle(b("owner"), helloFrames("bob", "pw", ["news."]));
+    await tick();
+    for (let t = 0; t < 5; t++) {
+      clock.advance(600);
+      core.handle(b("owner"), helloFrames("bob", "pw", ["news."]));
+    }
+    expect(core.client("owner")).toBeDefined();
     await reactor.close();
   });
 });
