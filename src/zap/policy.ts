@@ -244,14 +244,18 @@ export class CompiledPolicy {
     const users = this.#users;
     if (!users) return deny("mechanism");
     const username = request.username ?? "";
-    const hash = users.get(username);
+    // Compare the bytes the client sent, not their lossy UTF-8 decoding (every invalid
+    // sequence decodes to U+FFFD, so distinct byte strings would match the same entry).
+    const [userBytes, password = Buffer.alloc(0)] = request.credentials;
+    const exactName = userBytes === undefined || Buffer.from(username, "utf8").equals(userBytes);
+    const hash = exactName ? users.get(username) : undefined;
     if (hash === undefined) {
       // Spend the same work as a real check, so timing does not tell which users exist.
       dummyHash ??= hashPassword(randomBytes(16).toString("hex"));
-      await verifyPassword(request.password ?? "", await dummyHash);
+      await verifyPassword(password, await dummyHash);
       return deny("user", BAD_CREDENTIALS);
     }
-    if (!(await verifyPassword(request.password ?? "", hash))) return deny("password", BAD_CREDENTIALS);
+    if (!(await verifyPassword(password, hash))) return deny("password", BAD_CREDENTIALS);
     return { status: 200, userId: username };
   }
 
