@@ -20,4 +20,26 @@ describe("review: 27/ZAP PLAIN", () => {
     expect((await bob.decide(plainRequest("b\uFFFD", "pw"))).status).toBe(200);
     expect((await bob.decide(plainRequest(Buffer.from([0x62, 0xfe]), "pw"))).status).toBe(400);
   });
+
+  it("an unknown user costs the same scrypt work as a known one, whatever cost the users file uses", async () => {
+    // Users hashed at a cost 16 times below the default; the dummy check must follow them.
+    const policy = new CompiledPolicy("test", { plain: { users: { alice: await hashPassword("pw", { cost: 1024 }) } } });
+    const known = plainRequest("alice", "wrong");
+    const unknown = plainRequest("mallory", "wrong");
+    await policy.decide(unknown); // the dummy hash is made once
+    const time = async (r: ZapRequest) => {
+      const t0 = process.hrtime.bigint();
+      await policy.decide(r);
+      return Number(process.hrtime.bigint() - t0);
+    };
+    const k: number[] = [];
+    const u: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      k.push(await time(known));
+      u.push(await time(unknown));
+    }
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+    // Equal work gives a ratio near 1; the cost mismatch gave about 16. The bound is generous.
+    expect(median(u) / median(k)).toBeLessThan(4);
+  });
 });
