@@ -83,6 +83,25 @@ export async function hashPassword(password: string, options: HashPasswordOption
   return `scrypt$${N}$${r}$${p}$${salt.toString("base64")}$${key.toString("base64")}`;
 }
 
+/** Dummy hashes by scrypt parameters (`N$r$p`). */
+const dummyHashes = new Map<string, Promise<string>>();
+
+/**
+ * A hash of a random password made with the same scrypt parameters as `sample` (the default
+ * ones when `sample` is not a hash), cached per parameter set: checking a password against it
+ * costs what a check against `sample` costs, so an unknown user costs what a known one does.
+ */
+export function dummyPasswordHash(sample?: string): Promise<string> {
+  const parsed = parsePasswordHash(sample);
+  const key = parsed ? `${parsed.N}$${parsed.r}$${parsed.p}` : "default";
+  let hash = dummyHashes.get(key);
+  if (!hash) {
+    hash = hashPassword(randomBytes(16).toString("hex"), parsed ? { cost: parsed.N, blockSize: parsed.r, parallelization: parsed.p } : {});
+    dummyHashes.set(key, hash);
+  }
+  return hash;
+}
+
 /**
  * Check a password against a hash, comparing the derived keys in constant time. Resolves
  * false (never throws) for a wrong password or an unreadable hash.

@@ -5,10 +5,9 @@
  * @module
  */
 import { BlockList, isIP } from "node:net";
-import { randomBytes } from "node:crypto";
 import { InvalidOptionError } from "../index.js";
 import { loadCertificates, type Certificate } from "./keys.js";
-import { hashPassword, isPasswordHash, loadUsersFile, parsePasswordHash, verifyPassword } from "./passwords.js";
+import { dummyPasswordHash, isPasswordHash, loadUsersFile, verifyPassword } from "./passwords.js";
 import { encodeMetadata, ZAP_STATUSES, type ZapMetadata, type ZapRequest, type ZapStatus } from "./protocol.js";
 import { isZ85Key } from "./z85.js";
 
@@ -136,23 +135,6 @@ function deny(reason: DenyReason, text = DENIED): ZapDecision {
   return { status: 400, text, reason };
 }
 
-/** Dummy hashes by scrypt parameters (`N$r$p`), for unknown users. */
-const dummyHashes = new Map<string, Promise<string>>();
-
-/** A hash of a random password made with the same scrypt parameters as the users' hashes. */
-function dummyHashFor(users: ReadonlyMap<string, string>): Promise<string> {
-  const first = users.values().next().value;
-  const parsed = first === undefined ? undefined : parsePasswordHash(first);
-  const key = parsed ? `${parsed.N}$${parsed.r}$${parsed.p}` : "default";
-  let hash = dummyHashes.get(key);
-  if (!hash) {
-    const options = parsed ? { cost: parsed.N, blockSize: parsed.r, parallelization: parsed.p } : {};
-    hash = hashPassword(randomBytes(16).toString("hex"), options);
-    dummyHashes.set(key, hash);
-  }
-  return hash;
-}
-
 /** One domain's policy, validated and with its files loaded. */
 export class CompiledPolicy {
   readonly #address: AddressFilter | undefined;
@@ -266,7 +248,7 @@ export class CompiledPolicy {
     const hash = exactName ? users.get(username) : undefined;
     if (hash === undefined) {
       // Spend the same work as a real check, so timing does not tell which users exist.
-      await verifyPassword(password, await dummyHashFor(users));
+      await verifyPassword(password, await dummyPasswordHash(users.values().next().value));
       return deny("user", BAD_CREDENTIALS);
     }
     if (!(await verifyPassword(password, hash))) return deny("password", BAD_CREDENTIALS);

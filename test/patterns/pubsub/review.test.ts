@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock, Reactor } from "../../../src/index.js";
-import { helloFrames, PubSubCore, subscriptionFrames, type Authenticator } from "../../../patterns/pubsub/index.js";
+import { mkdtempSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { addUser, helloFrames, PubSubCore, subscriptionFrames, usersFileAuthenticator, type Authenticator } from "../../../patterns/pubsub/index.js";
 
 const b = (s: string) => Buffer.from(s);
 const tick = () => new Promise((r) => setImmediate(r));
@@ -81,5 +84,30 @@ describe("review: hostile or broken inputs", () => {
     }
     expect(core.client("owner")).toBeDefined();
     await reactor.close();
+  });
+
+  it("rule 4.1.7: after the users file is rewritten with another scrypt cost, unknown users still cost what known ones do", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "zps-rv-")), "users.json");
+    await addUser(file, "alice", "pw", ["x."], 16384);
+    const auth = usersFileAuthenticator(file);
+    const peer = { identity: b("i") };
+    await auth({ user: "mallory", secret: b("pw") }, peer); // dummy made for cost 16384
+    await addUser(file, "alice", "pw", ["x."], 1024);
+    utimesSync(file, new Date(), new Date(Date.now() + 5000)); // a distinct mtime: re-read
+    const time = async (user: string) => {
+      const t0 = process.hrtime.bigint();
+      await auth({ user, secret: b("wrong") }, peer);
+      return Number(process.hrtime.bigint() - t0);
+    };
+    await time("mallory");
+    const k: number[] = [];
+    const u: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      k.push(await time("alice"));
+      u.push(await time("mallory"));
+    }
+    const median = (xs: number[]) => xs.sort((p, q) => p - q)[xs.length >> 1]!;
+    // Equal work gives a ratio near 1; a dummy hash stuck at the old cost gives about 16.
+    expect(median(u) / median(k)).toBeLessThan(4);
   });
 });
