@@ -253,11 +253,12 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
   /**
    * §4.3: send `topic` + `body` once to every session with a matching pattern (once per
    * session, however many of its patterns match). Never blocks. Returns the number of
-   * copies handed to the transport.
+   * copies handed to the transport. Throws a TypeError for a topic over 255 bytes (§2).
    */
   publish(topic: FrameLike, ...body: FrameLike[]): number {
     if (this.#closed) return 0;
     const t = toFrame(topic);
+    if (t.length > LIMITS.pattern) throw new InvalidOptionError("topic", `PubSubServer.publish: expected \`topic\` to be at most ${LIMITS.pattern} bytes, got ${t.length}`);
     const frames = body.map(toFrame);
     const epoch = ++this.#epoch;
     const now = this.#congestion > 0 ? this.#reactor.clock.now() : 0;

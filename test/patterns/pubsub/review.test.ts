@@ -110,4 +110,18 @@ describe("review: hostile or broken inputs", () => {
     // Equal work gives a ratio near 1; a dummy hash stuck at the old cost gives about 16.
     expect(median(u) / median(k)).toBeLessThan(4);
   });
+
+  it("rule 2: publish() refuses a topic over 255 bytes (TypeError naming it) instead of sending what the grammar forbids", async () => {
+    const reactor = new Reactor({ clock: new ManualClock() });
+    const sent: Buffer[][] = [];
+    const core = new PubSubCore({ reactor, authenticator: () => ({ name: "u", entitlements: [""] }), transmit: (frames) => (sent.push(frames), true) });
+    core.handle(b("a"), helloFrames("u", "p", [""]));
+    await tick();
+    sent.length = 0;
+    expect(() => core.publish("t".repeat(256), "body")).toThrow(TypeError);
+    expect(() => core.publish("t".repeat(256), "body")).toThrow(/`topic`/);
+    expect(sent).toEqual([]);
+    expect(core.publish("t".repeat(255), "body")).toBe(1);
+    await reactor.close();
+  });
 });
