@@ -374,6 +374,7 @@ export class FileOutput implements PipeOutput {
   /** The file's path. */
   readonly path: string;
   #fd: number | undefined;
+  #closed = false;
   #sent = 0;
   #dropped = 0;
   #reopened = 0;
@@ -399,18 +400,30 @@ export class FileOutput implements PipeOutput {
     }
   }
 
-  /** Close and reopen the file by name (log rotation). */
-  reopen(): void {
-    if (this.#fd === undefined) return;
-    closeSync(this.#fd);
-    this.#fd = openSync(this.path, "a");
+  /**
+   * Close and reopen the file by name (log rotation). Never throws: when the file cannot be
+   * opened (its directory is gone, no permission) it returns false, and lines are dropped
+   * and counted until a later reopen succeeds.
+   */
+  reopen(): boolean {
+    if (this.#closed) return false;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    if (fd !== undefined) closeSync(fd);
+    try {
+      this.#fd = openSync(this.path, "a");
+    } catch {
+      return false;
+    }
     this.#reopened++;
+    return true;
   }
 
   async close(): Promise<void> {
-    if (this.#fd === undefined) return;
-    closeSync(this.#fd);
+    this.#closed = true;
+    const fd = this.#fd;
     this.#fd = undefined;
+    if (fd !== undefined) closeSync(fd);
   }
 
   stats(): { sent: number; dropped: number; reopened: number } {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import zeromqTransport from "../../../patterns/tools/pino-transport.js";
-import { Pipe, type PipeInput, type PipeOutput } from "../../../patterns/tools/index.js";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileOutput, Pipe, type PipeInput, type PipeOutput } from "../../../patterns/tools/index.js";
 import { uniqAddress } from "../../helpers/addresses.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -49,5 +52,26 @@ describe("review: tools", () => {
     expect(sent).toEqual(['{"n":1}', '{"n":5}']);
     expect(stats).toMatchObject({ in: 5, out: 2, errors: 3 });
     expect(errors).toHaveLength(3);
+  });
+
+  it("FileOutput: a reopen that fails (directory gone) does not throw nor keep the closed descriptor; lines are dropped and counted until a reopen succeeds", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "zp-rv-")), "logs");
+    mkdirSync(dir);
+    const path = join(dir, "out.log");
+    const out = new FileOutput(path);
+    try {
+      expect(out.send("one")).toBe(true);
+      rmSync(dir, { recursive: true });
+      expect(() => out.reopen()).not.toThrow();
+      expect(out.send("lost")).toBe(false);
+      expect(out.stats()).toMatchObject({ sent: 1, dropped: 1 });
+      mkdirSync(dir);
+      out.reopen();
+      expect(out.send("two")).toBe(true);
+      expect(readFileSync(path, "utf8")).toBe("two\n");
+    } finally {
+      await out.close();
+    }
+    expect(out.send("after close")).toBe(false);
   });
 });
