@@ -105,6 +105,8 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
   readonly #zapOptions: { domain: string; keys: string[] } | undefined;
   #zap: ZapHandler | undefined;
   #started: Promise<this> | undefined;
+  /** The binding itself (close() waits for it; {@link start} wraps it). */
+  #starting: Promise<this> | undefined;
   #closing: Promise<void> | undefined;
   readonly #offs: (() => void)[] = [];
 
@@ -170,9 +172,20 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
 
   readonly #onAbort = () => void this.close();
 
-  /** Bind the sockets and start serving. Resolves with the server. Idempotent. */
+  /**
+   * Bind the sockets and start serving. Resolves with the server. Idempotent. When it fails
+   * (an endpoint in use, ...) the server is closed first, so nothing it took stays behind.
+   */
   start(): Promise<this> {
-    this.#started ??= (async () => {
+    this.#started ??= this.#start().catch(async (error: unknown) => {
+      await this.close();
+      throw error;
+    });
+    return this.#started;
+  }
+
+  #start(): Promise<this> {
+    this.#starting ??= (async () => {
       if (this.#zapOptions) {
         const { domain, keys } = this.#zapOptions;
         this.#zap = await ZapHandler.start({ reactor: this.#reactor, allowNull: false, domains: { [domain]: { curve: { keys } } } });
@@ -208,7 +221,7 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
       }
       return this;
     })();
-    return this.#started;
+    return this.#starting;
   }
 
   /** The ROUTER's last bound endpoint (the real port after `:*`). */
@@ -247,7 +260,7 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.closeCore();
     this.#closing = (async () => {
-      await this.#started?.catch(() => undefined);
+      await this.#starting?.catch(() => undefined);
       for (const off of this.#offs) off();
       const handles = [this.#routerHandle, ...this.#pulls].filter((h) => h !== undefined);
       await Promise.all(handles.map((h) => h.close(0)));
