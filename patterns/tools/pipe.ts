@@ -496,11 +496,16 @@ export class LogReceiver implements PipeInput {
     signal?.addEventListener("abort", () => void this.close(), { once: true });
   }
 
-  /** Bind the `bind` endpoints. */
+  /** Bind the `bind` endpoints. When a bind fails the receiver is closed (nothing stays bound) and the error rethrown. */
   async start(): Promise<this> {
-    for (const ep of this.#binds) {
-      await this.#socket.bind(ep);
-      this.#endpoints.push(this.#socket.lastEndpoint ?? ep);
+    try {
+      for (const ep of this.#binds) {
+        await this.#socket.bind(ep);
+        this.#endpoints.push(this.#socket.lastEndpoint ?? ep);
+      }
+    } catch (error) {
+      await this.close();
+      throw error;
     }
     return this;
   }

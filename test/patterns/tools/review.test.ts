@@ -4,7 +4,7 @@ import zeromqTransport from "../../../patterns/tools/pino-transport.js";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileOutput, Pipe, type PipeInput, type PipeOutput } from "../../../patterns/tools/index.js";
+import { FileOutput, LogReceiver, LogSender, Pipe, type PipeInput, type PipeOutput } from "../../../patterns/tools/index.js";
 import { uniqAddress } from "../../helpers/addresses.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -74,4 +74,21 @@ describe("review: tools", () => {
     }
     expect(out.send("after close")).toBe(false);
   });
+
+  for (const [name, make] of [["LogSender", (bind: string[]) => new LogSender({ type: "push", bind })], ["LogReceiver", (bind: string[]) => new LogReceiver({ type: "pull", bind })]] as const) {
+    it(`${name}: start() that fails closes what it had bound (\`await new X().start()\` leaves nothing to close)`, async () => {
+      const taken = await uniqAddress("inproc");
+      const free = await uniqAddress("inproc");
+      const holder = new zmq.Pull({ linger: 0 });
+      await holder.bind(taken);
+      const probe = new zmq.Pull({ linger: 0 });
+      try {
+        await expect(make([free, taken]).start()).rejects.toThrow();
+        await waitFor(() => probe.bind(free).then(() => true, () => false), { timeout: 3000, what: `${free} to be released` });
+      } finally {
+        holder.close();
+        probe.close();
+      }
+    });
+  }
 });
