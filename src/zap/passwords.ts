@@ -158,7 +158,8 @@ export async function writeUsersFile(file: string, users: ReadonlyMap<string, st
  * rewrites the file.
  */
 export async function setUserPassword(file: string, username: string, password: string, options: HashPasswordOptions = {}): Promise<void> {
-  if (typeof username !== "string" || username.length === 0 || username.length > 255) throw new TypeError("setUserPassword: expected `username` to be 1-255 characters");
+  // 27/ZAP PLAIN carries the user name in at most 255 bytes (UTF-8), not 255 characters.
+  if (typeof username !== "string" || username.length === 0 || Buffer.byteLength(username, "utf8") > 255) throw new TypeError("setUserPassword: expected `username` to be 1-255 bytes of UTF-8");
   let users = new Map<string, string>();
   try {
     users = await loadUsersFile(file);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, parseZapRequest, type ZapRequest } from "../../src/zap/index.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hashPassword, parseZapRequest, setUserPassword, type ZapRequest } from "../../src/zap/index.js";
 import { CompiledPolicy } from "../../src/zap/policy.js";
 
 const id = Buffer.from([0, 1, 2, 3, 4]);
@@ -41,5 +44,11 @@ describe("review: 27/ZAP PLAIN", () => {
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
     // Equal work gives a ratio near 1; the cost mismatch gave about 16. The bound is generous.
     expect(median(u) / median(k)).toBeLessThan(4);
+  });
+
+  it("setUserPassword refuses a user name PLAIN cannot carry (over 255 bytes, whatever its length in characters)", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "zap-rv-")), "users.json");
+    await expect(setUserPassword(file, "\u00e9".repeat(200), "pw", { cost: 1024 })).rejects.toThrow(TypeError);
+    await setUserPassword(file, "\u00e9".repeat(127), "pw", { cost: 1024 });
   });
 });
