@@ -167,8 +167,11 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
   readonly #congestion: number;
   readonly #table: PeerTable<Session>;
   readonly #failures: PeerTable<true>;
-  /** §4.1.6 authentications in progress: identity key -> the timer that gives up on it. */
-  readonly #pending = new Map<string, Timer>();
+  /**
+   * §4.1.6 authentications in progress: identity key -> the timer that gives up on it, and
+   * whether a BYE ended it (its slot is held until it settles or times out, its result ignored).
+   */
+  readonly #pending = new Map<string, { timer: Timer; ended: boolean }>();
   readonly #trie = new TopicTrie<Session>();
   #epoch = 0;
   #closed = false;
@@ -318,7 +321,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     for (const e of this.#table.values()) this.#drop(e.state);
     this.#table.clear();
     this.#failures.clear();
-    for (const timer of this.#pending.values()) timer.cancel();
+    for (const p of this.#pending.values()) p.timer.cancel();
     this.#pending.clear();
   }
 
@@ -347,7 +350,10 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
         if (cmd.command === "SUBSCRIBE") this.#add(entry.state, cmd.patterns, cmd.command);
         else for (const p of cmd.patterns) this.#remove(entry.state, p);
         return;
-      case "BYE":
+      case "BYE": {
+        // §3.4: BYE also ends a HELLO being authenticated (its result is then ignored).
+        const pending = this.#pending.get(key);
+        if (pending) pending.ended = true;
         if (entry) {
           this.#table.delete(key);
           this.#drop(entry.state);
@@ -355,6 +361,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
           this.emit("client:left", { identity, principal: entry.state.principal });
         }
         return;
+      }
     }
   }
 
@@ -382,17 +389,20 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     if (this.#pending.size >= this.#maxPending) return this.#throttle(identity, "HELLO", "busy, retry later");
     // §4.1.6: an authentication still running after `expiry` ms is answered 500 and its slot
     // freed; whatever it returns later is ignored.
-    const timer = this.#reactor.after(this.expiry, () => {
-      if (this.#pending.get(key) !== timer) return;
-      this.#pending.delete(key);
-      this.#authFailed(identity, new Error(`no answer within ${this.expiry} ms`));
-    });
-    this.#pending.set(key, timer);
+    const attempt = {
+      ended: false,
+      timer: this.#reactor.after(this.expiry, () => {
+        if (this.#pending.get(key) !== attempt) return;
+        this.#pending.delete(key);
+        if (!attempt.ended) this.#authFailed(identity, new Error(`no answer within ${this.expiry} ms`));
+      }),
+    };
+    this.#pending.set(key, attempt);
     const settle = (): boolean => {
-      if (this.#pending.get(key) !== timer) return false;
+      if (this.#pending.get(key) !== attempt) return false;
       this.#pending.delete(key);
-      timer.cancel();
-      return !this.#closed;
+      attempt.timer.cancel();
+      return !this.#closed && !attempt.ended;
     };
     let result;
     try {

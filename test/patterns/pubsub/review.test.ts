@@ -3,7 +3,7 @@ import { ManualClock, Reactor } from "../../../src/index.js";
 import { mkdtempSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addUser, helloFrames, PubSubCore, subscriptionFrames, usersFileAuthenticator, type Authenticator } from "../../../patterns/pubsub/index.js";
+import { addUser, byeFrames, helloFrames, PubSubCore, subscriptionFrames, usersFileAuthenticator, type Authenticator } from "../../../patterns/pubsub/index.js";
 
 const b = (s: string) => Buffer.from(s);
 const tick = () => new Promise((r) => setImmediate(r));
@@ -122,6 +122,34 @@ describe("review: hostile or broken inputs", () => {
     expect(() => core.publish("t".repeat(256), "body")).toThrow(/`topic`/);
     expect(sent).toEqual([]);
     expect(core.publish("t".repeat(255), "body")).toBe(1);
+    await reactor.close();
+  });
+
+  it("rule 3.4: BYE while the HELLO is being authenticated ends it: no session appears afterwards", async () => {
+    const reactor = new Reactor({ clock: new ManualClock() });
+    const sent: string[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const core = new PubSubCore({
+      reactor,
+      authenticator: async ({ user }) => (await gate, { name: user, entitlements: [""] }),
+      transmit: (frames) => (sent.push(frames.map(String)), true),
+    });
+    const left: string[] = [];
+    core.on("client:authenticated", (e) => left.push(`authenticated ${e.identity}`));
+    core.handle(b("a"), helloFrames("u", "p", ["x"]));
+    core.handle(b("a"), byeFrames());
+    expect(sent).toEqual([]); // §3.4: BYE is never answered
+    // The ended authentication keeps its slot until it settles (HELLO+BYE loops cannot
+    // bypass maxPendingAuth).
+    core.handle(b("a"), helloFrames("u", "p", ["x"]));
+    expect(sent.map((f) => f.slice(3, 6))).toEqual([["429", "HELLO", "authentication in progress"]]);
+    release();
+    for (let i = 0; i < 5; i++) await tick();
+    expect(core.stats()).toMatchObject({ clients: 0, subscriptions: 0 });
+    expect(core.listeners("x")).toEqual([]);
+    expect(sent).toHaveLength(1); // and the HELLO it ended is not answered either
+    expect(left).toEqual([]);
     await reactor.close();
   });
 });
