@@ -4,7 +4,7 @@ import zeromqTransport from "../../../patterns/tools/pino-transport.js";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileOutput, LogReceiver, LogSender, Pipe, type PipeInput, type PipeOutput } from "../../../patterns/tools/index.js";
+import { FileOutput, JobServer, LogReceiver, LogSender, Pipe, type PipeInput, type PipeOutput } from "../../../patterns/tools/index.js";
 import { uniqAddress } from "../../helpers/addresses.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -91,4 +91,21 @@ describe("review: tools", () => {
       }
     });
   }
+
+  it("JobServer: start() that fails (control endpoint in use) releases the queue's endpoints", async () => {
+    const taken = await uniqAddress("inproc");
+    const frontend = await uniqAddress("inproc");
+    const holder = new zmq.Pull({ linger: 0 });
+    await holder.bind(taken);
+    const probe = new zmq.Router({ linger: 0 });
+    try {
+      const server = new JobServer({ frontend, backend: await uniqAddress("inproc"), handler: "echo", minWorkers: 0, control: taken });
+      await expect(server.start()).rejects.toThrow();
+      await waitFor(() => probe.bind(frontend).then(() => true, () => false), { timeout: 3000, what: `${frontend} to be released` });
+      expect(server.workers).toBe(0);
+    } finally {
+      holder.close();
+      probe.close();
+    }
+  });
 });
