@@ -465,6 +465,7 @@ export class LogReceiver implements PipeInput {
   #malformed = 0;
   #closing: Promise<void> | undefined;
   #ended: () => void = () => {};
+  readonly #signal: AbortSignal | undefined;
 
   constructor(options: LogReceiverOptions) {
     const owner = "LogReceiver";
@@ -493,8 +494,12 @@ export class LogReceiver implements PipeInput {
       void this.#reactor.close();
       throw new InvalidOptionError("connect", `${owner}: cannot connect: ${error instanceof Error ? error.message : String(error)}`);
     }
-    signal?.addEventListener("abort", () => void this.close(), { once: true });
+    this.#signal = signal;
+    if (signal?.aborted) void this.close();
+    else signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
+
+  readonly #onAbort = () => void this.close();
 
   /** Bind the `bind` endpoints. When a bind fails the receiver is closed (nothing stays bound) and the error rethrown. */
   async start(): Promise<this> {
@@ -543,6 +548,7 @@ export class LogReceiver implements PipeInput {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#signal?.removeEventListener("abort", this.#onAbort);
       await this.#reactor.close();
       if (!this.#socket.closed) this.#socket.close();
       this.#ended();

@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import zeromqTransport from "../../../patterns/tools/pino-transport.js";
@@ -107,5 +108,16 @@ describe("review: tools", () => {
       holder.close();
       probe.close();
     }
+  });
+
+  it("LogReceiver and LogSender leave no listener on a shared AbortSignal once closed", async () => {
+    const ac = new AbortController();
+    for (let i = 0; i < 20; i++) {
+      const receiver = await new LogReceiver({ type: "pull", bind: await uniqAddress("inproc"), signal: ac.signal }).start();
+      await receiver.close();
+      const sender = await new LogSender({ type: "push", bind: await uniqAddress("inproc"), signal: ac.signal }).start();
+      await sender.close();
+    }
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 });
