@@ -165,6 +165,10 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
     const reconnectMaxInterval = intOption(owner, o, "reconnectMaxInterval", Math.max(32_000, reconnectInterval), reconnectInterval);
     this.#buffer = new BoundedQueue<PubSubMessage>(intOption(owner, o, "receiveQueueLimit", 10_000, 1), "drop-oldest", "receive buffer");
     const routingId = stringOption(owner, o, "routingId", undefined);
+    // ZMTP: 1-255 bytes; ids starting with a zero byte are reserved for those the ROUTER assigns.
+    if (routingId !== undefined && (routingId === "" || Buffer.byteLength(routingId) > 255 || routingId.startsWith("\0"))) {
+      throw new InvalidOptionError("routingId", `${owner}: expected \`routingId\` to be 1-255 bytes not starting with a zero byte`);
+    }
     const serverKey = stringOption(owner, o, "curveServerKey", undefined);
     let publicKey = stringOption(owner, o, "curvePublicKey", undefined);
     let secretKey = stringOption(owner, o, "curveSecretKey", undefined);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { PubSubClient } from "../../../patterns/pubsub/index.js";
 import { waitFor } from "../../helpers/wait.js";
 import { client, closeAll, server } from "./setup.js";
 
@@ -36,5 +37,12 @@ describe("review: client lifecycle", () => {
     }
     expect(expired).toBe(0);
     expect(s.publish("t.1", "x")).toBe(1);
+  });
+
+  it("routingId is validated: 1-255 bytes, not starting with a zero byte (reserved for ids the ROUTER assigns)", () => {
+    const make = (routingId: string) => () => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u", password: "p", routingId });
+    expect(make("x".repeat(256))).toThrow(TypeError);
+    expect(make("x".repeat(256))).toThrow(/`routingId`/);
+    expect(make("\u0000abcd")).toThrow(/`routingId`/);
   });
 });
