@@ -24,6 +24,7 @@ import {
   type FrameLike,
   reactorOption,
 } from "../../src/index.js";
+import { isZ85Key } from "../../src/zap/index.js";
 import { byeFrames, helloFrames, isParseError, LIMITS, parseServerMessage, STATUS, subscriptionFrames, type StatusCode } from "./protocol.js";
 
 /** A message delivered to a subscriber (§3.6). */
@@ -173,7 +174,7 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
     let publicKey = stringOption(owner, o, "curvePublicKey", undefined);
     let secretKey = stringOption(owner, o, "curveSecretKey", undefined);
     for (const [name, key] of [["curveServerKey", serverKey], ["curvePublicKey", publicKey], ["curveSecretKey", secretKey]] as const) {
-      if (key !== undefined && key.length !== 40) throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be a 40-character Z85 key`);
+      if (key !== undefined && !isZ85Key(key)) throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be a 40-character Z85 key`);
     }
     if ((publicKey === undefined) !== (secretKey === undefined)) throw new InvalidOptionError("curveSecretKey", `${owner}: give both \`curvePublicKey\` and \`curveSecretKey\`, or neither`);
     if (serverKey && !publicKey) ({ publicKey, secretKey } = zmq.curveKeyPair());

@@ -16,7 +16,7 @@ import {
   stringOption,
   type SocketHandle,
 } from "../../src/index.js";
-import { ZapHandler, zapServerOptions } from "../../src/zap/index.js";
+import { isZ85Key, ZapHandler, zapServerOptions } from "../../src/zap/index.js";
 import { allowAnyAuthenticator, usersFileAuthenticator, type Authenticator } from "./auth.js";
 import { PubSubCore, type PubSubCoreStats, type PubSubServerEvents } from "./core.js";
 import { LIMITS } from "./protocol.js";
@@ -121,10 +121,10 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
     const hwm = intOption(owner, o, "subscriberHwm", 1000, 0);
     const sendQueueLimit = intOption(owner, o, "sendQueueLimit", 10_000, 1);
     const curveSecretKey = stringOption(owner, o, "curveSecretKey", undefined);
-    if (curveSecretKey !== undefined && curveSecretKey.length !== 40) throw new InvalidOptionError("curveSecretKey", `${owner}: expected \`curveSecretKey\` to be a 40-character Z85 key`);
+    if (curveSecretKey !== undefined && !isZ85Key(curveSecretKey)) throw new InvalidOptionError("curveSecretKey", `${owner}: expected \`curveSecretKey\` to be a 40-character Z85 key`);
     const zapDomain = stringOption(owner, o, "zapDomain", "zps");
     const curveAllow = o.curveAllow;
-    if (curveAllow !== undefined && (!Array.isArray(curveAllow) || !curveAllow.every((k) => typeof k === "string" && k.length === 40))) {
+    if (curveAllow !== undefined && (!Array.isArray(curveAllow) || !curveAllow.every((k) => isZ85Key(k)))) {
       throw new InvalidOptionError("curveAllow", `${owner}: expected \`curveAllow\` to be an array of 40-character Z85 public keys`);
     }
     if (curveAllow !== undefined && curveSecretKey === undefined) throw new InvalidOptionError("curveAllow", `${owner}: \`curveAllow\` needs \`curveSecretKey\``);

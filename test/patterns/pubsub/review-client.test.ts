@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { PubSubClient } from "../../../patterns/pubsub/index.js";
+import { PubSubClient, PubSubServer } from "../../../patterns/pubsub/index.js";
 import { waitFor } from "../../helpers/wait.js";
 import { client, closeAll, server } from "./setup.js";
 
@@ -44,5 +44,18 @@ describe("review: client lifecycle", () => {
     expect(make("x".repeat(256))).toThrow(TypeError);
     expect(make("x".repeat(256))).toThrow(/`routingId`/);
     expect(make("\u0000abcd")).toThrow(/`routingId`/);
+  });
+
+  it("CURVE keys are validated as Z85 (TypeError naming the option), not only by length", () => {
+    const bad = " ".repeat(40);
+    const good = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    const c = (o: object) => () => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u", password: "p", ...o });
+    expect(c({ curveServerKey: bad })).toThrow(/`curveServerKey`/);
+    expect(c({ curveServerKey: good, curvePublicKey: bad, curveSecretKey: good })).toThrow(/`curvePublicKey`/);
+    expect(c({ curveServerKey: good, curvePublicKey: good, curveSecretKey: bad })).toThrow(/`curveSecretKey`/);
+    const s = (o: object) => () => new PubSubServer({ bind: "tcp://127.0.0.1:*", allowAny: true, ...o });
+    expect(s({ curveSecretKey: bad })).toThrow(TypeError);
+    expect(s({ curveSecretKey: bad })).toThrow(/`curveSecretKey`/);
+    expect(s({ curveSecretKey: good, curveAllow: [bad] })).toThrow(/`curveAllow`/);
   });
 });
