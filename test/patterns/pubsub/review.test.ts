@@ -15,6 +15,17 @@ afterEach(() => {
   rejections.length = 0;
 });
 
+/** A core on a fake clock whose authenticator waits until `release()`; `sent` holds its replies as text. */
+function gatedCore(): { core: PubSubCore; sent: string[][]; reactor: Reactor; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const sent: string[][] = [];
+  const reactor = new Reactor({ clock: new ManualClock() });
+  const authenticator: Authenticator = async ({ user }) => (await gate, { name: user, entitlements: [""] });
+  const core = new PubSubCore({ reactor, authenticator, transmit: (frames) => (sent.push(frames.map(String)), true) });
+  return { core, sent, reactor, release };
+}
+
 describe("review: hostile or broken inputs", () => {
   it("rule 4.1.4: an authenticator that returns something that is not a principal or a denial is answered 500, not an unhandled rejection", async () => {
     process.on("unhandledRejection", onRejection);
@@ -126,15 +137,7 @@ describe("review: hostile or broken inputs", () => {
   });
 
   it("rule 3.4: BYE while the HELLO is being authenticated ends it: no session appears afterwards", async () => {
-    const reactor = new Reactor({ clock: new ManualClock() });
-    const sent: string[][] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const core = new PubSubCore({
-      reactor,
-      authenticator: async ({ user }) => (await gate, { name: user, entitlements: [""] }),
-      transmit: (frames) => (sent.push(frames.map(String)), true),
-    });
+    const { core, sent, reactor, release } = gatedCore();
     const left: string[] = [];
     core.on("client:authenticated", (e) => left.push(`authenticated ${e.identity}`));
     core.handle(b("a"), helloFrames("u", "p", ["x"]));

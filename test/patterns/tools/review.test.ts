@@ -9,23 +9,29 @@ import { FileOutput, JobServer, LogReceiver, LogSender, Pipe, type PipeInput, ty
 import { uniqAddress } from "../../helpers/addresses.js";
 import { waitFor } from "../../helpers/wait.js";
 
+/**
+ * Bind `taken` elsewhere, let `start(free, taken)` fail on it, then check that `free`, which
+ * it bound before failing, is released (libzmq frees it a moment after the socket closes,
+ * hence the bounded wait).
+ */
+async function expectReleasedAfterFailedStart(start: (free: string, taken: string) => Promise<unknown>): Promise<void> {
+  const taken = await uniqAddress("inproc");
+  const free = await uniqAddress("inproc");
+  const holder = new zmq.Pull({ linger: 0 });
+  await holder.bind(taken);
+  const probe = new zmq.Router({ linger: 0 });
+  try {
+    await expect(start(free, taken)).rejects.toThrow();
+    await waitFor(() => probe.bind(free).then(() => true, () => false), { timeout: 3000, what: `${free} to be released` });
+  } finally {
+    holder.close();
+    probe.close();
+  }
+}
+
 describe("review: tools", () => {
   it("pino transport: a failed bind closes the sender (no socket left bound behind the rejection)", async () => {
-    const taken = await uniqAddress("inproc");
-    const free = await uniqAddress("inproc");
-    const holder = new zmq.Pull({ linger: 0 });
-    await holder.bind(taken);
-    const probe = new zmq.Pull({ linger: 0 });
-    try {
-      await expect(zeromqTransport({ type: "push", bind: [free, taken], statsInterval: 0 })).rejects.toThrow();
-      // The endpoint the transport did bind before failing must be free again (libzmq
-      // releases it a moment after the socket closes, hence the bounded wait).
-      await waitFor(() => probe.bind(free).then(() => true, () => false), { timeout: 3000, what: `${free} to be released` });
-      expect(probe.lastEndpoint).toBe(free);
-    } finally {
-      holder.close();
-      probe.close();
-    }
+    await expectReleasedAfterFailedStart((free, taken) => zeromqTransport({ type: "push", bind: [free, taken], statsInterval: 0 }));
   });
 
   it("Pipe: a filter result that cannot be encoded is counted as a filter error; the pipe keeps going", async () => {
@@ -78,36 +84,17 @@ describe("review: tools", () => {
 
   for (const [name, make] of [["LogSender", (bind: string[]) => new LogSender({ type: "push", bind })], ["LogReceiver", (bind: string[]) => new LogReceiver({ type: "pull", bind })]] as const) {
     it(`${name}: start() that fails closes what it had bound (\`await new X().start()\` leaves nothing to close)`, async () => {
-      const taken = await uniqAddress("inproc");
-      const free = await uniqAddress("inproc");
-      const holder = new zmq.Pull({ linger: 0 });
-      await holder.bind(taken);
-      const probe = new zmq.Pull({ linger: 0 });
-      try {
-        await expect(make([free, taken]).start()).rejects.toThrow();
-        await waitFor(() => probe.bind(free).then(() => true, () => false), { timeout: 3000, what: `${free} to be released` });
-      } finally {
-        holder.close();
-        probe.close();
-      }
+      await expectReleasedAfterFailedStart((free, taken) => make([free, taken]).start());
     });
   }
 
   it("JobServer: start() that fails (control endpoint in use) releases the queue's endpoints", async () => {
-    const taken = await uniqAddress("inproc");
-    const frontend = await uniqAddress("inproc");
-    const holder = new zmq.Pull({ linger: 0 });
-    await holder.bind(taken);
-    const probe = new zmq.Router({ linger: 0 });
-    try {
-      const server = new JobServer({ frontend, backend: await uniqAddress("inproc"), handler: "echo", minWorkers: 0, control: taken });
-      await expect(server.start()).rejects.toThrow();
-      await waitFor(() => probe.bind(frontend).then(() => true, () => false), { timeout: 3000, what: `${frontend} to be released` });
-      expect(server.workers).toBe(0);
-    } finally {
-      holder.close();
-      probe.close();
-    }
+    let server: JobServer | undefined;
+    await expectReleasedAfterFailedStart(async (free, taken) => {
+      server = new JobServer({ frontend: free, backend: await uniqAddress("inproc"), handler: "echo", minWorkers: 0, control: taken });
+      return server.start();
+    });
+    expect(server!.workers).toBe(0);
   });
 
   it("LogReceiver and LogSender leave no listener on a shared AbortSignal once closed", async () => {
