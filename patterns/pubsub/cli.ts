@@ -189,13 +189,18 @@ const publish: CliCommand = {
   BODY         body frames (at least one)
 
 Options:
-  --connect EP the server's --ingest endpoint`,
+  --connect EP the server's --ingest endpoint
+
+Exit codes: 0 once the message is handed to a connection to the server, 1 when no server
+accepted a connection within 5 s, 2 on usage errors.`,
   options: { connect: { type: "string" } },
   allowPositionals: true,
   async run(ctx) {
     const endpoint = strArg(ctx.values, "connect", true);
     if (ctx.positionals.length < 2) throw new UsageError("give TOPIC and at least one BODY frame");
-    const push = new zmq.Push({ linger: 2000, sendTimeout: 5000 });
+    // immediate: the send waits (up to sendTimeout) for a connected server instead of
+    // queueing towards none, so "sent" (exit 0) means the message reached a connection.
+    const push = new zmq.Push({ linger: 2000, sendTimeout: 5000, immediate: true });
     try {
       push.connect(endpoint);
       await push.send(ctx.positionals);

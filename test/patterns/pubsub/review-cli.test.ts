@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../../helpers/addresses.js";
 import { killAll, startCli } from "../../helpers/process.js";
 
 afterEach(killAll);
@@ -14,4 +15,10 @@ describe("review: zpatterns pubsub adduser (built CLI)", () => {
       expect(await add.exited).toBe(2);
     }
   });
+
+  it("pubsub publish with no server listening fails (exit 1) instead of reporting 'sent'", async () => {
+    const pub = startCli(["pubsub", "publish", "--connect", `tcp://127.0.0.1:${await freePort()}`, "t.x", "body"]);
+    expect(await pub.exited).toBe(1);
+    expect(pub.lines.join("\n")).not.toMatch(/sent/);
+  }, 20_000);
 });
