@@ -4,7 +4,7 @@
  * @module
  */
 import { readFile, rename, stat, writeFile } from "node:fs/promises";
-import { DEFAULT_SCRYPT_COST, hashPassword, isPasswordHash, parsePasswordHash, verifyPassword } from "../../src/zap/index.js";
+import { DEFAULT_SCRYPT_COST, dummyPasswordHash, hashPassword, isPasswordHash, verifyPassword } from "../../src/zap/index.js";
 
 /** §3.1 HELLO credentials. */
 export interface Credentials {
@@ -40,7 +40,7 @@ export interface Denial {
 /** What an authenticator returns. */
 export type AuthResult = Principal | Denial;
 
-/** §4.1: checks credentials; may be async. Throwing (or rejecting) answers 500. */
+/** §4.1: checks credentials; may be async. Throwing, rejecting, or returning neither a principal nor a denial (401/403/429) answers 500. */
 export type Authenticator = (credentials: Credentials, peer: PeerInfo) => AuthResult | Promise<AuthResult>;
 
 /** True when `r` is a {@link Denial}. */
@@ -110,7 +110,6 @@ export async function addUser(path: string, user: string, password: string, allo
  */
 export function usersFileAuthenticator(path: string): Authenticator {
   let cache: { mtimeMs: number; file: UsersFile } | undefined;
-  let dummy: Promise<string> | undefined;
   const load = async (): Promise<UsersFile> => {
     const { mtimeMs } = await stat(path);
     if (!cache || cache.mtimeMs !== mtimeMs) cache = { mtimeMs, file: await readUsersFile(path) };
@@ -120,10 +119,9 @@ export function usersFileAuthenticator(path: string): Authenticator {
     const file = await load();
     const record = Object.hasOwn(file.users, user) ? file.users[user] : undefined;
     if (!record) {
-      // Spend the same work as a real check, with the cost of some real user's hash.
-      const sample = Object.values(file.users)[0]?.password;
-      dummy ??= hashPassword("x", { cost: (sample && parsePasswordHash(sample)?.N) || DEFAULT_SCRYPT_COST });
-      await verifyPassword(secret, await dummy);
+      // Spend the same work as a real check, with the parameters of some real user's hash
+      // (as the file is now: a rewrite may change them).
+      await verifyPassword(secret, await dummyPasswordHash(Object.values(file.users)[0]?.password));
       return { denied: "unknown user or wrong password" };
     }
     if (!(await verifyPassword(secret, record.password))) return { denied: "unknown user or wrong password" };

@@ -189,13 +189,18 @@ const publish: CliCommand = {
   BODY         body frames (at least one)
 
 Options:
-  --connect EP the server's --ingest endpoint`,
+  --connect EP the server's --ingest endpoint
+
+Exit codes: 0 once the message is handed to a connection to the server, 1 when no server
+accepted a connection within 5 s, 2 on usage errors.`,
   options: { connect: { type: "string" } },
   allowPositionals: true,
   async run(ctx) {
     const endpoint = strArg(ctx.values, "connect", true);
     if (ctx.positionals.length < 2) throw new UsageError("give TOPIC and at least one BODY frame");
-    const push = new zmq.Push({ linger: 2000, sendTimeout: 5000 });
+    // immediate: the send waits (up to sendTimeout) for a connected server instead of
+    // queueing towards none, so "sent" (exit 0) means the message reached a connection.
+    const push = new zmq.Push({ linger: 2000, sendTimeout: 5000, immediate: true });
     try {
       push.connect(endpoint);
       await push.send(ctx.positionals);
@@ -216,7 +221,7 @@ const adduser: CliCommand = {
   --user U          user name
   --password P      password ("-" reads it from stdin); only its scrypt hash is stored
   --allow PATTERN   topic prefix the user may subscribe to (repeatable; "" = everything)
-  --cost N          scrypt N, a power of two (default ${DEFAULT_SCRYPT_COST})`,
+  --cost N          scrypt N, a power of two from 1024 to 1048576 (default ${DEFAULT_SCRYPT_COST})`,
   options: { users: { type: "string" }, user: { type: "string" }, password: { type: "string" }, allow: { type: "string", multiple: true }, cost: { type: "string" } },
   async run(ctx) {
     const file = strArg(ctx.values, "users", true);
@@ -225,8 +230,8 @@ const adduser: CliCommand = {
     if (password === "-") password = readFileSync(0, "utf8").replace(/\r?\n$/, "");
     const allow = listArg(ctx.values, "allow");
     if (allow.length === 0) throw new UsageError("give at least one --allow PATTERN");
-    const cost = intArg(ctx.values, "cost", DEFAULT_SCRYPT_COST, 2);
-    if ((cost & (cost - 1)) !== 0) throw new UsageError("--cost must be a power of two");
+    const cost = intArg(ctx.values, "cost", DEFAULT_SCRYPT_COST, 1024);
+    if (cost > 1 << 20 || (cost & (cost - 1)) !== 0) throw new UsageError("--cost must be a power of two from 1024 to 1048576");
     await addUser(file, user, password, allow, cost);
     ctx.out.result(`${user}: allowed ${allow.map((a) => JSON.stringify(a)).join(", ")}`, { user, allow });
     return EXIT.OK;

@@ -24,6 +24,7 @@ import {
   type FrameLike,
   reactorOption,
 } from "../../src/index.js";
+import { isZ85Key } from "../../src/zap/index.js";
 import { byeFrames, helloFrames, isParseError, LIMITS, parseServerMessage, STATUS, subscriptionFrames, type StatusCode } from "./protocol.js";
 
 /** A message delivered to a subscriber (§3.6). */
@@ -129,6 +130,9 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   readonly #link: HeartbeatLink;
   readonly #buffer: BoundedQueue<PubSubMessage>;
   readonly #signal: AbortSignal | undefined;
+  readonly #keepAlive: number;
+  /** Reactor clock time of the last HELLO (§5.2: only HELLO keeps the session alive). */
+  #lastHello = -Infinity;
   #iterating = false;
   #waiters: { resolve: (r: IteratorResult<PubSubMessage>) => void; reject: (e: unknown) => void }[] = [];
   #state: PubSubClientState = "connecting";
@@ -162,11 +166,15 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
     const reconnectMaxInterval = intOption(owner, o, "reconnectMaxInterval", Math.max(32_000, reconnectInterval), reconnectInterval);
     this.#buffer = new BoundedQueue<PubSubMessage>(intOption(owner, o, "receiveQueueLimit", 10_000, 1), "drop-oldest", "receive buffer");
     const routingId = stringOption(owner, o, "routingId", undefined);
+    // ZMTP: 1-255 bytes; ids starting with a zero byte are reserved for those the ROUTER assigns.
+    if (routingId !== undefined && (routingId === "" || Buffer.byteLength(routingId) > 255 || routingId.startsWith("\0"))) {
+      throw new InvalidOptionError("routingId", `${owner}: expected \`routingId\` to be 1-255 bytes not starting with a zero byte`);
+    }
     const serverKey = stringOption(owner, o, "curveServerKey", undefined);
     let publicKey = stringOption(owner, o, "curvePublicKey", undefined);
     let secretKey = stringOption(owner, o, "curveSecretKey", undefined);
     for (const [name, key] of [["curveServerKey", serverKey], ["curvePublicKey", publicKey], ["curveSecretKey", secretKey]] as const) {
-      if (key !== undefined && key.length !== 40) throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be a 40-character Z85 key`);
+      if (key !== undefined && !isZ85Key(key)) throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be a 40-character Z85 key`);
     }
     if ((publicKey === undefined) !== (secretKey === undefined)) throw new InvalidOptionError("curveSecretKey", `${owner}: give both \`curvePublicKey\` and \`curveSecretKey\`, or neither`);
     if (serverKey && !publicKey) ({ publicKey, secretKey } = zmq.curveKeyPair());
@@ -178,10 +186,8 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
       ...(routingId ? { routingId } : {}),
       ...(serverKey ? { curveServerKey: serverKey, curvePublicKey: publicKey, curveSecretKey: secretKey } : {}),
     };
-    const hello = () => {
-      this.#stats.hellos++;
-      return helloFrames(this.#user, this.#secret, this.#patterns.values());
-    };
+    this.#keepAlive = keepAlive;
+    const hello = () => this.#helloFrames();
     this.#link = new HeartbeatLink({
       reactor: this.#reactor,
       endpoint: this.endpoint,
@@ -232,7 +238,7 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   subscribe(...patterns: FrameLike[]): void {
     this.#checkOpen();
     const added = this.#addPatterns(patterns, "subscribe");
-    if (added.length > 0 && this.#state === "ready") this.#link.send(subscriptionFrames("SUBSCRIBE", added));
+    if (added.length > 0 && this.#state === "ready") this.#sendChange("SUBSCRIBE", added);
   }
 
   /** Remove patterns. */
@@ -240,7 +246,23 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
     this.#checkOpen();
     const removed: Buffer[] = [];
     for (const p of patterns.map(toFrame)) if (this.#patterns.delete(p.toString("latin1"))) removed.push(p);
-    if (removed.length > 0 && this.#state === "ready") this.#link.send(subscriptionFrames("UNSUBSCRIBE", removed));
+    if (removed.length > 0 && this.#state === "ready") this.#sendChange("UNSUBSCRIBE", removed);
+  }
+
+  /**
+   * §5.2: SUBSCRIBE/UNSUBSCRIBE do not keep the session alive (§4.4.1), yet every send
+   * postpones the link's keep-alive: when a HELLO is due, send the change as a HELLO (it
+   * carries the full pattern set) instead.
+   */
+  #sendChange(command: "SUBSCRIBE" | "UNSUBSCRIBE", patterns: Buffer[]): void {
+    if (this.#reactor.clock.now() - this.#lastHello >= this.#keepAlive) this.#link.send(this.#helloFrames());
+    else this.#link.send(subscriptionFrames(command, patterns));
+  }
+
+  #helloFrames(): Buffer[] {
+    this.#stats.hellos++;
+    this.#lastHello = this.#reactor.clock.now();
+    return helloFrames(this.#user, this.#secret, this.#patterns.values());
   }
 
   /**
@@ -303,6 +325,8 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   }
 
   #onMessage(frames: Buffer[]): void {
+    // Closed (or closing, during the BYE grace): the application hears nothing more.
+    if (this.#closing) return;
     const m = parseServerMessage(frames);
     if (isParseError(m)) {
       this.#stats.malformed++;
@@ -343,8 +367,7 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
       case STATUS.UNKNOWN_SESSION:
         // §5.4: the server forgot us (restart, expiry): authenticate and resubscribe now.
         this.#state = "connecting";
-        this.#link.send(helloFrames(this.#user, this.#secret, this.#patterns.values()));
-        this.#stats.hellos++;
+        this.#link.send(this.#helloFrames());
         return;
       case STATUS.FORBIDDEN:
       case STATUS.TOO_MANY:

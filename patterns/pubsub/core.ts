@@ -7,7 +7,7 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { describeId, functionOption, idKey, intOption, InvalidOptionError, optionsObject, PeerTable, Reactor, toFrame, TypedEmitter, type FrameLike, type PeerEntry } from "../../src/index.js";
+import { describeId, functionOption, idKey, intOption, InvalidOptionError, optionsObject, PeerTable, Reactor, toFrame, TypedEmitter, type FrameLike, type PeerEntry, type Timer } from "../../src/index.js";
 import { isDenial, type Authenticator, type Principal } from "./auth.js";
 import { isParseError, LIMITS, MESSAGE_HEADER, parseClientCommand, statusFrames, STATUS, type StatusCode } from "./protocol.js";
 import { TopicTrie } from "./trie.js";
@@ -143,6 +143,18 @@ function allowed(pattern: Buffer, entitlements: readonly Buffer[]): boolean {
   return false;
 }
 
+/** Why an authenticator's result is neither a {@link Principal} nor a {@link Denial} (undefined when it is one). */
+function invalidResult(r: unknown): string | undefined {
+  if (typeof r !== "object" || r === null) return `expected a principal or a denial, got ${String(r)}`;
+  const o = r as Record<string, unknown>;
+  if (typeof o.denied === "string") {
+    return o.status === undefined || o.status === 401 || o.status === 403 || o.status === 429 ? undefined : `denial status must be 401, 403 or 429, got ${String(o.status)}`;
+  }
+  if (typeof o.name !== "string") return "expected the principal's name to be a string";
+  if (!Array.isArray(o.entitlements) || !o.entitlements.every((e) => typeof e === "string" || e instanceof Uint8Array)) return "expected the principal's entitlements to be an array of strings or bytes";
+  return undefined;
+}
+
 /** See the module documentation. */
 export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> extends TypedEmitter<E> {
   readonly expiry: number;
@@ -155,7 +167,11 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
   readonly #congestion: number;
   readonly #table: PeerTable<Session>;
   readonly #failures: PeerTable<true>;
-  readonly #pending = new Set<string>();
+  /**
+   * §4.1.6 authentications in progress: identity key -> the timer that gives up on it, and
+   * whether a BYE ended it (its slot is held until it settles or times out, its result ignored).
+   */
+  readonly #pending = new Map<string, { timer: Timer; ended: boolean }>();
   readonly #trie = new TopicTrie<Session>();
   #epoch = 0;
   #closed = false;
@@ -240,11 +256,12 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
   /**
    * §4.3: send `topic` + `body` once to every session with a matching pattern (once per
    * session, however many of its patterns match). Never blocks. Returns the number of
-   * copies handed to the transport.
+   * copies handed to the transport. Throws a TypeError for a topic over 255 bytes (§2).
    */
   publish(topic: FrameLike, ...body: FrameLike[]): number {
     if (this.#closed) return 0;
     const t = toFrame(topic);
+    if (t.length > LIMITS.pattern) throw new InvalidOptionError("topic", `PubSubServer.publish: expected \`topic\` to be at most ${LIMITS.pattern} bytes, got ${t.length}`);
     const frames = body.map(toFrame);
     const epoch = ++this.#epoch;
     const now = this.#congestion > 0 ? this.#reactor.clock.now() : 0;
@@ -304,6 +321,8 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     for (const e of this.#table.values()) this.#drop(e.state);
     this.#table.clear();
     this.#failures.clear();
+    for (const p of this.#pending.values()) p.timer.cancel();
+    this.#pending.clear();
   }
 
   /** §4: one command from `identity` (the frames after the ROUTER identity). */
@@ -325,12 +344,16 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
       case "UNSUBSCRIBE":
         if (this.#pending.has(key)) return this.#throttle(identity, cmd.command, "authentication in progress");
         if (!entry) return this.#reply(identity, STATUS.UNKNOWN_SESSION, cmd.command);
-        this.#table.touch(key);
+        // §4.4.1: no touch. These carry no credentials, so they must not keep a session alive
+        // for whoever holds the routing id after its owner left (§4.8).
         this.#reply(identity, STATUS.OK, cmd.command);
         if (cmd.command === "SUBSCRIBE") this.#add(entry.state, cmd.patterns, cmd.command);
         else for (const p of cmd.patterns) this.#remove(entry.state, p);
         return;
-      case "BYE":
+      case "BYE": {
+        // §3.4: BYE also ends a HELLO being authenticated (its result is then ignored).
+        const pending = this.#pending.get(key);
+        if (pending) pending.ended = true;
         if (entry) {
           this.#table.delete(key);
           this.#drop(entry.state);
@@ -338,6 +361,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
           this.emit("client:left", { identity, principal: entry.state.principal });
         }
         return;
+      }
     }
   }
 
@@ -363,7 +387,23 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     if (this.#failures.has(key)) return this.#throttle(identity, "HELLO", "retry later");
     if (!entry && this.#table.size + this.#pending.size >= this.#maxClients) return this.#throttle(identity, "HELLO", "server full");
     if (this.#pending.size >= this.#maxPending) return this.#throttle(identity, "HELLO", "busy, retry later");
-    this.#pending.add(key);
+    // §4.1.6: an authentication still running after `expiry` ms is answered 500 and its slot
+    // freed; whatever it returns later is ignored.
+    const attempt = {
+      ended: false,
+      timer: this.#reactor.after(this.expiry, () => {
+        if (this.#pending.get(key) !== attempt) return;
+        this.#pending.delete(key);
+        if (!attempt.ended) this.#authFailed(identity, new Error(`no answer within ${this.expiry} ms`));
+      }),
+    };
+    this.#pending.set(key, attempt);
+    const settle = (): boolean => {
+      if (this.#pending.get(key) !== attempt) return false;
+      this.#pending.delete(key);
+      attempt.timer.cancel();
+      return !this.#closed && !attempt.ended;
+    };
     let result;
     try {
       result = Promise.resolve(this.#authenticator({ user, secret }, { identity }));
@@ -372,8 +412,9 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     }
     result.then(
       (r) => {
-        this.#pending.delete(key);
-        if (this.#closed) return;
+        if (!settle()) return;
+        const invalid = invalidResult(r);
+        if (invalid !== undefined) return this.#authFailed(identity, new TypeError(invalid));
         const current = this.#table.get(key);
         if (isDenial(r)) {
           const status = (r.status ?? STATUS.UNAUTHORIZED) as StatusCode;
@@ -410,12 +451,16 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
         this.emit("client:authenticated", { identity, principal: r, patterns: [...session.patterns.values()] });
       },
       (error: unknown) => {
-        this.#pending.delete(key);
-        if (this.#closed) return;
-        this.#s.authErrors++;
-        this.#reply(identity, STATUS.SERVER_ERROR, "HELLO", `authenticator failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 200));
+        if (!settle()) return;
+        this.#authFailed(identity, error);
       },
     );
+  }
+
+  /** §4.1.4: the authenticator failed (threw, rejected, or returned neither a principal nor a denial): 500. */
+  #authFailed(identity: Buffer, error: unknown): void {
+    this.#s.authErrors++;
+    this.#reply(identity, STATUS.SERVER_ERROR, "HELLO", `authenticator failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 200));
   }
 
   /** §4.4: make the session's patterns exactly `patterns`. */

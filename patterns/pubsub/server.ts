@@ -16,7 +16,7 @@ import {
   stringOption,
   type SocketHandle,
 } from "../../src/index.js";
-import { ZapHandler, zapServerOptions } from "../../src/zap/index.js";
+import { isZ85Key, ZapHandler, zapServerOptions } from "../../src/zap/index.js";
 import { allowAnyAuthenticator, usersFileAuthenticator, type Authenticator } from "./auth.js";
 import { PubSubCore, type PubSubCoreStats, type PubSubServerEvents } from "./core.js";
 import { LIMITS } from "./protocol.js";
@@ -105,6 +105,8 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
   readonly #zapOptions: { domain: string; keys: string[] } | undefined;
   #zap: ZapHandler | undefined;
   #started: Promise<this> | undefined;
+  /** The binding itself (close() waits for it; {@link start} wraps it). */
+  #starting: Promise<this> | undefined;
   #closing: Promise<void> | undefined;
   readonly #offs: (() => void)[] = [];
 
@@ -119,10 +121,10 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
     const hwm = intOption(owner, o, "subscriberHwm", 1000, 0);
     const sendQueueLimit = intOption(owner, o, "sendQueueLimit", 10_000, 1);
     const curveSecretKey = stringOption(owner, o, "curveSecretKey", undefined);
-    if (curveSecretKey !== undefined && curveSecretKey.length !== 40) throw new InvalidOptionError("curveSecretKey", `${owner}: expected \`curveSecretKey\` to be a 40-character Z85 key`);
+    if (curveSecretKey !== undefined && !isZ85Key(curveSecretKey)) throw new InvalidOptionError("curveSecretKey", `${owner}: expected \`curveSecretKey\` to be a 40-character Z85 key`);
     const zapDomain = stringOption(owner, o, "zapDomain", "zps");
     const curveAllow = o.curveAllow;
-    if (curveAllow !== undefined && (!Array.isArray(curveAllow) || !curveAllow.every((k) => typeof k === "string" && k.length === 40))) {
+    if (curveAllow !== undefined && (!Array.isArray(curveAllow) || !curveAllow.every((k) => isZ85Key(k)))) {
       throw new InvalidOptionError("curveAllow", `${owner}: expected \`curveAllow\` to be an array of 40-character Z85 public keys`);
     }
     if (curveAllow !== undefined && curveSecretKey === undefined) throw new InvalidOptionError("curveAllow", `${owner}: \`curveAllow\` needs \`curveSecretKey\``);
@@ -170,9 +172,20 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
 
   readonly #onAbort = () => void this.close();
 
-  /** Bind the sockets and start serving. Resolves with the server. Idempotent. */
+  /**
+   * Bind the sockets and start serving. Resolves with the server. Idempotent. When it fails
+   * (an endpoint in use, ...) the server is closed first, so nothing it took stays behind.
+   */
   start(): Promise<this> {
-    this.#started ??= (async () => {
+    this.#started ??= this.#start().catch(async (error: unknown) => {
+      await this.close();
+      throw error;
+    });
+    return this.#started;
+  }
+
+  #start(): Promise<this> {
+    this.#starting ??= (async () => {
       if (this.#zapOptions) {
         const { domain, keys } = this.#zapOptions;
         this.#zap = await ZapHandler.start({ reactor: this.#reactor, allowNull: false, domains: { [domain]: { curve: { keys } } } });
@@ -208,7 +221,7 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
       }
       return this;
     })();
-    return this.#started;
+    return this.#starting;
   }
 
   /** The ROUTER's last bound endpoint (the real port after `:*`). */
@@ -247,7 +260,7 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.closeCore();
     this.#closing = (async () => {
-      await this.#started?.catch(() => undefined);
+      await this.#starting?.catch(() => undefined);
       for (const off of this.#offs) off();
       const handles = [this.#routerHandle, ...this.#pulls].filter((h) => h !== undefined);
       await Promise.all(handles.map((h) => h.close(0)));

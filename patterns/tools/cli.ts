@@ -203,8 +203,8 @@ const pipeCommand: CliCommand = {
       onFilterError: (error) => report(`filter failed: ${String(error)}`, { event: "pipe:filter-error", error: String(error) }),
     });
     const onHup = () => {
-      file?.reopen();
-      out.log(`pipe: reopened ${file?.path}`, { event: "pipe:reopened", file: file?.path });
+      if (file?.reopen()) out.log(`pipe: reopened ${file.path}`, { event: "pipe:reopened", file: file.path });
+      else out.log(`pipe: cannot reopen ${file?.path}; lines are dropped (counted) until the next SIGHUP`, { event: "pipe:reopen-failed", file: file?.path });
     };
     if (file) process.on("SIGHUP", onHup);
     out.log(`pipe: ${describe}`, { event: "pipe:started", route: describe });

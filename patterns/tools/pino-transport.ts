@@ -40,7 +40,13 @@ export default async function zeromqTransport(options: PinoTransportOptions): Pr
   const statsInterval = intOption("pino-transport", o, "statsInterval", 1000, 0);
   const { statsInterval: _ignored, ...senderOptions } = o as PinoTransportOptions;
   const sender = new LogSender(senderOptions);
-  await sender.start();
+  try {
+    await sender.start();
+  } catch (error) {
+    // Do not leave the endpoints bound so far (and the reactor) behind the failure.
+    await sender.close();
+    throw error;
+  }
   const post = (stats: LogSenderStats) => {
     // thread-stream re-emits { code: "EVENT" } messages on the application's stream.
     if (!isMainThread) parentPort?.postMessage({ code: "EVENT", name: STATS_EVENT, args: [stats] });

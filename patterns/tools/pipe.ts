@@ -70,7 +70,7 @@ export interface PipeStats {
   filtered: number;
   /** Network messages that were not one frame (not counted in `in`). */
   malformed: number;
-  /** Messages whose filter threw or rejected. */
+  /** Messages whose filter threw, rejected, or returned a value that cannot be encoded as JSON. */
   errors: number;
 }
 
@@ -265,7 +265,14 @@ export class Pipe {
       this.#counts.filtered++;
       return undefined;
     }
-    this.#output.send(this.#codec === "json" || typeof value !== "string" ? JSON.stringify(value) : value);
+    let text: string | undefined;
+    try {
+      text = this.#codec === "json" || typeof value !== "string" ? JSON.stringify(value) : value;
+    } catch (error) {
+      return this.#filterFailed(error); // a BigInt, a circular object: the filter's fault
+    }
+    if (text === undefined) return this.#filterFailed(new TypeError(`filter returned a value that is not JSON (${typeof value})`));
+    this.#output.send(text);
     return undefined;
   }
 
@@ -367,6 +374,7 @@ export class FileOutput implements PipeOutput {
   /** The file's path. */
   readonly path: string;
   #fd: number | undefined;
+  #closed = false;
   #sent = 0;
   #dropped = 0;
   #reopened = 0;
@@ -392,18 +400,30 @@ export class FileOutput implements PipeOutput {
     }
   }
 
-  /** Close and reopen the file by name (log rotation). */
-  reopen(): void {
-    if (this.#fd === undefined) return;
-    closeSync(this.#fd);
-    this.#fd = openSync(this.path, "a");
+  /**
+   * Close and reopen the file by name (log rotation). Never throws: when the file cannot be
+   * opened (its directory is gone, no permission) it returns false, and lines are dropped
+   * and counted until a later reopen succeeds.
+   */
+  reopen(): boolean {
+    if (this.#closed) return false;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    if (fd !== undefined) closeSync(fd);
+    try {
+      this.#fd = openSync(this.path, "a");
+    } catch {
+      return false;
+    }
     this.#reopened++;
+    return true;
   }
 
   async close(): Promise<void> {
-    if (this.#fd === undefined) return;
-    closeSync(this.#fd);
+    this.#closed = true;
+    const fd = this.#fd;
     this.#fd = undefined;
+    if (fd !== undefined) closeSync(fd);
   }
 
   stats(): { sent: number; dropped: number; reopened: number } {
@@ -445,6 +465,7 @@ export class LogReceiver implements PipeInput {
   #malformed = 0;
   #closing: Promise<void> | undefined;
   #ended: () => void = () => {};
+  readonly #signal: AbortSignal | undefined;
 
   constructor(options: LogReceiverOptions) {
     const owner = "LogReceiver";
@@ -473,14 +494,23 @@ export class LogReceiver implements PipeInput {
       void this.#reactor.close();
       throw new InvalidOptionError("connect", `${owner}: cannot connect: ${error instanceof Error ? error.message : String(error)}`);
     }
-    signal?.addEventListener("abort", () => void this.close(), { once: true });
+    this.#signal = signal;
+    if (signal?.aborted) void this.close();
+    else signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
-  /** Bind the `bind` endpoints. */
+  readonly #onAbort = () => void this.close();
+
+  /** Bind the `bind` endpoints. When a bind fails the receiver is closed (nothing stays bound) and the error rethrown. */
   async start(): Promise<this> {
-    for (const ep of this.#binds) {
-      await this.#socket.bind(ep);
-      this.#endpoints.push(this.#socket.lastEndpoint ?? ep);
+    try {
+      for (const ep of this.#binds) {
+        await this.#socket.bind(ep);
+        this.#endpoints.push(this.#socket.lastEndpoint ?? ep);
+      }
+    } catch (error) {
+      await this.close();
+      throw error;
     }
     return this;
   }
@@ -518,6 +548,7 @@ export class LogReceiver implements PipeInput {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#signal?.removeEventListener("abort", this.#onAbort);
       await this.#reactor.close();
       if (!this.#socket.closed) this.#socket.close();
       this.#ended();

@@ -154,13 +154,21 @@ export class LogSender extends TypedEmitter<LogSenderEvents> {
     else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
-  /** Bind the `bind` endpoints (connects were made in the constructor). Idempotent. */
+  /**
+   * Bind the `bind` endpoints (connects were made in the constructor). Idempotent. When a
+   * bind fails the sender is closed (nothing stays bound) and the error rethrown.
+   */
   start(): Promise<this> {
     this.#started ??= (async () => {
       if (this.#closing) throw new ClosedError("LogSender.start: the sender is closed");
-      for (const ep of this.#binds) {
-        await this.#handle.socket.bind(ep);
-        this.#endpoints.push(this.#handle.socket.lastEndpoint ?? ep);
+      try {
+        for (const ep of this.#binds) {
+          await this.#handle.socket.bind(ep);
+          this.#endpoints.push(this.#handle.socket.lastEndpoint ?? ep);
+        }
+      } catch (error) {
+        await this.close(0);
+        throw error;
       }
       return this;
     })();

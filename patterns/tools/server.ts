@@ -243,11 +243,19 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
     return this.#control?.endpoint;
   }
 
-  /** Bind queue (and control endpoint), fork `minWorkers` children, start scaling. */
+  /**
+   * Bind queue (and control endpoint), fork `minWorkers` children, start scaling. When a
+   * bind fails the server is closed (nothing stays bound) and the error rethrown.
+   */
   async start(): Promise<void> {
     if (this.#closing) throw new ClosedError("JobServer is closed");
-    await this.queue.start();
-    if (this.#controlSpec !== undefined) this.#control = await ControlServer.bind(this.queue.reactor, this.#controlSpec, () => this.status());
+    try {
+      await this.queue.start();
+      if (this.#controlSpec !== undefined) this.#control = await ControlServer.bind(this.queue.reactor, this.#controlSpec, () => this.status());
+    } catch (error) {
+      await this.close(0);
+      throw error;
+    }
     const now = this.queue.reactor.clock.now();
     this.#lastBusy = now;
     for (let i = 0; i < this.#min; i++) this.#spawn("minimum");

@@ -69,6 +69,7 @@ export const zapCommands: CliCommand[] = [
     async run(ctx: CliContext) {
       const file = strArg(ctx.values, "file", true);
       const user = strArg(ctx.values, "user", true);
+      if (Buffer.byteLength(user, "utf8") > 255) throw new UsageError("--user must be at most 255 bytes (UTF-8): PLAIN cannot carry a longer name");
       const password = await readLine(ctx.signal);
       if (password === "") throw new UsageError("no password on standard input");
       await setUserPassword(file, user, password);

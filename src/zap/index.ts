@@ -51,6 +51,7 @@ export { z85Encode, z85Decode, keyToBuffer, keyToZ85, isZ85Key, Z85_ALPHABET, CU
 export {
   hashPassword,
   verifyPassword,
+  dummyPasswordHash,
   isPasswordHash,
   parsePasswordHash,
   parseUsersFile,

@@ -83,6 +83,25 @@ export async function hashPassword(password: string, options: HashPasswordOption
   return `scrypt$${N}$${r}$${p}$${salt.toString("base64")}$${key.toString("base64")}`;
 }
 
+/** Dummy hashes by scrypt parameters (`N$r$p`). */
+const dummyHashes = new Map<string, Promise<string>>();
+
+/**
+ * A hash of a random password made with the same scrypt parameters as `sample` (the default
+ * ones when `sample` is not a hash), cached per parameter set: checking a password against it
+ * costs what a check against `sample` costs, so an unknown user costs what a known one does.
+ */
+export function dummyPasswordHash(sample?: string): Promise<string> {
+  const parsed = parsePasswordHash(sample);
+  const key = parsed ? `${parsed.N}$${parsed.r}$${parsed.p}` : "default";
+  let hash = dummyHashes.get(key);
+  if (!hash) {
+    hash = hashPassword(randomBytes(16).toString("hex"), parsed ? { cost: parsed.N, blockSize: parsed.r, parallelization: parsed.p } : {});
+    dummyHashes.set(key, hash);
+  }
+  return hash;
+}
+
 /**
  * Check a password against a hash, comparing the derived keys in constant time. Resolves
  * false (never throws) for a wrong password or an unreadable hash.
@@ -139,7 +158,8 @@ export async function writeUsersFile(file: string, users: ReadonlyMap<string, st
  * rewrites the file.
  */
 export async function setUserPassword(file: string, username: string, password: string, options: HashPasswordOptions = {}): Promise<void> {
-  if (typeof username !== "string" || username.length === 0 || username.length > 255) throw new TypeError("setUserPassword: expected `username` to be 1-255 characters");
+  // 27/ZAP PLAIN carries the user name in at most 255 bytes (UTF-8), not 255 characters.
+  if (typeof username !== "string" || username.length === 0 || Buffer.byteLength(username, "utf8") > 255) throw new TypeError("setUserPassword: expected `username` to be 1-255 bytes of UTF-8");
   let users = new Map<string, string>();
   try {
     users = await loadUsersFile(file);

@@ -5,10 +5,9 @@
  * @module
  */
 import { BlockList, isIP } from "node:net";
-import { randomBytes } from "node:crypto";
 import { InvalidOptionError } from "../index.js";
 import { loadCertificates, type Certificate } from "./keys.js";
-import { hashPassword, isPasswordHash, loadUsersFile, verifyPassword } from "./passwords.js";
+import { dummyPasswordHash, isPasswordHash, loadUsersFile, verifyPassword } from "./passwords.js";
 import { encodeMetadata, ZAP_STATUSES, type ZapMetadata, type ZapRequest, type ZapStatus } from "./protocol.js";
 import { isZ85Key } from "./z85.js";
 
@@ -136,8 +135,6 @@ function deny(reason: DenyReason, text = DENIED): ZapDecision {
   return { status: 400, text, reason };
 }
 
-let dummyHash: Promise<string> | undefined;
-
 /** One domain's policy, validated and with its files loaded. */
 export class CompiledPolicy {
   readonly #address: AddressFilter | undefined;
@@ -244,14 +241,17 @@ export class CompiledPolicy {
     const users = this.#users;
     if (!users) return deny("mechanism");
     const username = request.username ?? "";
-    const hash = users.get(username);
+    // Compare the bytes the client sent, not their lossy UTF-8 decoding (every invalid
+    // sequence decodes to U+FFFD, so distinct byte strings would match the same entry).
+    const [userBytes, password = Buffer.alloc(0)] = request.credentials;
+    const exactName = userBytes === undefined || Buffer.from(username, "utf8").equals(userBytes);
+    const hash = exactName ? users.get(username) : undefined;
     if (hash === undefined) {
       // Spend the same work as a real check, so timing does not tell which users exist.
-      dummyHash ??= hashPassword(randomBytes(16).toString("hex"));
-      await verifyPassword(request.password ?? "", await dummyHash);
+      await verifyPassword(password, await dummyPasswordHash(users.values().next().value));
       return deny("user", BAD_CREDENTIALS);
     }
-    if (!(await verifyPassword(request.password ?? "", hash))) return deny("password", BAD_CREDENTIALS);
+    if (!(await verifyPassword(password, hash))) return deny("password", BAD_CREDENTIALS);
     return { status: 200, userId: username };
   }
 

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hashPassword, parseZapRequest, setUserPassword, type ZapRequest } from "../../src/zap/index.js";
+import { CompiledPolicy } from "../../src/zap/policy.js";
+
+const id = Buffer.from([0, 1, 2, 3, 4]);
+function plainRequest(user: Buffer | string, password: Buffer | string): ZapRequest {
+  const parsed = parseZapRequest([id, Buffer.alloc(0), ...["1.0", "r1", "d", "127.0.0.1", "", "PLAIN"].map((s) => Buffer.from(s)), Buffer.from(user), Buffer.from(password)]);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.request;
+}
+
+describe("review: 27/ZAP PLAIN", () => {
+  it("compares the password bytes exactly: bytes that are not UTF-8 do not match a password holding U+FFFD", async () => {
+    const policy = new CompiledPolicy("test", { plain: { users: { alice: await hashPassword("pa\uFFFDss", { cost: 1024 }) } } });
+    expect((await policy.decide(plainRequest("alice", "pa\uFFFDss"))).status).toBe(200);
+    expect((await policy.decide(plainRequest("alice", Buffer.from([0x70, 0x61, 0xff, 0x73, 0x73])))).status).toBe(400);
+    expect((await policy.decide(plainRequest("alice", Buffer.from([0x70, 0x61, 0xc3, 0x73, 0x73])))).status).toBe(400);
+    // The same for the user name.
+    const bob = new CompiledPolicy("test", { plain: { users: { "b\uFFFD": await hashPassword("pw", { cost: 1024 }) } } });
+    expect((await bob.decide(plainRequest("b\uFFFD", "pw"))).status).toBe(200);
+    expect((await bob.decide(plainRequest(Buffer.from([0x62, 0xfe]), "pw"))).status).toBe(400);
+  });
+
+  it("an unknown user costs the same scrypt work as a known one, whatever cost the users file uses", async () => {
+    // Users hashed at a cost 16 times below the default; the dummy check must follow them.
+    const policy = new CompiledPolicy("test", { plain: { users: { alice: await hashPassword("pw", { cost: 1024 }) } } });
+    const known = plainRequest("alice", "wrong");
+    const unknown = plainRequest("mallory", "wrong");
+    await policy.decide(unknown); // the dummy hash is made once
+    const time = async (r: ZapRequest) => {
+      const t0 = process.hrtime.bigint();
+      await policy.decide(r);
+      return Number(process.hrtime.bigint() - t0);
+    };
+    const k: number[] = [];
+    const u: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      k.push(await time(known));
+      u.push(await time(unknown));
+    }
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+    // Equal work gives a ratio near 1; the cost mismatch gave about 16. The bound is generous.
+    expect(median(u) / median(k)).toBeLessThan(4);
+  });
+
+  it("setUserPassword refuses a user name PLAIN cannot carry (over 255 bytes, whatever its length in characters)", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "zap-rv-")), "users.json");
+    await expect(setUserPassword(file, "\u00e9".repeat(200), "pw", { cost: 1024 })).rejects.toThrow(TypeError);
+    await setUserPassword(file, "\u00e9".repeat(127), "pw", { cost: 1024 });
+  });
+});
