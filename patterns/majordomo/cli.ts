@@ -3,8 +3,7 @@
  * Every long-running command stops cleanly on SIGINT/SIGTERM.
  * @module
  */
-import { serve, usage } from "./serve.js";
-import { EXIT, UsageError, choiceArg, intArg, strArg, type CliCommand, type CliContext, type CliOptions } from "../../src/cli/cli.js";
+import { EXIT, UsageError, choiceArg, intArg, serve, strArg, usage, type CliCommand, type CliContext, type CliOptions } from "../../src/cli/cli.js";
 import { framesToText, loadHandler, type MessageLike } from "../../src/index.js";
 import { titanicCommands } from "../titanic/cli.js";
 import { MajordomoBroker } from "./broker.js";

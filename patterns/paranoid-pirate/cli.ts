@@ -4,9 +4,8 @@
  * logs events on stderr, and stops cleanly on SIGINT/SIGTERM (exit 0) with a stats line.
  * @module
  */
-import { EXIT, aborted, choiceArg, intArg, listArg, strArg, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { EXIT, aborted, choiceArg, intArg, listArg, strArg, usage, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
 import { loadHandler, type RequestHandler } from "../../src/index.js";
-import { usage } from "../majordomo/serve.js";
 import { SimplePirateQueue, SimplePirateWorker } from "../simple-pirate/index.js";
 import { ParanoidPirateQueue } from "./queue.js";
 import { ParanoidPirateWorker } from "./worker.js";
@@ -38,16 +37,6 @@ function heartbeatHelp(width: number): string {
   ]
     .map(([option, text]) => `  ${option!.padEnd(width)}${text}`)
     .join("\n");
-}
-
-/** Keep the process alive until `signal` aborts (the reactor's timers are unref'd). */
-async function untilAborted(signal: AbortSignal): Promise<void> {
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-  try {
-    await aborted(signal);
-  } finally {
-    clearInterval(keepAlive);
-  }
 }
 
 function kv(record: object): string {
@@ -132,7 +121,7 @@ Prints "queue ready protocol=P frontend=EP backend=EP" once bound.`,
     ctx.out.result(`queue ready protocol=${protocol} frontend=${endpoints.frontend.join(",")} backend=${endpoints.backend.join(",")}`, { event: "ready", role: "queue", protocol, ...endpoints });
     const timer = statsInterval > 0 ? setInterval(() => ctx.out.log(`stats ${kv(queue.stats())}`, { event: "stats", ...queue.stats() }), statsInterval) : undefined;
     timer?.unref();
-    await untilAborted(ctx.signal);
+    await aborted(ctx.signal);
     clearInterval(timer);
     await queue.close();
     ctx.out.result(`queue stopped ${kv(queue.stats())}`, { event: "stopped", role: "queue", ...queue.stats() });
@@ -192,7 +181,7 @@ Prints "worker started protocol=P endpoint=EP" once connecting.`,
       worker = usage(() => new SimplePirateWorker({ endpoint, handler })) as unknown as WorkerRole;
     }
     ctx.out.result(`worker started protocol=${protocol} endpoint=${endpoint} handler=${spec}`, { event: "started", role: "worker", protocol, endpoint, handler: spec });
-    await untilAborted(ctx.signal);
+    await aborted(ctx.signal);
     await worker.close();
     ctx.out.result(`worker stopped ${kv(worker.stats())}`, { event: "stopped", role: "worker", ...worker.stats() });
     return EXIT.OK;

@@ -2,8 +2,7 @@
  * `zpatterns titanic --connect EP --dir DIR`: run a 9/TSP server until SIGINT/SIGTERM.
  * @module
  */
-import { intArg, strArg, type CliCommand } from "../../src/cli/cli.js";
-import { serve, usage } from "../majordomo/serve.js";
+import { intArg, serve, strArg, usage, type CliCommand } from "../../src/cli/cli.js";
 import { TitanicServer } from "./server.js";
 
 /** The Titanic commands. */
