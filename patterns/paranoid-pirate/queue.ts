@@ -49,6 +49,12 @@ export interface ParanoidPirateQueueOptions {
   readonly pendingTimeout?: number;
   /** How often one request may be redelivered after its worker died. Default 3. */
   readonly maxRedeliveries?: number;
+  /**
+   * Most workers known at once. A READY from a new worker past it is rejected and counted
+   * (`worker:rejected`, reason "worker table full"); the worker hears no heartbeats, so it
+   * reconnects later and tries again. Default 10000.
+   */
+  readonly maxWorkers?: number;
   /** Send queue limit of each socket. Default 10000. */
   readonly sendQueueLimit?: number;
   /** Reactor to run on (it is not closed by {@link ParanoidPirateQueue.close}). Default: an own one. */
@@ -152,6 +158,8 @@ export class ParanoidPirateQueue extends TypedEmitter<ParanoidPirateQueueEvents>
   readonly heartbeatLiveness: number;
   /** Redelivery limit per request. */
   readonly maxRedeliveries: number;
+  /** Most workers known at once. */
+  readonly maxWorkers: number;
   /** Pending deadline, ms (0 = none). */
   readonly pendingTimeout: number;
   /** Bound endpoints (resolved, e.g. the port picked for `*`), filled by {@link start}. */
@@ -207,6 +215,7 @@ export class ParanoidPirateQueue extends TypedEmitter<ParanoidPirateQueueEvents>
     const overflow = enumOption<PendingOverflow>(owner, o, "overflow", ["drop-oldest", "drop-newest"], "drop-oldest");
     this.pendingTimeout = intOption(owner, o, "pendingTimeout", 10_000, 0);
     this.maxRedeliveries = intOption(owner, o, "maxRedeliveries", 3, 0);
+    this.maxWorkers = intOption(owner, o, "maxWorkers", 10_000, 1);
     this.#sendQueueLimit = intOption(owner, o, "sendQueueLimit", 10_000, 1);
     ({ reactor: this.#reactor, owned: this.#ownReactor } = reactorOption(owner, o));
     this.#signal = signalOption(owner, o);
@@ -399,6 +408,7 @@ export class ParanoidPirateQueue extends TypedEmitter<ParanoidPirateQueueEvents>
       this.#idle.set(entry.key, entry);
       if (job) this.#redeliver(job, id);
     } else {
+      if (this.#workers.size >= this.maxWorkers) return this.#reject(id, "worker table full");
       entry = this.#workers.add(Buffer.from(id), { job: undefined });
       this.#idle.set(entry.key, entry);
     }

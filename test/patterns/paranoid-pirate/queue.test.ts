@@ -39,6 +39,32 @@ async function readyWorkers(q: ParanoidPirateQueue, n: number): Promise<void> {
   await waitFor(() => q.stats().idle >= n, { what: `${n} ready workers` });
 }
 
+describe("ParanoidPirateQueue worker table", () => {
+  it("is bounded: a READY past maxWorkers is rejected and counted, and the worker gets no heartbeats", async () => {
+    const q = await queue({ maxWorkers: 2 });
+    const rejected: string[] = [];
+    q.on("worker:rejected", (e) => rejected.push(e.reason));
+    const a = rawWorker(q, "w-a");
+    const b = rawWorker(q, "w-b");
+    await a.send([READY]);
+    await b.send([READY]);
+    await readyWorkers(q, 2);
+    const c = rawWorker(q, "w-c");
+    await c.send([READY]);
+    await waitFor(() => q.stats().rejected === 1, { what: "the third READY rejected" });
+    expect(rejected).toEqual(["worker table full"]);
+    expect(q.stats()).toMatchObject({ workers: 2, readies: 3 });
+    // The two known workers are heartbeated; the rejected one hears nothing, so by 6/PPP it
+    // reconnects later and says READY again.
+    await waitFor(() => a.messages.length > 0 && b.messages.length > 0, { what: "heartbeats to the known workers" });
+    expect(c.messages).toEqual([]);
+    // A known worker's repeated READY is not a new entry and is never refused.
+    await a.send([READY]);
+    await waitFor(() => q.stats().readies === 4, { what: "the repeated READY" });
+    expect(q.stats()).toMatchObject({ workers: 2, rejected: 1, duplicateReady: 1 });
+  });
+});
+
 describe("ParanoidPirateQueue options", () => {
   it("rejects bad options with a TypeError naming the option", () => {
     const ok = { frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*" };
@@ -50,6 +76,7 @@ describe("ParanoidPirateQueue options", () => {
     expect(() => new ParanoidPirateQueue({ ...ok, overflow: "reject" as never })).toThrow(/overflow/);
     expect(() => new ParanoidPirateQueue({ ...ok, pendingTimeout: -1 })).toThrow(/pendingTimeout/);
     expect(() => new ParanoidPirateQueue({ ...ok, maxRedeliveries: -1 })).toThrow(/maxRedeliveries/);
+    expect(() => new ParanoidPirateQueue({ ...ok, maxWorkers: 0 })).toThrow(/maxWorkers/);
     expect(() => new ParanoidPirateQueue({ ...ok, reactor: {} as Reactor })).toThrow(TypeError);
     expect(() => new ParanoidPirateQueue({ ...ok, signal: "x" as never })).toThrow(/signal/);
     expect(() => new ParanoidPirateQueue(undefined as never)).toThrow(TypeError);
