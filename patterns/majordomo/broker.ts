@@ -72,6 +72,12 @@ export interface MajordomoBrokerOptions {
    * many; a worker's READY always registers. Default 10000.
    */
   readonly maxServices?: number;
+  /**
+   * Workers a broker knows at once. A READY from a new worker past it is refused and counted
+   * (`workersRefused`, `worker:refused`); the refused worker hears no heartbeats, so it
+   * reconnects after its liveness runs out and tries again. Default 10000.
+   */
+  readonly maxWorkers?: number;
   /** Request queue limit per service. Default 1000. */
   readonly queueLimit?: number;
   /** What happens to a request that arrives at a full service queue. Default `drop-oldest`. */
@@ -118,6 +124,8 @@ export interface MajordomoBrokerStats {
   heartbeatsSent: number;
   /** READYs accepted. */
   workersRegistered: number;
+  /** READYs refused because `maxWorkers` workers were already known. */
+  workersRefused: number;
   /** Workers removed by heartbeat expiry. */
   workersExpired: number;
   /** Workers removed for any other reason (DISCONNECT either way, unreachable). */
@@ -136,6 +144,8 @@ export interface MajordomoBrokerStats {
 export interface MajordomoBrokerEvents {
   [event: string]: unknown[];
   "worker:ready": [{ id: Buffer; service: string; version: MdpVersion }];
+  /** A READY was refused (the worker table is full); the worker is not registered. */
+  "worker:refused": [{ id: Buffer; service: string; reason: "worker table full" }];
   "worker:expired": [{ id: Buffer; service: string; busy: boolean }];
   /** A worker was removed: it sent DISCONNECT, or the broker disconnected it, or it became unreachable. */
   "worker:disconnected": [{ id: Buffer; service: string | undefined; reason: "disconnect" | "unexpected" | "mmi" | "unreachable" }];
@@ -199,6 +209,7 @@ function emptyStats(): MajordomoBrokerStats {
     disconnectsSent: 0,
     heartbeatsSent: 0,
     workersRegistered: 0,
+    workersRefused: 0,
     workersExpired: 0,
     workersRemoved: 0,
     sendDropped: 0,
@@ -216,6 +227,8 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
   readonly maxRedeliveries: number;
   readonly queueLimit: number;
   readonly maxServices: number;
+  /** Most workers known at once. */
+  readonly maxWorkers: number;
   readonly queueOverflow: OverflowPolicy;
   /** The ROUTER socket (owned by the reactor: never send or receive on it yourself). */
   readonly socket: zmq.Router;
@@ -239,6 +252,7 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
     this.maxRedeliveries = intOption("MajordomoBroker", o, "maxRedeliveries", 3, 0);
     this.queueLimit = intOption("MajordomoBroker", o, "queueLimit", 1000, 1);
     this.maxServices = intOption("MajordomoBroker", o, "maxServices", 10_000, 1);
+    this.maxWorkers = intOption("MajordomoBroker", o, "maxWorkers", 10_000, 1);
     this.queueOverflow = enumOption("MajordomoBroker", o, "queueOverflow", OVERFLOW_POLICIES, "drop-oldest");
     const sendQueueLimit = intOption("MajordomoBroker", o, "sendQueueLimit", 10_000, 1);
     const hwm = intOption("MajordomoBroker", o, "highWaterMark", 10_000, 0);
@@ -397,6 +411,11 @@ export class MajordomoBroker extends TypedEmitter<MajordomoBrokerEvents> {
       this.#sendDisconnect(id, version);
       this.#stats.workersRemoved++;
       this.emit("worker:disconnected", { id, service: name, reason: "mmi" });
+      return;
+    }
+    if (this.#workers.size >= this.maxWorkers) {
+      this.#stats.workersRefused++;
+      this.emit("worker:refused", { id, service: name, reason: "worker table full" });
       return;
     }
     const service = this.#service(name);

@@ -183,6 +183,21 @@ describe("Majordomo failure handling", () => {
     await Promise.all(pending);
   });
 
+  it("bounds the worker table: a READY past maxWorkers is refused, counted, and the worker is not served", async () => {
+    const { broker: b, endpoint } = await broker({ maxWorkers: 2 });
+    const refused: string[] = [];
+    b.on("worker:refused", (e) => refused.push(`${e.service}: ${e.reason}`));
+    worker(endpoint, "a");
+    worker(endpoint, "b");
+    await waitFor(() => b.stats().workersRegistered === 2);
+    worker(endpoint, "c");
+    await waitFor(() => b.stats().workersRefused === 1, { what: "the third READY refused" });
+    expect(refused).toEqual(["c: worker table full"]);
+    expect(b.services().includes("c")).toBe(false);
+    expect(b.stats()).toMatchObject({ workers: 2, workersRegistered: 2 });
+    expect(() => new MajordomoBroker({ maxWorkers: 0 })).toThrow(/maxWorkers/);
+  });
+
   it("bounds the number of services that requests alone create (a client cannot grow the broker without limit)", async () => {
     const { broker: b, endpoint } = await broker({ requestExpiry: 0, maxServices: 3 });
     const c = client(endpoint, { timeout: 20_000, retries: 0 });
