@@ -79,7 +79,7 @@ export class LazyPirateClient extends RetryingClient {
       linger: this.settings.linger,
       sendQueueLimit: 1,
       overflow: "drop-oldest",
-      onMessage: (reply) => this.#onReply(reply, generation),
+      onMessage: (reply) => this.#onReply(reply),
     });
     socket.connect(this.endpoint);
   }
@@ -90,9 +90,12 @@ export class LazyPirateClient extends RetryingClient {
     void closing.then(() => this.#retiring.delete(closing));
   }
 
-  #onReply(reply: Buffer[], generation: number): void {
+  // A retired socket never calls back (the reactor dispatches nothing after a handle's
+  // close()), so a reply here is for the current socket; it is stale only when no attempt
+  // is waiting for it.
+  #onReply(reply: Buffer[]): void {
     const job = this.#current;
-    if (generation !== this.#generation || job === undefined || job.attempt === undefined) {
+    if (job === undefined || job.attempt === undefined) {
       this.discard("stale", reply);
       return;
     }

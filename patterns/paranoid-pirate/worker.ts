@@ -227,7 +227,6 @@ export class ParanoidPirateWorker extends TypedEmitter<ParanoidPirateWorkerEvent
   readonly #onAbort = () => void this.close();
 
   #onMessage(frames: Buffer[]): void {
-    if (this.closed) return; // a message the pump had in hand as the link closed
     if (!this.#heard) {
       this.#heard = true;
       this.emit("worker:linked", { attempt: this.#link.stats().connects });
