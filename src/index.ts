@@ -15,6 +15,7 @@ export * from "./frames.js";
 export * from "./heartbeat.js";
 export * from "./options.js";
 export * from "./reactor.js";
+export * from "./lifecycle.js";
 export * from "./link.js";
 export * from "./peers.js";
 export * from "./handlers.js";

@@ -29,6 +29,16 @@ function show(value: unknown): string {
   return String(value);
 }
 
+/**
+ * A required option: throws an {@link InvalidOptionError} naming it when it is absent
+ * (`undefined`). Returns the value for a typed check to follow.
+ */
+export function requiredOption(owner: string, bag: Bag, name: string, expected = "given"): unknown {
+  const value = bag[name];
+  if (value === undefined) throw new InvalidOptionError(name, `${owner}: \`${name}\` is required (expected ${expected})`);
+  return value;
+}
+
 /** An integer in [min, max]; `def` when absent. */
 export function intOption(owner: string, bag: Bag, name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const value = bag[name];

@@ -106,6 +106,8 @@ export interface ReactorEvents {
   "socket:error": [{ socket: string; error: SocketError }];
   /** A monitor event of a socket added with `monitor: true`. */
   "socket:event": [{ socket: string; event: zmq.Event }];
+  /** `close()` was called: sockets and timers are about to close (objects sharing the reactor close too). */
+  "reactor:closing": [];
   /** The reactor finished closing. */
   "reactor:closed": [];
 }
@@ -618,10 +620,15 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
   close(): Promise<void> {
     if (this.#closePromise) return this.#closePromise;
     this.#signal?.removeEventListener("abort", this.#onAbort);
+    let done!: () => void;
+    this.#closePromise = new Promise<void>((resolve) => (done = resolve));
+    // Objects sharing this reactor close themselves on this event (see Lifecycle).
+    this.emit("reactor:closing");
     this.#scheduler.close();
     const closing = [...this.#handles].map((h) => h.close());
-    this.#closePromise = Promise.all(closing).then(() => {
+    void Promise.all(closing).then(() => {
       this.emit("reactor:closed");
+      done();
     });
     return this.#closePromise;
   }

@@ -1,0 +1,5 @@
+/** Every long-lived class under the lifecycle contract; each area lists its own. */
+import type { LifecycleFactory } from "../harness.js";
+import { coreFactories } from "./core.js";
+
+export const factories: LifecycleFactory[] = [...coreFactories];
