@@ -19,13 +19,13 @@ export async function runPubSubScene(out: Output, signal?: AbortSignal): Promise
     const a = accounts.get(user);
     return a && secret.toString() === a.password ? { name: user, entitlements: a.allow } : { denied: "unknown user or wrong password" };
   };
-  const server = await new PubSubServer({ bind: "tcp://127.0.0.1:*", authenticator, expiry: 600, signal }).start();
+  const server = await PubSubServer.start({ bind: "tcp://127.0.0.1:*", authenticator, expiry: 600, signal });
   server.on("client:authenticated", (e) => out.log(`  server: ${e.principal.name} authenticated, patterns ${e.patterns.join(", ")}`));
   server.on("client:denied", (e) => out.log(`  server: ${e.user} denied (${e.status} ${e.reason})`));
   server.on("client:expired", (e) => out.log(`  server: ${e.principal.name}'s keep-alive stopped: purged after 600 ms`));
   out.log(`Authenticated pub-sub (ZPS/1) on ${server.endpoint}`);
 
-  const alice = new PubSubClient({ endpoint: server.endpoint, user: "alice", password: "wonderland", subscribe: ["prices."], keepAliveInterval: 150, signal });
+  const alice = new PubSubClient({ endpoint: server.endpoint, user: "alice", password: "wonderland", subscribe: ["prices."], heartbeatInterval: 150, signal });
   let received = 0;
   alice.on("message", (m) => {
     received++;

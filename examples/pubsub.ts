@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), "zps-example-"));
 const users = join(dir, "users.json");
 await addUser(users, "ops", "s3cret", ["alerts.", "metrics.cpu"]);
 
-const server = await new PubSubServer({ bind: "tcp://127.0.0.1:*", ingest: "tcp://127.0.0.1:*", users }).start();
+const server = await PubSubServer.start({ bind: "tcp://127.0.0.1:*", ingest: "tcp://127.0.0.1:*", users });
 const ops = new PubSubClient({ endpoint: server.endpoint, user: "ops", password: "s3cret", subscribe: ["alerts.", "metrics.cpu", "payroll."] });
 ops.on("subscription:denied", ({ error }) => console.log(`denied: ${error.message}`));
 await ops.ready();

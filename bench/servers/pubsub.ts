@@ -26,7 +26,7 @@ let closeAll: () => Promise<void>;
 let batchEnd: () => Promise<void> = tick as () => Promise<void>;
 
 if (mode === "ours") {
-  const server = await new PubSubServer({ bind: "tcp://127.0.0.1:*", allowAny: true, expiry: 600_000, subscriberHwm: hwm, sendQueueLimit: 1_000_000 }).start();
+  const server = await PubSubServer.start({ bind: "tcp://127.0.0.1:*", allowAny: true, expiry: 600_000, subscriberHwm: hwm, sendQueueLimit: 1_000_000 });
   publishOne = (body) => server.publish(TOPIC, body);
   dropped = () => server.stats().dropped;
   closeAll = () => server.close();

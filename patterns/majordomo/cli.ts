@@ -1,11 +1,10 @@
 /**
- * `zpatterns mdp broker|worker|client` (and `zpatterns titanic`, from patterns/titanic/cli.ts).
+ * `zpatterns mdp broker|worker|client`.
  * Every long-running command stops cleanly on SIGINT/SIGTERM.
  * @module
  */
 import { EXIT, UsageError, choiceArg, intArg, serve, strArg, usage, type CliCommand, type CliContext, type CliOptions } from "../../src/cli/cli.js";
 import { framesToText, loadHandler, type MessageLike } from "../../src/index.js";
-import { titanicCommands } from "../titanic/cli.js";
 import { MajordomoBroker } from "./broker.js";
 import { MajordomoClient } from "./client.js";
 import { MajordomoWorker } from "./worker.js";
@@ -106,5 +105,4 @@ export const mdpCommands: CliCommand[] = [
       }
     },
   },
-  ...titanicCommands,
 ];

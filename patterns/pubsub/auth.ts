@@ -4,6 +4,7 @@
  * @module
  */
 import { readFile, rename, stat, writeFile } from "node:fs/promises";
+import { InvalidOptionError } from "../../src/index.js";
 import { DEFAULT_SCRYPT_COST, dummyPasswordHash, hashPassword, isPasswordHash, verifyPassword } from "../../src/zap/index.js";
 
 /** §3.1 HELLO credentials. */
@@ -90,7 +91,7 @@ export async function readUsersFile(path: string): Promise<UsersFile> {
  * The file is written to a temporary name and renamed, with mode 0600.
  */
 export async function addUser(path: string, user: string, password: string, allow: readonly string[], cost = DEFAULT_SCRYPT_COST): Promise<void> {
-  if (!user) throw new TypeError("addUser: expected a non-empty user name");
+  if (!user) throw new InvalidOptionError("user", "addUser: expected `user` to be a non-empty user name");
   let file: UsersFile = { users: {} };
   try {
     file = await readUsersFile(path);

@@ -32,7 +32,7 @@ function keyArg(value: string, kind: "public" | "secret"): string {
 const serve: CliCommand = {
   name: "pubsub serve",
   summary: "Run an authenticated pub-sub server (ZPS/1) until interrupted",
-  usage: "--bind EP [--ingest EP] (--users FILE | --allow-any) [--expiry MS] [--curve-secret-key FILE --curve-allow KEYFILE...]",
+  usage: "--bind EP [--ingest EP] (--users FILE | --allow-any) [--expiry MS] [--subscriber-hwm N] [--send-queue-limit N] [--curve-secret-key FILE --curve-allow KEYFILE...]",
   help: `Options:
   --bind EP               ROUTER endpoint for subscribers (repeatable; tcp://127.0.0.1:* picks a port)
   --ingest EP             PULL endpoint taking [topic, body...] messages to publish (repeatable)
@@ -40,6 +40,7 @@ const serve: CliCommand = {
   --allow-any             accept any credentials, every topic (development only)
   --expiry MS             session expiry without keep-alive (default 5000)
   --subscriber-hwm N      per-subscriber high-water mark (default 1000)
+  --send-queue-limit N    reactor send-queue limit of the ROUTER (default 10000; drops counted)
   --curve-secret-key FILE server CURVE secret key (file or 40-char Z85); enables CURVE
   --curve-allow KEYFILE   client public key allowed to connect (file or Z85; repeatable)
 
@@ -52,6 +53,7 @@ client event on stderr.`,
     "allow-any": { type: "boolean" },
     expiry: { type: "string" },
     "subscriber-hwm": { type: "string" },
+    "send-queue-limit": { type: "string" },
     "curve-secret-key": { type: "string" },
     "curve-allow": { type: "string", multiple: true },
   },
@@ -72,6 +74,7 @@ client event on stderr.`,
       ...(users ? { users } : { allowAny: true }),
       expiry: intArg(ctx.values, "expiry", 5000, 1),
       subscriberHwm: intArg(ctx.values, "subscriber-hwm", 1000, 0),
+      sendQueueLimit: intArg(ctx.values, "send-queue-limit", 10_000, 1),
       ...(secret ? { curveSecretKey: keyArg(secret, "secret"), curveAllow: allow } : {}),
     });
     const id = (b: Buffer) => describeId(b);
@@ -96,7 +99,7 @@ client event on stderr.`,
 const subscribe: CliCommand = {
   name: "pubsub subscribe",
   summary: "Subscribe to topics on a ZPS/1 server and print topic<TAB>body per message",
-  usage: "--connect EP --user U --password P [--count N] [--curve-server-key KEY] TOPIC...",
+  usage: "--connect EP --user U --password P [--count N] [--heartbeat-interval MS] [--heartbeat-liveness N] [--curve-server-key KEY] TOPIC...",
   help: `Arguments:
   TOPIC                   subscription patterns (prefix match; "" for everything)
 
@@ -105,7 +108,8 @@ Options:
   --user U                user name
   --password P            password ("-" reads it from stdin)
   --count N               exit 0 after N messages (default: run until interrupted)
-  --keep-alive MS         keep-alive interval (default 1000)
+  --heartbeat-interval MS keep-alive (HELLO) interval (default 1000)
+  --heartbeat-liveness N  silent intervals before the server is taken as gone (default 3)
   --curve-server-key KEY  server public key (file or Z85): connect with CURVE
   --curve-public-key KEY  this client's public key (file or Z85; default: a fresh pair)
   --curve-secret-key KEY  this client's secret key (file or Z85)
@@ -118,7 +122,8 @@ credentials (401) or a subscription (403/429), 1 on other failures, 2 on usage e
     user: { type: "string" },
     password: { type: "string" },
     count: { type: "string" },
-    "keep-alive": { type: "string" },
+    "heartbeat-interval": { type: "string" },
+    "heartbeat-liveness": { type: "string" },
     "curve-server-key": { type: "string" },
     "curve-public-key": { type: "string" },
     "curve-secret-key": { type: "string" },
@@ -139,7 +144,8 @@ credentials (401) or a subscription (403/429), 1 on other failures, 2 on usage e
       user,
       password,
       subscribe: ctx.positionals,
-      keepAliveInterval: intArg(ctx.values, "keep-alive", 1000, 1),
+      heartbeatInterval: intArg(ctx.values, "heartbeat-interval", 1000, 1),
+      heartbeatLiveness: intArg(ctx.values, "heartbeat-liveness", 3, 1),
       ...(serverKey ? { curveServerKey: keyArg(serverKey, "public") } : {}),
       ...(pub && sec ? { curvePublicKey: keyArg(pub, "public"), curveSecretKey: keyArg(sec, "secret") } : {}),
       signal: ctx.signal,

@@ -2,27 +2,28 @@
  * {@link PubSubClient}: the ZPS/1 client (PROTOCOL.md §5) on a DEALER, built on the core's
  * {@link HeartbeatLink}: it authenticates with HELLO, resends HELLO (credentials and the
  * full subscription set) as its keep-alive, re-authenticates by itself after a 404 or a
- * server restart, and reconnects on a fresh socket when the server stays silent.
+ * server restart, and reconnects on a fresh socket when the server stays silent. It starts
+ * connecting by itself (in the background, right after its constructor);
+ * {@link PubSubClient.ready} tells when the first session is open.
  * @module
  */
 import * as zmq from "zeromq";
 import {
   AuthError,
   BoundedQueue,
-  ClosedError,
   endpointOption,
   HeartbeatLink,
   intOption,
   InvalidOptionError,
+  Lifecycle,
   optionsObject,
   ProtocolError,
-  Reactor,
-  signalOption,
+  requiredOption,
   stringOption,
   toFrame,
-  TypedEmitter,
   type FrameLike,
-  reactorOption,
+  type HeartbeatLinkOptions,
+  type LifecycleOptions,
 } from "../../src/index.js";
 import { isZ85Key } from "../../src/zap/index.js";
 import { byeFrames, helloFrames, isParseError, LIMITS, parseServerMessage, STATUS, subscriptionFrames, type StatusCode } from "./protocol.js";
@@ -44,7 +45,7 @@ export interface StatusInfo {
 }
 
 /** Options of {@link PubSubClient}. */
-export interface PubSubClientOptions {
+export interface PubSubClientOptions extends LifecycleOptions {
   /** Server endpoint. Required. */
   readonly endpoint: string;
   /** User name. Required (may be empty for custom authenticators). */
@@ -53,10 +54,10 @@ export interface PubSubClientOptions {
   readonly password: string | Uint8Array;
   /** Patterns to subscribe to from the start. */
   readonly subscribe?: readonly FrameLike[];
-  /** §5.2 keep-alive interval, ms: HELLO is resent this often. Default 1000. */
-  readonly keepAliveInterval?: number;
-  /** §5.3 silent keep-alive intervals before the server is taken as gone. Default 3. */
-  readonly liveness?: number;
+  /** §5.2 keep-alive (heartbeat) interval, ms: HELLO is resent this often. Default 1000. */
+  readonly heartbeatInterval?: number;
+  /** §5.3 silent heartbeat intervals before the server is taken as gone. Default 3. */
+  readonly heartbeatLiveness?: number;
   /** First reconnect delay after the server is taken as gone, ms. Default 1000. */
   readonly reconnectInterval?: number;
   /** Reconnect delay cap, ms. Default 32000. */
@@ -71,10 +72,6 @@ export interface PubSubClientOptions {
   readonly curvePublicKey?: string;
   /** §7 CURVE: this client's secret key. */
   readonly curveSecretKey?: string;
-  /** Share a reactor (default: the client makes and owns one). */
-  readonly reactor?: Reactor;
-  /** Aborting it closes the client. */
-  readonly signal?: AbortSignal;
 }
 
 /** Events of a {@link PubSubClient}. */
@@ -93,7 +90,7 @@ export interface PubSubClientEvents {
   /** The server was silent too long; reconnecting on a fresh socket. */
   "link:lost": [{ reason: string }];
   /** §6: a server message that is not valid ZPS/1 was counted and dropped. */
-  "message:malformed": [{ error: string }];
+  "message:malformed": [{ socket: string; reason: string; frames: number; id?: Buffer }];
 }
 
 /** Counters of a {@link PubSubClient}. */
@@ -113,107 +110,122 @@ export interface PubSubClientStats {
   reconnects: number;
 }
 
-/** Client state. */
-export type PubSubClientState = "connecting" | "ready" | "denied" | "closed";
+/** Where the client's session is (its lifecycle is {@link PubSubClient.state}). */
+export type PubSubSessionState = "connecting" | "ready" | "denied" | "closed";
 
 /** §3.4: ms `close()` waits after BYE before closing the socket. */
 const BYE_GRACE = 20;
 
+const OWNER = "PubSubClient";
+
 /** See the module documentation. */
-export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
+export class PubSubClient extends Lifecycle<PubSubClientEvents> {
   readonly endpoint: string;
   readonly #user: string;
   readonly #secret: Buffer;
-  readonly #patterns = new Map<string, Buffer>();
-  readonly #reactor: Reactor;
-  readonly #ownReactor: boolean;
-  readonly #link: HeartbeatLink;
+  readonly #patterns: Map<string, Buffer>;
   readonly #buffer: BoundedQueue<PubSubMessage>;
-  readonly #signal: AbortSignal | undefined;
   readonly #keepAlive: number;
+  readonly #linkOptions: Omit<HeartbeatLinkOptions, "reactor" | "greeting" | "heartbeat" | "onMessage">;
+  #link: HeartbeatLink | undefined;
   /** Reactor clock time of the last HELLO (§5.2: only HELLO keeps the session alive). */
   #lastHello = -Infinity;
   #iterating = false;
   #waiters: { resolve: (r: IteratorResult<PubSubMessage>) => void; reject: (e: unknown) => void }[] = [];
-  #state: PubSubClientState = "connecting";
+  #session: PubSubSessionState = "connecting";
   #failure: Error | undefined;
   #hadSession = false;
-  #ready: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
-  #closing: Promise<void> | undefined;
+  readonly #ready: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
   readonly #stats: PubSubClientStats = { received: 0, statuses: 0, sessions: 0, hellos: 0, dropped: 0, malformed: 0, reconnects: 0 };
 
+  /** Validates the options (InvalidOptionError naming the option) and starts connecting. */
   constructor(options: PubSubClientOptions) {
-    super();
-    const owner = "PubSubClient";
-    const o = optionsObject(owner, options);
-    this.endpoint = endpointOption(owner, o, "endpoint");
-    const user = stringOption(owner, o, "user", undefined, true);
-    if (user === undefined) throw new InvalidOptionError("user", `${owner}: expected \`user\` to be a string, got undefined`);
-    this.#user = user;
-    const pw = o.password;
-    if (typeof pw !== "string" && !(pw instanceof Uint8Array)) throw new InvalidOptionError("password", `${owner}: expected \`password\` to be a string or bytes`);
-    this.#secret = toFrame(pw);
-    if (Buffer.byteLength(user) > LIMITS.user) throw new InvalidOptionError("user", `${owner}: expected \`user\` to be at most ${LIMITS.user} bytes`);
-    if (this.#secret.length > LIMITS.secret) throw new InvalidOptionError("password", `${owner}: expected \`password\` to be at most ${LIMITS.secret} bytes`);
+    const o = optionsObject(OWNER, options);
+    const endpoint = endpointOption(OWNER, o, "endpoint");
+    requiredOption(OWNER, o, "user", "a string");
+    const user = stringOption(OWNER, o, "user", undefined, true)!;
+    const pw = requiredOption(OWNER, o, "password", "a string or bytes");
+    if (typeof pw !== "string" && !(pw instanceof Uint8Array)) throw new InvalidOptionError("password", `${OWNER}: expected \`password\` to be a string or bytes`);
+    const secret = toFrame(pw);
+    if (Buffer.byteLength(user) > LIMITS.user) throw new InvalidOptionError("user", `${OWNER}: expected \`user\` to be at most ${LIMITS.user} bytes`);
+    if (secret.length > LIMITS.secret) throw new InvalidOptionError("password", `${OWNER}: expected \`password\` to be at most ${LIMITS.secret} bytes`);
     const subs = o.subscribe;
     if (subs !== undefined && (!Array.isArray(subs) || !subs.every((p) => typeof p === "string" || p instanceof Uint8Array))) {
-      throw new InvalidOptionError("subscribe", `${owner}: expected \`subscribe\` to be an array of patterns`);
+      throw new InvalidOptionError("subscribe", `${OWNER}: expected \`subscribe\` to be an array of patterns`);
     }
-    this.#addPatterns((subs ?? []) as FrameLike[], "subscribe");
-    const keepAlive = intOption(owner, o, "keepAliveInterval", 1000, 1);
-    const liveness = intOption(owner, o, "liveness", 3, 1);
-    const reconnectInterval = intOption(owner, o, "reconnectInterval", 1000, 0);
-    const reconnectMaxInterval = intOption(owner, o, "reconnectMaxInterval", Math.max(32_000, reconnectInterval), reconnectInterval);
-    this.#buffer = new BoundedQueue<PubSubMessage>(intOption(owner, o, "receiveQueueLimit", 10_000, 1), "drop-oldest", "receive buffer");
-    const routingId = stringOption(owner, o, "routingId", undefined);
+    const initial = new Map<string, Buffer>();
+    addPatterns(initial, (subs ?? []) as FrameLike[], "subscribe");
+    const keepAlive = intOption(OWNER, o, "heartbeatInterval", 1000, 1);
+    const liveness = intOption(OWNER, o, "heartbeatLiveness", 3, 1);
+    const reconnectInterval = intOption(OWNER, o, "reconnectInterval", 1000, 0);
+    const reconnectMaxInterval = intOption(OWNER, o, "reconnectMaxInterval", Math.max(32_000, reconnectInterval), reconnectInterval);
+    const receiveQueueLimit = intOption(OWNER, o, "receiveQueueLimit", 10_000, 1);
+    const routingId = stringOption(OWNER, o, "routingId", undefined);
     // ZMTP: 1-255 bytes; ids starting with a zero byte are reserved for those the ROUTER assigns.
     if (routingId !== undefined && (routingId === "" || Buffer.byteLength(routingId) > 255 || routingId.startsWith("\0"))) {
-      throw new InvalidOptionError("routingId", `${owner}: expected \`routingId\` to be 1-255 bytes not starting with a zero byte`);
+      throw new InvalidOptionError("routingId", `${OWNER}: expected \`routingId\` to be 1-255 bytes not starting with a zero byte`);
     }
-    const serverKey = stringOption(owner, o, "curveServerKey", undefined);
-    let publicKey = stringOption(owner, o, "curvePublicKey", undefined);
-    let secretKey = stringOption(owner, o, "curveSecretKey", undefined);
+    const serverKey = stringOption(OWNER, o, "curveServerKey", undefined);
+    let publicKey = stringOption(OWNER, o, "curvePublicKey", undefined);
+    let secretKey = stringOption(OWNER, o, "curveSecretKey", undefined);
     for (const [name, key] of [["curveServerKey", serverKey], ["curvePublicKey", publicKey], ["curveSecretKey", secretKey]] as const) {
-      if (key !== undefined && !isZ85Key(key)) throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be a 40-character Z85 key`);
+      if (key !== undefined && !isZ85Key(key)) throw new InvalidOptionError(name, `${OWNER}: expected \`${name}\` to be a 40-character Z85 key`);
     }
-    if ((publicKey === undefined) !== (secretKey === undefined)) throw new InvalidOptionError("curveSecretKey", `${owner}: give both \`curvePublicKey\` and \`curveSecretKey\`, or neither`);
+    if ((publicKey === undefined) !== (secretKey === undefined)) throw new InvalidOptionError("curveSecretKey", `${OWNER}: give both \`curvePublicKey\` and \`curveSecretKey\`, or neither`);
     if (serverKey && !publicKey) ({ publicKey, secretKey } = zmq.curveKeyPair());
-    this.#signal = signalOption(owner, o);
-    ({ reactor: this.#reactor, owned: this.#ownReactor } = reactorOption(owner, o));
-    this.#ready = deferred();
-    this.#ready.promise.catch(() => undefined);
-    const socketOptions: zmq.SocketOptions<zmq.Dealer> = {
-      ...(routingId ? { routingId } : {}),
-      ...(serverKey ? { curveServerKey: serverKey, curvePublicKey: publicKey, curveSecretKey: secretKey } : {}),
-    };
+    super(OWNER, o);
+    this.endpoint = endpoint;
+    this.#user = user;
+    this.#secret = secret;
+    this.#patterns = initial;
+    this.#buffer = new BoundedQueue<PubSubMessage>(receiveQueueLimit, "drop-oldest", "receive buffer");
     this.#keepAlive = keepAlive;
-    const hello = () => this.#helloFrames();
-    this.#link = new HeartbeatLink({
-      reactor: this.#reactor,
-      endpoint: this.endpoint,
-      greeting: hello,
-      heartbeat: hello,
-      onMessage: (frames) => this.#onMessage(frames),
+    this.#linkOptions = {
+      endpoint,
       heartbeatInterval: keepAlive,
       heartbeatLiveness: liveness,
       reconnectInterval,
       reconnectMaxInterval,
-      socketOptions,
-    });
-    this.#link.on("link:lost", ({ reason }) => {
-      this.#stats.reconnects++;
-      if (this.#state === "ready") this.#state = "connecting";
-      this.emit("link:lost", { reason });
-    });
-    if (this.#signal?.aborted) void this.close();
-    else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+      socketOptions: {
+        ...(routingId ? { routingId } : {}),
+        ...(serverKey ? { curveServerKey: serverKey, curvePublicKey: publicKey, curveSecretKey: secretKey } : {}),
+      },
+    };
+    this.#ready = deferred();
+    this.#ready.promise.catch(() => undefined);
+    // Starts in the background on the next turn of the event loop (unless start() is called
+    // first): the caller may attach listeners, or start it and await that. A start that fails
+    // there is reported (lifecycle:error, and ready() rejects with it) and closes the client.
+    if (!this.closed) setImmediate(() => this.#startInBackground());
   }
 
-  readonly #onAbort = () => void this.close();
+  #startInBackground(): void {
+    if (this.state !== "new") return;
+    this.start().catch((error: unknown) => {
+      if (this.closed) return;
+      this.#failure = error instanceof Error ? error : new Error(String(error));
+      this.emit("lifecycle:error", { phase: "start", error });
+      void this.close();
+    });
+  }
 
-  /** Current state. */
-  get state(): PubSubClientState {
-    return this.#state;
+  protected onStart(): void {
+    const hello = () => this.#helloFrames();
+    const link = new HeartbeatLink({ ...this.#linkOptions, reactor: this.reactor, greeting: hello, heartbeat: hello, onMessage: (frames) => this.#onMessage(frames) });
+    this.own(() => link.close());
+    this.own(
+      link.on("link:lost", ({ reason }) => {
+        this.#stats.reconnects++;
+        if (this.#session === "ready") this.#session = "connecting";
+        this.emit("link:lost", { reason });
+      }),
+    );
+    this.#link = link;
+  }
+
+  /** Where the session is: connecting, ready, denied (credentials refused) or closed. */
+  get sessionState(): PubSubSessionState {
+    return this.#session;
   }
 
   /** The current subscription patterns. */
@@ -228,25 +240,25 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
 
   /**
    * Resolves once the server has created our first session; rejects with {@link AuthError}
-   * when the credentials are refused, or {@link ClosedError} when closed first.
+   * when the credentials are refused, or with ClosedError when the client closes first.
    */
   ready(): Promise<void> {
     return this.#ready.promise;
   }
 
-  /** Add patterns (sent at once when in a session, and in every keep-alive HELLO). */
+  /** Add patterns (sent at once when in a session, and in every keep-alive HELLO). Throws ClosedError once closed. */
   subscribe(...patterns: FrameLike[]): void {
-    this.#checkOpen();
-    const added = this.#addPatterns(patterns, "subscribe");
-    if (added.length > 0 && this.#state === "ready") this.#sendChange("SUBSCRIBE", added);
+    this.assertOpen("subscribe");
+    const added = addPatterns(this.#patterns, patterns, "subscribe");
+    if (added.length > 0 && this.#session === "ready") this.#sendChange("SUBSCRIBE", added);
   }
 
-  /** Remove patterns. */
+  /** Remove patterns. Throws ClosedError once closed. */
   unsubscribe(...patterns: FrameLike[]): void {
-    this.#checkOpen();
+    this.assertOpen("unsubscribe");
     const removed: Buffer[] = [];
     for (const p of patterns.map(toFrame)) if (this.#patterns.delete(p.toString("latin1"))) removed.push(p);
-    if (removed.length > 0 && this.#state === "ready") this.#sendChange("UNSUBSCRIBE", removed);
+    if (removed.length > 0 && this.#session === "ready") this.#sendChange("UNSUBSCRIBE", removed);
   }
 
   /**
@@ -255,20 +267,21 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
    * carries the full pattern set) instead.
    */
   #sendChange(command: "SUBSCRIBE" | "UNSUBSCRIBE", patterns: Buffer[]): void {
-    if (this.#reactor.clock.now() - this.#lastHello >= this.#keepAlive) this.#link.send(this.#helloFrames());
-    else this.#link.send(subscriptionFrames(command, patterns));
+    if (this.reactor.clock.now() - this.#lastHello >= this.#keepAlive) this.#link?.send(this.#helloFrames());
+    else this.#link?.send(subscriptionFrames(command, patterns));
   }
 
   #helloFrames(): Buffer[] {
     this.#stats.hellos++;
-    this.#lastHello = this.#reactor.clock.now();
+    this.#lastHello = this.reactor.clock.now();
     return helloFrames(this.#user, this.#secret, this.#patterns.values());
   }
 
   /**
-   * Messages as an async iterator. It ends when the client closes and throws the
-   * {@link AuthError} when the credentials are refused. Buffered (bounded, oldest dropped
-   * and counted) from the first call on.
+   * Messages as an async iterator. It ends when the client closes (a closed client is the
+   * end of the stream, not a failed call) and throws the {@link AuthError} when the
+   * credentials are refused. Buffered (bounded, oldest dropped and counted) from the first
+   * call on.
    */
   [Symbol.asyncIterator](): AsyncIterator<PubSubMessage> {
     this.#iterating = true;
@@ -277,7 +290,7 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
         const m = this.#buffer.shift();
         if (m) return Promise.resolve({ value: m, done: false });
         if (this.#failure) return Promise.reject(this.#failure);
-        if (this.#state === "closed") return Promise.resolve({ value: undefined, done: true });
+        if (this.closed) return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
       },
       return: async () => {
@@ -287,50 +300,27 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
     };
   }
 
-  /** Send BYE (best effort) and close the socket. Idempotent. */
-  close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    const bye = this.#state === "ready" && !this.#link.closed && this.#link.send(byeFrames());
-    if (this.#state !== "denied") this.#state = "closed";
-    this.#ready.reject(this.#failure ?? new ClosedError("PubSubClient closed"));
-    this.#settle();
-    this.#closing = (async () => {
-      // §3.4: give BYE a moment to leave before the socket closes with linger 0.
-      if (bye && !this.#reactor.closed) await new Promise<void>((resolve) => this.#reactor.after(BYE_GRACE, resolve));
-      await this.#link.close();
-      if (this.#ownReactor) await this.#reactor.close();
-      this.#state = this.#state === "denied" ? "denied" : "closed";
-    })();
-    return this.#closing;
-  }
-
-  /** §3: patterns of at most 255 bytes, at most 1000 in all (a longer HELLO would be a 400). */
-  #addPatterns(patterns: readonly FrameLike[], what: string): Buffer[] {
-    const added: Buffer[] = [];
-    for (const p of patterns.map(toFrame)) {
-      if (p.length > LIMITS.pattern) throw new InvalidOptionError(what, `PubSubClient: a pattern is longer than ${LIMITS.pattern} bytes`);
-      const k = p.toString("latin1");
-      if (!this.#patterns.has(k)) {
-        if (this.#patterns.size >= LIMITS.patterns) throw new InvalidOptionError(what, `PubSubClient: more than ${LIMITS.patterns} patterns`);
-        this.#patterns.set(k, p);
-        added.push(p);
-      }
+  /** Say BYE (best effort, §3.4), settle `ready()` and the iterator's waiters. */
+  protected override async onClose(): Promise<void> {
+    const link = this.#link;
+    const bye = this.#session === "ready" && link !== undefined && !link.closed && !this.reactor.closed && link.send(byeFrames());
+    if (this.#session !== "denied") this.#session = "closed";
+    this.#ready.reject(this.#failure ?? this.closedError());
+    for (const w of this.#waiters.splice(0)) {
+      if (this.#failure && this.#buffer.size === 0) w.reject(this.#failure);
+      else w.resolve({ value: undefined, done: true });
     }
-    return added;
-  }
-
-  #checkOpen(): void {
-    if (this.#closing) throw new ClosedError("PubSubClient is closed");
+    // §3.4: give BYE a moment to leave before the socket closes with linger 0.
+    if (bye && !this.reactor.closed) await new Promise<void>((resolve) => this.reactor.after(BYE_GRACE, resolve));
   }
 
   #onMessage(frames: Buffer[]): void {
     // Closed (or closing, during the BYE grace): the application hears nothing more.
-    if (this.#closing) return;
+    if (this.closed) return;
     const m = parseServerMessage(frames);
     if (isParseError(m)) {
       this.#stats.malformed++;
-      this.emit("message:malformed", { error: m.error });
+      this.emit("message:malformed", { socket: "dealer", reason: m.error, frames: frames.length });
       return;
     }
     if (m.command === "MESSAGE") {
@@ -351,12 +341,12 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   }
 
   #onStatus(s: StatusInfo): void {
-    if (this.#state === "denied" || this.#state === "closed") return;
+    if (this.#session === "denied" || this.#session === "closed") return;
     switch (s.code) {
       case STATUS.CREATED:
       case STATUS.OK:
-        if (s.about !== "HELLO" || (this.#state === "ready" && s.code === STATUS.OK)) return;
-        this.#state = "ready";
+        if (s.about !== "HELLO" || (this.#session === "ready" && s.code === STATUS.OK)) return;
+        this.#session = "ready";
         if (s.code === STATUS.CREATED) {
           this.#stats.sessions++;
           this.emit("session:started", { resumed: this.#hadSession });
@@ -366,8 +356,8 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
         return;
       case STATUS.UNKNOWN_SESSION:
         // §5.4: the server forgot us (restart, expiry): authenticate and resubscribe now.
-        this.#state = "connecting";
-        this.#link.send(this.#helloFrames());
+        this.#session = "connecting";
+        this.#link?.send(this.#helloFrames());
         return;
       case STATUS.FORBIDDEN:
       case STATUS.TOO_MANY:
@@ -391,18 +381,26 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
   }
 
   #deny(error: AuthError): void {
-    this.#state = "denied";
+    this.#session = "denied";
     this.#failure = error;
     this.emit("auth:denied", error);
     void this.close();
   }
+}
 
-  #settle(): void {
-    for (const w of this.#waiters.splice(0)) {
-      if (this.#failure && this.#buffer.size === 0) w.reject(this.#failure);
-      else w.resolve({ value: undefined, done: true });
+/** §3: patterns of at most 255 bytes, at most 1000 in all (a longer HELLO would be a 400). Returns those new to `into`. */
+function addPatterns(into: Map<string, Buffer>, patterns: readonly FrameLike[], what: string): Buffer[] {
+  const added: Buffer[] = [];
+  for (const p of patterns.map(toFrame)) {
+    if (p.length > LIMITS.pattern) throw new InvalidOptionError(what, `${OWNER}: a pattern is longer than ${LIMITS.pattern} bytes`);
+    const k = p.toString("latin1");
+    if (!into.has(k)) {
+      if (into.size >= LIMITS.patterns) throw new InvalidOptionError(what, `${OWNER}: more than ${LIMITS.patterns} patterns`);
+      into.set(k, p);
+      added.push(p);
     }
   }
+  return added;
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {

@@ -7,7 +7,7 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { describeId, functionOption, idKey, intOption, InvalidOptionError, optionsObject, PeerTable, Reactor, toFrame, TypedEmitter, type FrameLike, type PeerEntry, type Timer } from "../../src/index.js";
+import { describeId, functionOption, idKey, intOption, InvalidOptionError, optionsObject, PeerTable, Reactor, requiredOption, toFrame, TypedEmitter, type FrameLike, type PeerEntry, type Timer } from "../../src/index.js";
 import { isDenial, type Authenticator, type Principal } from "./auth.js";
 import { isParseError, LIMITS, MESSAGE_HEADER, parseClientCommand, statusFrames, STATUS, type StatusCode } from "./protocol.js";
 import { TopicTrie } from "./trie.js";
@@ -62,8 +62,12 @@ export interface PubSubServerEvents {
   "client:left": [{ identity: Buffer; principal: Principal }];
   /** §4.2: patterns refused (403 outside entitlements, 429 over the limit). */
   "subscription:denied": [{ identity: Buffer; principal: Principal; status: 403 | 429; patterns: Buffer[] }];
-  /** §6: a message that is not valid ZPS/1 was counted and dropped. */
-  "message:malformed": [{ source: "router" | "ingest"; identity?: Buffer; error: string }];
+  /**
+   * §6: a message that is not valid ZPS/1 was counted and dropped. `socket`: `"router"` or
+   * `"ingest"`; `frames`: its frame count (with the identity for the ROUTER); `id`: the
+   * sender's identity (ROUTER).
+   */
+  "message:malformed": [{ socket: string; reason: string; frames: number; id?: Buffer }];
 }
 
 /** Counters of {@link PubSubCore}. */
@@ -126,10 +130,6 @@ export interface PubSubCoreOptions {
 
 /** §4.4 default session expiry, ms. */
 export const DEFAULT_EXPIRY = 5000;
-
-function missing(owner: string, name: string): never {
-  throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be a function, got undefined`);
-}
 
 /** Digest of credentials, compared in constant time on every keep-alive. */
 function digestOf(user: string, secret: Buffer): Buffer {
@@ -198,8 +198,10 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     const reactor = o.reactor as Reactor | undefined;
     if (!(reactor instanceof Reactor)) throw new InvalidOptionError("reactor", `${owner}: expected \`reactor\` to be a Reactor`);
     this.#reactor = reactor;
-    this.#authenticator = functionOption<Authenticator, undefined>(owner, o, "authenticator", undefined) ?? missing(owner, "authenticator");
-    this.#transmit = functionOption<(f: Buffer[]) => boolean, undefined>(owner, o, "transmit", undefined) ?? missing(owner, "transmit");
+    requiredOption(owner, o, "authenticator", "a function");
+    requiredOption(owner, o, "transmit", "a function");
+    this.#authenticator = functionOption<Authenticator, undefined>(owner, o, "authenticator", undefined)!;
+    this.#transmit = functionOption<(f: Buffer[]) => boolean, undefined>(owner, o, "transmit", undefined)!;
     this.expiry = intOption(owner, o, "expiry", DEFAULT_EXPIRY, 1);
     this.#maxClients = intOption(owner, o, "maxClients", 100_000, 1);
     this.#maxSubs = intOption(owner, o, "maxSubscriptionsPerClient", 1000, 1);
@@ -309,10 +311,10 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     return true;
   }
 
-  /** Count a malformed message from a non-ROUTER source (ingest). */
-  noteMalformed(source: "router" | "ingest", error: string, identity?: Buffer): void {
+  /** Count and report a malformed message (see the `message:malformed` event). */
+  noteMalformed(socket: string, reason: string, frames: number, id?: Buffer): void {
     this.#s.malformed++;
-    this.emit("message:malformed", { source, identity, error });
+    this.emit("message:malformed", { socket, reason, frames, ...(id ? { id } : {}) });
   }
 
   /** Stop: forget every session (their tickets are cancelled). */
@@ -331,7 +333,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     this.#s.received++;
     const cmd = parseClientCommand(frames);
     if (isParseError(cmd)) {
-      this.noteMalformed("router", cmd.error, identity);
+      this.noteMalformed("router", cmd.error, frames.length + 1, identity);
       if (cmd.reply) this.#reply(identity, cmd.reply, cmd.about, cmd.error);
       return;
     }

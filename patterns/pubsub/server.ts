@@ -1,6 +1,7 @@
 /**
  * {@link PubSubServer}: the ZPS/1 server (PROTOCOL.md §4) on a ROUTER socket, with an
- * optional PULL ingest socket for messages to publish.
+ * optional PULL ingest socket for messages to publish. The protocol lives in the socket-free
+ * {@link PubSubCore}; this class puts it on sockets and gives it the common lifecycle.
  * @module
  */
 import * as zmq from "zeromq";
@@ -10,19 +11,21 @@ import {
   functionOption,
   intOption,
   InvalidOptionError,
+  Lifecycle,
   optionsObject,
-  Reactor,
-  signalOption,
   stringOption,
+  type Bag,
+  type FrameLike,
+  type LifecycleOptions,
   type SocketHandle,
 } from "../../src/index.js";
 import { isZ85Key, ZapHandler, zapServerOptions } from "../../src/zap/index.js";
 import { allowAnyAuthenticator, usersFileAuthenticator, type Authenticator } from "./auth.js";
-import { PubSubCore, type PubSubCoreStats, type PubSubServerEvents } from "./core.js";
+import { PubSubCore, type ClientInfo, type PubSubCoreOptions, type PubSubCoreStats, type PubSubServerEvents } from "./core.js";
 import { LIMITS } from "./protocol.js";
 
 /** Options of {@link PubSubServer}. Exactly one of `authenticator`, `users`, `allowAny`. */
-export interface PubSubServerOptions {
+export interface PubSubServerOptions extends LifecycleOptions {
   /** Endpoint(s) the ROUTER binds (`tcp://127.0.0.1:*` picks a port). Required. */
   readonly bind: string | readonly string[];
   /** Endpoint(s) a PULL socket binds to take `[topic, body...]` messages to publish. */
@@ -60,10 +63,6 @@ export interface PubSubServerOptions {
   readonly zapDomain?: string;
   /** §4.6.4 after a drop at a subscriber's HWM, skip its copies for this long, ms (0: always try). Default 10. */
   readonly congestionBackoff?: number;
-  /** Share a reactor (default: the server makes and owns one). */
-  readonly reactor?: Reactor;
-  /** Aborting it closes the server. */
-  readonly signal?: AbortSignal;
 }
 
 /** Counters of a {@link PubSubServer}. */
@@ -79,159 +78,164 @@ export interface PubSubServerStats extends PubSubCoreStats {
 }
 
 let serverCount = 0;
+const OWNER = "PubSubServer";
+
+/** The core with its events routed to the server that carries it. */
+class CarriedCore extends PubSubCore {
+  constructor(
+    options: PubSubCoreOptions,
+    private readonly sink: (event: string, args: unknown[]) => void,
+  ) {
+    super(options, OWNER);
+  }
+
+  protected override emit(event: string, ...args: unknown[]): void {
+    this.sink(event, args);
+  }
+}
 
 /**
  * ZPS/1 server: authenticates clients, keeps the connection and routing tables, publishes
  * one copy per matching subscriber, purges expired and unroutable identities.
  *
  * ```ts
- * const server = await new PubSubServer({ bind: "tcp://127.0.0.1:5555", users: "users.json" }).start();
+ * const server = await PubSubServer.start({ bind: "tcp://127.0.0.1:5555", users: "users.json" });
  * server.on("client:authenticated", ({ principal }) => console.log(principal.name));
  * server.publish("news.uk", "hello");
  * ```
  */
-export class PubSubServer extends PubSubCore<PubSubServerEvents> {
-  readonly #reactor: Reactor;
-  readonly #ownReactor: boolean;
+export class PubSubServer extends Lifecycle<PubSubServerEvents> {
+  readonly #core: PubSubCore;
   readonly #bind: string[];
   readonly #ingestEps: string[];
-  readonly #router: zmq.Router;
-  readonly #name: string;
+  readonly #name = `pubsub-${++serverCount}`;
   readonly #sendQueueLimit: number;
-  readonly #signal: AbortSignal | undefined;
-  #routerHandle: SocketHandle<zmq.Router, "drop-newest"> | undefined;
-  #pulls: SocketHandle<zmq.Pull>[] = [];
-  #ingested = 0;
+  readonly #routerOptions: zmq.SocketOptions<zmq.Router>;
   readonly #zapOptions: { domain: string; keys: string[] } | undefined;
+  #router: SocketHandle<zmq.Router, "drop-newest"> | undefined;
+  #endpoint: string | undefined;
+  #ingestEndpoint: string | undefined;
+  #ingested = 0;
   #zap: ZapHandler | undefined;
-  #started: Promise<this> | undefined;
-  /** The binding itself (close() waits for it; {@link start} wraps it). */
-  #starting: Promise<this> | undefined;
-  #closing: Promise<void> | undefined;
-  readonly #offs: (() => void)[] = [];
 
+  /** Validates the options (InvalidOptionError naming the option); {@link start} binds. */
   constructor(options: PubSubServerOptions) {
-    const owner = "PubSubServer";
-    const o = optionsObject(owner, options);
-    const given = o.reactor;
-    if (given !== undefined && !(given instanceof Reactor)) throw new InvalidOptionError("reactor", `${owner}: expected \`reactor\` to be a Reactor`);
-    const authenticator = PubSubServer.#authenticatorOf(owner, o);
-    const bind = endpointsOption(owner, o, "bind");
-    const ingest = o.ingest === undefined ? [] : endpointsOption(owner, o, "ingest");
-    const hwm = intOption(owner, o, "subscriberHwm", 1000, 0);
-    const sendQueueLimit = intOption(owner, o, "sendQueueLimit", 10_000, 1);
-    const curveSecretKey = stringOption(owner, o, "curveSecretKey", undefined);
-    if (curveSecretKey !== undefined && !isZ85Key(curveSecretKey)) throw new InvalidOptionError("curveSecretKey", `${owner}: expected \`curveSecretKey\` to be a 40-character Z85 key`);
-    const zapDomain = stringOption(owner, o, "zapDomain", "zps");
+    const o = optionsObject(OWNER, options);
+    const authenticator = authenticatorOf(o);
+    const bind = endpointsOption(OWNER, o, "bind");
+    const ingest = o.ingest === undefined ? [] : endpointsOption(OWNER, o, "ingest");
+    const hwm = intOption(OWNER, o, "subscriberHwm", 1000, 0);
+    const sendQueueLimit = intOption(OWNER, o, "sendQueueLimit", 10_000, 1);
+    const curveSecretKey = stringOption(OWNER, o, "curveSecretKey", undefined);
+    if (curveSecretKey !== undefined && !isZ85Key(curveSecretKey)) throw new InvalidOptionError("curveSecretKey", `${OWNER}: expected \`curveSecretKey\` to be a 40-character Z85 key`);
+    const zapDomain = stringOption(OWNER, o, "zapDomain", "zps");
     const curveAllow = o.curveAllow;
     if (curveAllow !== undefined && (!Array.isArray(curveAllow) || !curveAllow.every((k) => isZ85Key(k)))) {
-      throw new InvalidOptionError("curveAllow", `${owner}: expected \`curveAllow\` to be an array of 40-character Z85 public keys`);
+      throw new InvalidOptionError("curveAllow", `${OWNER}: expected \`curveAllow\` to be an array of 40-character Z85 public keys`);
     }
-    if (curveAllow !== undefined && curveSecretKey === undefined) throw new InvalidOptionError("curveAllow", `${owner}: \`curveAllow\` needs \`curveSecretKey\``);
-    const signal = signalOption(owner, o);
-    const reactor = (given as Reactor | undefined) ?? new Reactor();
-    let send: (frames: Buffer[]) => boolean = () => false;
-    super({ reactor, authenticator, transmit: (frames) => send(frames), expiry: o.expiry as number, maxClients: o.maxClients as number, maxSubscriptionsPerClient: o.maxSubscriptionsPerClient as number, maxPendingAuth: o.maxPendingAuth as number, authRetryDelay: o.authRetryDelay as number, congestionBackoff: o.congestionBackoff as number }, owner);
-    this.#reactor = reactor;
-    this.#ownReactor = given === undefined;
+    if (curveAllow !== undefined && curveSecretKey === undefined) throw new InvalidOptionError("curveAllow", `${OWNER}: \`curveAllow\` needs \`curveSecretKey\``);
+    super(OWNER, o);
     this.#bind = bind;
     this.#ingestEps = ingest;
     this.#sendQueueLimit = sendQueueLimit;
-    this.#signal = signal;
-    this.#name = `pubsub-${++serverCount}`;
     this.#zapOptions = curveAllow ? { domain: zapDomain, keys: curveAllow as string[] } : undefined;
     // §4.6: a slow or gone subscriber never blocks: EAGAIN/EHOSTUNREACH at once, counted.
-    this.#router = new zmq.Router({
+    this.#routerOptions = {
       mandatory: true,
       sendTimeout: 0,
       sendHighWaterMark: hwm,
       linger: 0,
       ...(curveSecretKey ? { curveServer: true, curveSecretKey, ...zapServerOptions(zapDomain) } : {}),
-    });
-    send = (frames) => this.#routerHandle?.send(frames) ?? false;
-    this.#offs.push(
-      reactor.on("message:dropped", (e) => {
-        if (e.socket === this.#name && e.reason !== "closed") this.noteDrop(firstFrame(e.message), e.reason === "hwm" || e.reason === "queue-full");
-      }),
-      reactor.on("peer:unreachable", (e) => {
-        if (e.socket === this.#name) this.evict(e.routingId, "unroutable");
+    };
+    const coreOptions: PubSubCoreOptions = {
+      reactor: this.reactor,
+      authenticator,
+      transmit: (frames) => this.#router?.send(frames) ?? false,
+      expiry: o.expiry as number,
+      maxClients: o.maxClients as number,
+      maxSubscriptionsPerClient: o.maxSubscriptionsPerClient as number,
+      maxPendingAuth: o.maxPendingAuth as number,
+      authRetryDelay: o.authRetryDelay as number,
+      congestionBackoff: o.congestionBackoff as number,
+    };
+    this.#core = new CarriedCore(coreOptions, (event, args) => (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args));
+  }
+
+  /** Create a server and start it; when the start fails the server is closed and the error thrown. */
+  static async start(options: PubSubServerOptions): Promise<PubSubServer> {
+    const server = new PubSubServer(options);
+    try {
+      await server.start();
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    return server;
+  }
+
+  /** Start the ZAP handler (with `curveAllow`), bind the ROUTER, then the ingest sockets. */
+  protected async onStart(signal: AbortSignal): Promise<void> {
+    if (this.#zapOptions) {
+      const { domain, keys } = this.#zapOptions;
+      const zap = new ZapHandler({ reactor: this.reactor, allowNull: false, domains: { [domain]: { curve: { keys } } } });
+      this.own(() => zap.close());
+      this.#zap = zap;
+      await zap.start();
+    }
+    this.own(
+      this.reactor.on("message:dropped", (e) => {
+        if (e.socket === this.#name && e.reason !== "closed") this.#core.noteDrop(firstFrame(e.message), e.reason === "hwm" || e.reason === "queue-full");
       }),
     );
-    if (signal?.aborted) void this.close();
-    else signal?.addEventListener("abort", this.#onAbort, { once: true });
-  }
-
-  static #authenticatorOf(owner: string, o: Readonly<Record<string, unknown>>): Authenticator {
-    const fn = functionOption<Authenticator, undefined>(owner, o, "authenticator", undefined);
-    const users = stringOption(owner, o, "users", undefined);
-    const any = boolOption(owner, o, "allowAny", false);
-    const count = (fn ? 1 : 0) + (users ? 1 : 0) + (any ? 1 : 0);
-    if (count !== 1) throw new InvalidOptionError("authenticator", `${owner}: expected exactly one of \`authenticator\`, \`users\`, \`allowAny\``);
-    return fn ?? (users ? usersFileAuthenticator(users) : allowAnyAuthenticator());
-  }
-
-  readonly #onAbort = () => void this.close();
-
-  /**
-   * Bind the sockets and start serving. Resolves with the server. Idempotent. When it fails
-   * (an endpoint in use, ...) the server is closed first, so nothing it took stays behind.
-   */
-  start(): Promise<this> {
-    this.#started ??= this.#start().catch(async (error: unknown) => {
-      await this.close();
-      throw error;
+    this.own(
+      this.reactor.on("peer:unreachable", (e) => {
+        if (e.socket === this.#name) this.#core.evict(e.routingId, "unroutable");
+      }),
+    );
+    const router = this.ownSocket(new zmq.Router(this.#routerOptions), {
+      name: this.#name,
+      sendQueueLimit: this.#sendQueueLimit,
+      overflow: "drop-newest",
+      onMessage: (msg) => {
+        if (msg.length < 2) return this.#core.noteMalformed("router", "no frames after the identity", msg.length, msg[0]);
+        this.#core.handle(msg[0]!, msg.slice(1));
+      },
     });
-    return this.#started;
-  }
-
-  #start(): Promise<this> {
-    this.#starting ??= (async () => {
-      if (this.#zapOptions) {
-        const { domain, keys } = this.#zapOptions;
-        this.#zap = await ZapHandler.start({ reactor: this.#reactor, allowNull: false, domains: { [domain]: { curve: { keys } } } });
-      }
-      for (const ep of this.#bind) await this.#router.bind(ep);
-      this.#routerHandle = this.#reactor.add(this.#router, {
-        name: this.#name,
-        sendQueueLimit: this.#sendQueueLimit,
-        overflow: "drop-newest",
-        linger: 0,
+    this.#router = router;
+    for (const ep of this.#bind) {
+      signal.throwIfAborted();
+      await router.socket.bind(ep);
+    }
+    this.#endpoint = router.socket.lastEndpoint ?? this.#bind.at(-1);
+    for (const ep of this.#ingestEps) {
+      signal.throwIfAborted();
+      const pull = this.ownSocket(new zmq.Pull(), {
+        name: `${this.#name}:ingest`,
         onMessage: (msg) => {
-          if (msg.length < 2) return this.noteMalformed("router", "no frames after the identity", msg[0]);
-          this.handle(msg[0]!, msg.slice(1));
+          if (msg.length < 2) return this.#core.noteMalformed("ingest", "ingest needs [topic, body...]", msg.length);
+          if (msg[0]!.length > LIMITS.pattern) return this.#core.noteMalformed("ingest", `topic longer than ${LIMITS.pattern} bytes`, msg.length);
+          this.#ingested++;
+          this.publish(msg[0]!, ...msg.slice(1));
         },
       });
-      for (const ep of this.#ingestEps) {
-        const pull = new zmq.Pull({ linger: 0 });
-        await pull.bind(ep).catch((error: unknown) => {
-          pull.close();
-          throw error;
-        });
-        this.#pulls.push(
-          this.#reactor.add(pull, {
-            name: `${this.#name}:ingest`,
-            onMessage: (msg) => {
-              if (msg.length < 2) return this.noteMalformed("ingest", "ingest needs [topic, body...]");
-              if (msg[0]!.length > LIMITS.pattern) return this.noteMalformed("ingest", `topic longer than ${LIMITS.pattern} bytes`);
-              this.#ingested++;
-              this.publish(msg[0]!, ...msg.slice(1));
-            },
-          }),
-        );
-      }
-      return this;
-    })();
-    return this.#starting;
+      await pull.socket.bind(ep);
+      this.#ingestEndpoint ??= pull.socket.lastEndpoint ?? ep;
+    }
+  }
+
+  /** Forget every session (their tickets are cancelled); the sockets close after. */
+  protected override onClose(): void {
+    this.#core.closeCore();
   }
 
   /** The ROUTER's last bound endpoint (the real port after `:*`). */
   get endpoint(): string {
-    return this.#router.lastEndpoint ?? this.#bind[0]!;
+    return this.#endpoint ?? this.#bind.at(-1)!;
   }
 
-  /** The ingest socket's last bound endpoint, if any. */
+  /** The first ingest socket's bound endpoint, if any. */
   get ingestEndpoint(): string | undefined {
-    return this.#pulls[0]?.socket.lastEndpoint ?? this.#ingestEps[0];
+    return this.#ingestEndpoint ?? this.#ingestEps[0];
   }
 
   /** The ZAP handler the server started for `curveAllow`, if any. */
@@ -239,41 +243,63 @@ export class PubSubServer extends PubSubCore<PubSubServerEvents> {
     return this.#zap;
   }
 
-  /** The reactor the server runs on. */
-  get reactor(): Reactor {
-    return this.#reactor;
+  /** §4.4 session expiry, ms. */
+  get expiry(): number {
+    return this.#core.expiry;
   }
 
-  /** True once {@link close} was called. */
-  get closed(): boolean {
-    return this.#closing !== undefined;
+  /**
+   * §4.3: send `topic` + `body` once to every session with a matching pattern. Never blocks.
+   * Returns the number of copies handed to the ROUTER (0 once closed). Throws an
+   * InvalidOptionError for a topic over 255 bytes (§2).
+   */
+  publish(topic: FrameLike, ...body: FrameLike[]): number {
+    if (this.closed) return 0;
+    return this.#core.publish(topic, ...body);
   }
 
-  override stats(): PubSubServerStats {
-    const r = this.#routerHandle?.stats();
-    return { ...super.stats(), droppedHwm: r?.droppedHwm ?? 0, droppedQueueFull: r?.droppedQueueFull ?? 0, droppedUnroutable: r?.droppedUnroutable ?? 0, ingested: this.#ingested };
+  /** Every session. */
+  clients(): ClientInfo[] {
+    return this.#core.clients();
   }
 
-  /** Stop serving: forget all sessions, close the sockets (and the reactor if it is ours). Idempotent. */
-  close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.closeCore();
-    this.#closing = (async () => {
-      await this.#starting?.catch(() => undefined);
-      for (const off of this.#offs) off();
-      const handles = [this.#routerHandle, ...this.#pulls].filter((h) => h !== undefined);
-      await Promise.all(handles.map((h) => h.close(0)));
-      if (!this.#routerHandle && !this.#router.closed) this.#router.close();
-      await this.#zap?.close();
-      if (this.#ownReactor) await this.#reactor.close();
-    })();
-    return this.#closing;
+  /** The session of `identity`, if any. */
+  client(identity: Buffer | string): ClientInfo | undefined {
+    return this.#core.client(identity);
   }
+
+  /** §4.6: purge the session of `identity` (`client:evicted` with `reason`). Returns false when it had none. */
+  evict(identity: Buffer, reason: string): boolean {
+    return this.#core.evict(identity, reason);
+  }
+
+  /** Who is listening: the sessions a publish of `topic` would reach (one entry each). */
+  listeners(topic: FrameLike): ClientInfo[] {
+    return this.#core.listeners(topic);
+  }
+
+  /** §4.3: routing-table lookups so far and nodes walked. */
+  trieStats(): ReturnType<PubSubCore["trieStats"]> {
+    return this.#core.trieStats();
+  }
+
+  /** Counters. */
+  stats(): PubSubServerStats {
+    const r = this.#router?.stats();
+    return { ...this.#core.stats(), droppedHwm: r?.droppedHwm ?? 0, droppedQueueFull: r?.droppedQueueFull ?? 0, droppedUnroutable: r?.droppedUnroutable ?? 0, ingested: this.#ingested };
+  }
+}
+
+function authenticatorOf(o: Bag): Authenticator {
+  const fn = functionOption<Authenticator, undefined>(OWNER, o, "authenticator", undefined);
+  const users = stringOption(OWNER, o, "users", undefined);
+  const any = boolOption(OWNER, o, "allowAny", false);
+  const count = (fn ? 1 : 0) + (users ? 1 : 0) + (any ? 1 : 0);
+  if (count !== 1) throw new InvalidOptionError("authenticator", `${OWNER}: expected exactly one of \`authenticator\`, \`users\`, \`allowAny\``);
+  return fn ?? (users ? usersFileAuthenticator(users) : allowAnyAuthenticator());
 }
 
 function firstFrame(message: unknown): Buffer {
   const f = Array.isArray(message) ? message[0] : message;
   return Buffer.isBuffer(f) ? f : Buffer.from(String(f ?? ""));
 }
-

@@ -3,14 +3,12 @@
  * `titanic.reply` and `titanic.close`, backed by a {@link TitanicStore}, and a dispatcher
  * that forwards each stored request to its real service through the broker and stores the
  * reply. Requests survive a restart: on start the dispatcher picks up every request that
- * has no reply yet.
+ * has no reply yet. It reaches Majordomo only through `patterns/majordomo/index.ts`.
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { ClosedError, Reactor, TypedEmitter, endpointOption, intOption, optionsObject, signalOption, stringOption, type Timer } from "../../src/index.js";
-import { MajordomoClient } from "../majordomo/client.js";
-import { isServiceName } from "../majordomo/protocol.js";
-import { MajordomoWorker } from "../majordomo/worker.js";
+import { Lifecycle, endpointOption, intOption, optionsObject, requiredOption, stringOption, type LifecycleOptions } from "../../src/index.js";
+import { MajordomoClient, MajordomoWorker, isServiceName } from "../majordomo/index.js";
 import { TitanicStore, isTitanicUuid } from "./store.js";
 
 /** 9/TSP status codes. */
@@ -23,16 +21,16 @@ export type TspStatus = (typeof TSP_STATUS)[keyof typeof TSP_STATUS];
 export const TSP_SERVICES = { REQUEST: "titanic.request", REPLY: "titanic.reply", CLOSE: "titanic.close" } as const;
 
 /** Options of {@link TitanicServer}. */
-export interface TitanicServerOptions {
+export interface TitanicServerOptions extends LifecycleOptions {
   /** Majordomo broker endpoint. */
   readonly endpoint: string;
   /** Directory for requests and replies (created if missing). */
   readonly dir: string;
-  /** MDP heartbeat interval of the three workers, ms. Default 2500. */
+  /** MDP heartbeat interval of the three workers, ms. Default: the worker's (2500). */
   readonly heartbeatInterval?: number;
-  /** MDP heartbeat liveness. Default 3. */
+  /** MDP heartbeat liveness of the three workers. Default: the worker's (3). */
   readonly heartbeatLiveness?: number;
-  /** First reconnect delay of the workers, ms. Default 2500. */
+  /** First reconnect delay of the workers, ms. Default: the worker's. */
   readonly reconnectInterval?: number;
   /** ms between passes of the dispatcher over pending requests (and before a failed one is retried). Default 1000. */
   readonly dispatchInterval?: number;
@@ -40,10 +38,12 @@ export interface TitanicServerOptions {
   readonly dispatchTimeout?: number;
   /** Requests dispatched at once. Default 16. */
   readonly concurrency?: number;
-  /** Requests stored and waiting for a reply at most; beyond, titanic.request answers 500 (counted in `refused`). Default 100000. */
+  /**
+   * Requests stored and waiting for a reply at most; beyond, titanic.request answers 500
+   * (counted in `refused`: the overflow policy is `"reject"`). Default 100000: the backlog
+   * lives on disk, and a request it takes is one the client need not hold.
+   */
   readonly maxPending?: number;
-  /** Aborting it closes the server. */
-  readonly signal?: AbortSignal;
 }
 
 /** Counters of a {@link TitanicServer}. */
@@ -78,17 +78,17 @@ export interface TitanicServerEvents {
   "store:error": [{ error: unknown }];
 }
 
+const OWNER = "TitanicServer";
+
 /** 9/TSP server; see the module documentation. Start it with {@link TitanicServer.start}. */
-export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
+export class TitanicServer extends Lifecycle<TitanicServerEvents> {
   readonly endpoint: string;
   readonly store: TitanicStore;
-  readonly #reactor = new Reactor();
-  readonly #o: Readonly<Record<string, unknown>>;
+  readonly #workerOptions: { heartbeatInterval?: number; heartbeatLiveness?: number; reconnectInterval?: number };
   readonly #dispatchInterval: number;
   readonly #dispatchTimeout: number;
   readonly #concurrency: number;
   readonly #maxPending: number;
-  readonly #signal: AbortSignal | undefined;
   /** uuid -> clock time before which it is not dispatched again. */
   readonly #pending = new Map<string, number>();
   readonly #inFlight = new Set<string>();
@@ -96,69 +96,70 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
   readonly #dispatching = new Set<Promise<void>>();
   readonly #workers: MajordomoWorker[] = [];
   #client: MajordomoClient | undefined;
-  #timer: Timer | undefined;
-  #closing: Promise<void> | undefined;
-  #starting: Promise<void> | undefined;
   readonly #stats = { stored: 0, dispatched: 0, completed: 0, dispatchFailures: 0, replied: { "200": 0, "300": 0, "400": 0, "500": 0 } as Record<TspStatus, number>, closed: 0, refused: 0 };
 
   /** Validates the options; call {@link start} (or use {@link TitanicServer.start}). */
   constructor(options: TitanicServerOptions) {
-    super();
-    const o = optionsObject("TitanicServer", options);
-    this.endpoint = endpointOption("TitanicServer", o, "endpoint");
-    this.store = new TitanicStore(stringOption("TitanicServer", o, "dir", undefined) ?? missingDir());
-    intOption("TitanicServer", o, "heartbeatInterval", 2500, 1);
-    intOption("TitanicServer", o, "heartbeatLiveness", 3, 1);
-    intOption("TitanicServer", o, "reconnectInterval", 2500, 0);
-    this.#dispatchInterval = intOption("TitanicServer", o, "dispatchInterval", 1000, 1);
-    this.#dispatchTimeout = intOption("TitanicServer", o, "dispatchTimeout", 2500, 1);
-    this.#concurrency = intOption("TitanicServer", o, "concurrency", 16, 1);
-    this.#maxPending = intOption("TitanicServer", o, "maxPending", 100_000, 1);
-    this.#signal = signalOption("TitanicServer", o);
-    this.#o = o;
+    const o = optionsObject(OWNER, options);
+    requiredOption(OWNER, o, "endpoint", "a Majordomo broker endpoint");
+    const endpoint = endpointOption(OWNER, o, "endpoint");
+    requiredOption(OWNER, o, "dir", "a non-empty path");
+    const store = new TitanicStore(stringOption(OWNER, o, "dir", undefined)!);
+    const workerOptions: Record<string, number> = {};
+    for (const [name, min] of [["heartbeatInterval", 1], ["heartbeatLiveness", 1], ["reconnectInterval", 0]] as const) {
+      if (o[name] !== undefined) workerOptions[name] = intOption(OWNER, o, name, 0, min);
+    }
+    const dispatchInterval = intOption(OWNER, o, "dispatchInterval", 1000, 1);
+    const dispatchTimeout = intOption(OWNER, o, "dispatchTimeout", 2500, 1);
+    const concurrency = intOption(OWNER, o, "concurrency", 16, 1);
+    const maxPending = intOption(OWNER, o, "maxPending", 100_000, 1);
+    super(OWNER, o);
+    this.endpoint = endpoint;
+    this.store = store;
+    this.#workerOptions = workerOptions;
+    this.#dispatchInterval = dispatchInterval;
+    this.#dispatchTimeout = dispatchTimeout;
+    this.#concurrency = concurrency;
+    this.#maxPending = maxPending;
   }
 
-  /** Create and start a server. */
+  /** Create and start a server; a server whose start fails is closed. */
   static async start(options: TitanicServerOptions): Promise<TitanicServer> {
     const server = new TitanicServer(options);
-    await server.start();
+    try {
+      await server.start();
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
     return server;
   }
 
   /**
-   * Prepare the store, load pending requests, register the three services and start
-   * dispatching. Idempotent (every call returns the same promise); rejects with ClosedError
-   * when the server is closed before it finishes.
+   * `start()`: prepare the store, load pending requests, register the three services and
+   * start dispatching.
    */
-  start(): Promise<void> {
-    this.#starting ??= this.#start();
-    return this.#starting;
-  }
-
-  async #start(): Promise<void> {
-    if (this.#closing) throw new ClosedError("TitanicServer is closed");
+  protected async onStart(signal: AbortSignal): Promise<void> {
     await this.store.init();
     const pending = await this.store.pending();
-    if (this.#closing) throw new ClosedError("TitanicServer was closed while starting");
+    signal.throwIfAborted();
     for (const uuid of pending) this.#pending.set(uuid, 0);
-    const o = this.#o;
-    const common = {
-      endpoint: this.endpoint,
-      reactor: this.#reactor,
-      heartbeatInterval: o.heartbeatInterval as number | undefined,
-      heartbeatLiveness: o.heartbeatLiveness as number | undefined,
-      reconnectInterval: o.reconnectInterval as number | undefined,
-    };
-    this.#workers.push(
-      new MajordomoWorker({ ...common, service: TSP_SERVICES.REQUEST, handler: (f) => this.#onRequest(f) }),
-      new MajordomoWorker({ ...common, service: TSP_SERVICES.REPLY, handler: (f) => this.#onReply(f) }),
-      new MajordomoWorker({ ...common, service: TSP_SERVICES.CLOSE, handler: (f) => this.#onClose(f) }),
-    );
-    this.#client = new MajordomoClient({ endpoint: this.endpoint, reactor: this.#reactor, timeout: this.#dispatchTimeout, retries: 0, maxInFlight: this.#concurrency });
-    this.#timer = this.#reactor.every(this.#dispatchInterval, () => this.#kick());
+    const common = { ...this.#workerOptions, endpoint: this.endpoint, reactor: this.reactor };
+    const services: [string, (frames: Buffer[]) => Promise<(string | Buffer)[]>][] = [
+      [TSP_SERVICES.REQUEST, (f) => this.#onRequest(f)],
+      [TSP_SERVICES.REPLY, (f) => this.#onReply(f)],
+      [TSP_SERVICES.CLOSE, (f) => this.#onCloseRequest(f)],
+    ];
+    for (const [service, handler] of services) {
+      const worker = new MajordomoWorker({ ...common, service, handler });
+      this.own(() => worker.close());
+      this.#workers.push(worker);
+    }
+    const client = new MajordomoClient({ endpoint: this.endpoint, reactor: this.reactor, timeout: this.#dispatchTimeout, retries: 0, maxInFlight: this.#concurrency });
+    this.own(() => client.close());
+    this.#client = client;
+    this.ownTimer(this.reactor.every(this.#dispatchInterval, () => this.#kick()));
     this.#kick();
-    if (this.#signal?.aborted) void this.close();
-    else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
   /** Counters. */
@@ -166,18 +167,15 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
     return { ...this.#stats, replied: { ...this.#stats.replied }, corrupt: this.store.corrupt, pending: this.#pending.size };
   }
 
-  /** Stop the services and the dispatcher (what is stored stays stored). Idempotent. */
-  close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#timer?.cancel();
-    this.#closing = Promise.all([...this.#workers.map((w) => w.close()), this.#client?.close()])
-      .then(() => Promise.all(this.#dispatching))
-      .then(() => this.#reactor.close());
-    return this.#closing;
+  /**
+   * close(): stop the services and the dispatcher (what is stored stays stored). The
+   * dispatches in flight are cut short (their Majordomo requests reject with ClosedError)
+   * and awaited, so no store write or event follows the close.
+   */
+  protected override async onClose(): Promise<void> {
+    await Promise.all([...this.#workers.map((w) => w.close()), this.#client?.close()]);
+    await Promise.all(this.#dispatching);
   }
-
-  readonly #onAbort = () => void this.close();
 
   // ----- the three services -----------------------------------------------------------
 
@@ -231,7 +229,7 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
     }
   }
 
-  async #onClose(frames: Buffer[]): Promise<string[]> {
+  async #onCloseRequest(frames: Buffer[]): Promise<string[]> {
     const uuid = frames[0]?.toString("latin1") ?? "";
     this.#stats.closed++;
     // 9/TSP: idempotent, and 200 for an unknown UUID.
@@ -249,8 +247,8 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
   // ----- dispatcher -------------------------------------------------------------------
 
   #kick(): void {
-    if (this.#closing || !this.#client) return;
-    const now = this.#reactor.clock.now();
+    if (this.closed || !this.#client) return;
+    const now = this.reactor.clock.now();
     for (const [uuid, notBefore] of this.#pending) {
       if (this.#inFlight.size >= this.#concurrency) return;
       if (notBefore > now || this.#inFlight.has(uuid)) continue;
@@ -284,14 +282,10 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
       }
       this.#pending.delete(uuid);
     } catch (error) {
-      if (this.#closing) return;
+      if (this.closed) return;
       this.#stats.dispatchFailures++;
-      if (this.#pending.has(uuid)) this.#pending.set(uuid, this.#reactor.clock.now() + this.#dispatchInterval);
+      if (this.#pending.has(uuid)) this.#pending.set(uuid, this.reactor.clock.now() + this.#dispatchInterval);
       this.emit("dispatch:failed", { uuid, service, error });
     }
   }
-}
-
-function missingDir(): never {
-  throw new TypeError("TitanicServer: expected `dir` to be a non-empty path, got undefined");
 }

@@ -11,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { InvalidOptionError } from "../../src/index.js";
 
 const MAGIC = Buffer.from("TSP1");
 const UUID = /^[0-9a-fA-F]{32}$/;
@@ -58,7 +59,7 @@ export class TitanicStore {
     /** The directory (created if missing). */
     readonly dir: string,
   ) {
-    if (typeof dir !== "string" || dir.length === 0) throw new TypeError(`TitanicStore: expected \`dir\` to be a non-empty path, got ${String(dir)}`);
+    if (typeof dir !== "string" || dir.length === 0) throw new InvalidOptionError("dir", `TitanicStore: expected \`dir\` to be a non-empty path, got ${String(dir)}`);
   }
 
   /** Files that did not parse so far. */

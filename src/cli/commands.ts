@@ -9,6 +9,7 @@ import { zapCommands } from "../zap/cli.js";
 import { lazyPirateCommands } from "../../patterns/lazy-pirate/cli.js";
 import { pubsubCommands } from "../../patterns/pubsub/cli.js";
 import { mdpCommands } from "../../patterns/majordomo/cli.js";
+import { titanicCommands } from "../../patterns/titanic/cli.js";
 import { pirateCommands } from "../../patterns/paranoid-pirate/cli.js";
 import { toolsCommands } from "../../patterns/tools/cli.js";
 
@@ -16,4 +17,4 @@ import { toolsCommands } from "../../patterns/tools/cli.js";
 
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...pirateCommands, ...toolsCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...titanicCommands, ...pirateCommands, ...toolsCommands];

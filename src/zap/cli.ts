@@ -4,6 +4,7 @@
  */
 import { createInterface } from "node:readline";
 import { EXIT, UsageError, strArg, type CliCommand, type CliContext } from "../cli/cli.js";
+import { InvalidOptionError } from "../errors.js";
 import { generateKeyPair, saveKeyPair } from "./keys.js";
 import { setUserPassword } from "./passwords.js";
 
@@ -22,7 +23,7 @@ async function readLine(signal: AbortSignal): Promise<string> {
   }
 }
 
-/** The ZAP commands, registered in `src/cli/commands.ts`. */
+/** The ZAP commands, registered in the command registry (`commands.ts`). */
 export const zapCommands: CliCommand[] = [
   {
     name: "keygen",
@@ -44,7 +45,7 @@ export const zapCommands: CliCommand[] = [
       try {
         files = await saveKeyPair(prefix, pair, { ...(userId !== undefined ? { userId } : {}), overwrite: ctx.values.force === true });
       } catch (error) {
-        if (error instanceof TypeError) throw new UsageError(error.message);
+        if (error instanceof InvalidOptionError) throw new UsageError(error.message);
         if ((error as NodeJS.ErrnoException).code === "EEXIST") {
           ctx.out.error(`${(error as NodeJS.ErrnoException).path ?? prefix} exists (use --force to overwrite)`);
           return EXIT.FAILURE;

@@ -5,15 +5,13 @@
  */
 import * as zmq from "zeromq";
 import {
-  ClosedError,
   InvalidOptionError,
-  Reactor,
+  Lifecycle,
   SocketError,
-  TypedEmitter,
   intOption,
   optionsObject,
-  signalOption,
   zmqErrorCode,
+  type LifecycleOptions,
   type SocketHandle,
   type TicketList,
 } from "../index.js";
@@ -21,15 +19,11 @@ import { CompiledPolicy, DENY_REASONS, defaultText, mergePolicy, normaliseDecisi
 import { ZAP_ENDPOINT, encodeZapReply, parseZapRequest, type ZapRequest, type ZapStatus } from "./protocol.js";
 
 /** Options of {@link ZapHandler}: the default policy, per-domain policies, and plumbing. */
-export interface ZapHandlerOptions extends ZapPolicyOptions {
+export interface ZapHandlerOptions extends ZapPolicyOptions, LifecycleOptions {
   /** Policies by ZAP domain (the server socket's `zapDomain`). Each is merged over the default policy. */
   readonly domains?: Readonly<Record<string, ZapPolicyOptions>>;
   /** The zeromq context whose servers this handler serves. Default: zeromq's default context. */
   readonly context?: zmq.Context;
-  /** Reactor to serve the socket with. Default: the handler owns one (and closes it). */
-  readonly reactor?: Reactor;
-  /** Aborting it closes the handler. */
-  readonly signal?: AbortSignal;
   /** Requests being decided at once; beyond it requests are answered 300 (`busy`). Default 1000. */
   readonly maxPending?: number;
   /** Longest a decision may take (ms) before the request is answered 300 (`timeout`). Default 5000. */
@@ -63,10 +57,11 @@ export interface ZapHandlerEvents {
   "auth:denied": [ZapOutcome];
   /** A request was answered 500: the callback threw, rejected or returned an invalid decision. */
   "auth:error": [{ outcome: ZapOutcome; error: unknown }];
-  /** A malformed request was counted; `answered` when a 400 could still be addressed. */
-  "request:malformed": [{ reason: string; answered: boolean }];
-  /** The handler finished closing. */
-  "handler:closed": [];
+  /**
+   * A malformed request was counted. `socket` is `"zap"`; `id` is the requester's routing id
+   * when the request could still be answered (400), absent when it was ignored.
+   */
+  "message:malformed": [{ socket: string; reason: string; frames: number; id?: Buffer }];
 }
 
 /** Counters of a {@link ZapHandler}. */
@@ -109,24 +104,20 @@ const live = new WeakMap<zmq.Context, ZapHandler>();
  * callback that decides. Bind it before the server sockets accept clients:
  *
  * ```ts
- * const zap = await ZapHandler.start({ curve: { keys: [client.publicKey] } });
+ * const zap = await ZapHandler.start({ curve: { keys: [client.publicKey] } }); // or new ZapHandler(...) + start()
  * const server = new zmq.Router({ curveServer: true, curveSecretKey: server.secretKey, zapEnforceDomain: true });
  * ```
  */
-export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
+export class ZapHandler extends Lifecycle<ZapHandlerEvents> {
   /** 27/ZAP endpoint. */
   static readonly endpoint = ZAP_ENDPOINT;
 
   /** The context this handler serves. */
   readonly context: zmq.Context;
-  readonly #reactor: Reactor;
-  readonly #ownsReactor: boolean;
   readonly #default: CompiledPolicy;
-  readonly #domains = new Map<string, CompiledPolicy>();
+  readonly #domains: Map<string, CompiledPolicy>;
   readonly #maxPending: number;
   readonly #timeout: number;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort = () => void this.close();
   readonly #stats: ZapStats = {
     requests: 0,
     allowed: 0,
@@ -140,23 +131,17 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
   #handle: SocketHandle | undefined;
   /** One O(1) expiry ticket per pending request (all share `timeout`). */
   #deadlines: TicketList | undefined;
-  #bindPromise: Promise<void> | undefined;
-  #closePromise: Promise<void> | undefined;
 
-  /** Validate the options (TypeError naming the option). Call {@link bind} (or use {@link ZapHandler.start}) to serve. */
+  /** Validate the options (InvalidOptionError naming the option). Call {@link start} (or use {@link ZapHandler.start}) to serve. */
   constructor(options?: ZapHandlerOptions) {
-    super();
     const o = optionsObject(OWNER, options);
     const context = o.context;
     if (context !== undefined && !(context instanceof zmq.Context)) throw new InvalidOptionError("context", `${OWNER}: expected \`context\` to be a zeromq Context, got ${String(context)}`);
-    this.context = (context as zmq.Context | undefined) ?? zmq.context;
-    const reactor = o.reactor;
-    if (reactor !== undefined && !(reactor instanceof Reactor)) throw new InvalidOptionError("reactor", `${OWNER}: expected \`reactor\` to be a Reactor, got ${String(reactor)}`);
-    this.#maxPending = intOption(OWNER, o, "maxPending", 1000, 1);
-    this.#timeout = intOption(OWNER, o, "timeout", 5000, 1);
-    this.#signal = signalOption(OWNER, o);
+    const maxPending = intOption(OWNER, o, "maxPending", 1000, 1);
+    const timeout = intOption(OWNER, o, "timeout", 5000, 1);
     const base = policyOptions(o);
-    this.#default = new CompiledPolicy(OWNER, base);
+    const fallback = new CompiledPolicy(OWNER, base);
+    const domains = new Map<string, CompiledPolicy>();
     if (o.domains !== undefined) {
       if (typeof o.domains !== "object" || o.domains === null || Array.isArray(o.domains)) {
         throw new InvalidOptionError("domains", `${OWNER}: expected \`domains\` to be an object of domain name to policy, got ${String(o.domains)}`);
@@ -169,20 +154,22 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
         const own = policyOptions(policy as Record<string, unknown>);
         // Validate the domain's own options first so errors name the domain's option.
         new CompiledPolicy(OWNER, own, path);
-        this.#domains.set(name, new CompiledPolicy(OWNER, mergePolicy(base, own), path));
+        domains.set(name, new CompiledPolicy(OWNER, mergePolicy(base, own), path));
       }
     }
-    this.#ownsReactor = reactor === undefined;
-    this.#reactor = (reactor as Reactor | undefined) ?? new Reactor();
-    if (this.#signal?.aborted) void this.close();
-    else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    super(OWNER, o);
+    this.context = (context as zmq.Context | undefined) ?? zmq.context;
+    this.#maxPending = maxPending;
+    this.#timeout = timeout;
+    this.#default = fallback;
+    this.#domains = domains;
   }
 
-  /** Create a handler and bind it (see {@link bind}). */
+  /** Create a handler and start it (see {@link start}); a handler whose start fails is closed. */
   static async start(options?: ZapHandlerOptions): Promise<ZapHandler> {
     const handler = new ZapHandler(options);
     try {
-      await handler.bind();
+      await handler.start();
     } catch (error) {
       await handler.close();
       throw error;
@@ -195,43 +182,32 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
     return this.#handle !== undefined && !this.#handle.closed && !this.closed;
   }
 
-  /** True once {@link close} was called. */
-  get closed(): boolean {
-    return this.#closePromise !== undefined;
-  }
-
   /**
-   * Load the users files and certificate directories, then bind on `inproc://zeromq.zap.01`.
-   * Rejects with {@link ZapHandlerInUseError} when another handler holds the endpoint in this
-   * context, with the file's error when a users file or certificate is invalid, and with
-   * {@link ClosedError} after close. Idempotent.
+   * `start()` loads the users files and certificate directories, then binds on
+   * `inproc://zeromq.zap.01`. It rejects with {@link ZapHandlerInUseError} when another
+   * handler holds the endpoint in this context, with the file's error when a users file or
+   * certificate is invalid, and with ClosedError after close. Idempotent.
    */
-  bind(): Promise<void> {
-    this.#bindPromise ??= this.#bind();
-    return this.#bindPromise;
-  }
-
-  async #bind(): Promise<void> {
-    if (this.closed) throw new ClosedError(`${OWNER}: closed`);
+  protected async onStart(signal: AbortSignal): Promise<void> {
     await this.reload();
+    signal.throwIfAborted();
     const other = live.get(this.context);
-    if (other && !other.closed) throw new ZapHandlerInUseError();
-    const socket = await this.#bindSocket();
-    if (this.closed) {
-      socket.close();
-      throw new ClosedError(`${OWNER}: closed while binding`);
-    }
-    live.set(this.context, this);
-    this.#deadlines = this.#reactor.tickets(this.#timeout);
-    this.#handle = this.#reactor.add(socket, {
+    if (other && other !== this && !other.closed) throw new ZapHandlerInUseError();
+    const socket = await this.#bindSocket(signal);
+    this.#deadlines = this.reactor.tickets(this.#timeout);
+    this.#handle = this.ownSocket(socket, {
       name: "zap",
       overflow: "drop-newest",
       sendQueueLimit: this.#maxPending,
       onMessage: (frames) => this.#onRequest(frames),
     });
+    live.set(this.context, this);
+    this.own(() => {
+      if (live.get(this.context) === this) live.delete(this.context);
+    });
   }
 
-  async #bindSocket(): Promise<zmq.Router> {
+  async #bindSocket(signal: AbortSignal): Promise<zmq.Router> {
     // A handler closed a moment ago may still hold the inproc name until libzmq's reaper has
     // destroyed its socket; retry for up to ~2 s for that case. (close() does not call
     // unbind(): unbinding the ZAP inproc endpoint while servers' ZAP pipes are attached trips
@@ -244,7 +220,8 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
       } catch (error) {
         socket.close();
         if (zmqErrorCode(error) !== "EADDRINUSE") throw new SocketError(`${OWNER}: bind ${ZAP_ENDPOINT} failed: ${String(error)}`, { cause: error });
-        if (attempt >= 80 || this.closed) throw new ZapHandlerInUseError({ cause: error });
+        signal.throwIfAborted();
+        if (attempt >= 80) throw new ZapHandlerInUseError({ cause: error });
         await new Promise((resolve) => setTimeout(resolve, 25).unref());
       }
     }
@@ -262,28 +239,9 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
     return { ...this.#stats, deniedBy: { ...this.#stats.deniedBy }, repliesDropped: dropped };
   }
 
-  /**
-   * Close the ZAP socket (requests being decided get no answer), and the reactor if the
-   * handler owns it. Afterwards another handler can bind in the same context (libzmq frees
-   * the inproc name a moment later; {@link bind} waits for that). Idempotent.
-   */
-  close(): Promise<void> {
-    if (this.#closePromise) return this.#closePromise;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#closePromise = this.#close();
-    return this.#closePromise;
-  }
-
-  async #close(): Promise<void> {
-    await this.#bindPromise?.catch(() => undefined);
-    const handle = this.#handle;
-    if (handle) {
-      await handle.close(0);
-    }
-    if (live.get(this.context) === this) live.delete(this.context);
-    if (this.#ownsReactor) await this.#reactor.close();
-    this.emit("handler:closed");
-  }
+  // close(): the ZAP socket closes (requests being decided get no answer), and the reactor if
+  // the handler owns it. Afterwards another handler can bind in the same context (libzmq
+  // frees the inproc name a moment later; start() waits for that).
 
   #onRequest(frames: Buffer[]): void {
     this.#stats.requests++;
@@ -291,7 +249,8 @@ export class ZapHandler extends TypedEmitter<ZapHandlerEvents> {
     if (!parsed.ok) {
       this.#stats.malformed++;
       if (parsed.answer) this.#reply(parsed.answer.envelope, parsed.answer.requestId, 400, "Malformed request", "");
-      this.emit("request:malformed", { reason: parsed.reason, answered: parsed.answer !== undefined });
+      const id = parsed.answer?.envelope[0];
+      this.emit("message:malformed", { socket: "zap", reason: parsed.reason, frames: frames.length, ...(id ? { id } : {}) });
       return;
     }
     const { envelope, request } = parsed;

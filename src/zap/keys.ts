@@ -16,6 +16,7 @@
 import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { curveKeyPair } from "zeromq";
+import { InvalidOptionError } from "../errors.js";
 import { isZ85Key } from "./z85.js";
 
 /** A CURVE key pair, each key 40 Z85 characters. */
@@ -66,12 +67,12 @@ export interface SavedKeyPair {
  * mode 0600). Refuses to overwrite unless `overwrite` is set.
  */
 export async function saveKeyPair(prefix: string, pair: CurveKeyPair, options: SaveKeyPairOptions = {}): Promise<SavedKeyPair> {
-  if (typeof prefix !== "string" || prefix.length === 0) throw new TypeError("saveKeyPair: expected `prefix` to be a non-empty path");
-  if (!isZ85Key(pair?.publicKey)) throw new TypeError("saveKeyPair: expected `publicKey` to be a 40-character Z85 key");
-  if (!isZ85Key(pair.secretKey)) throw new TypeError("saveKeyPair: expected `secretKey` to be a 40-character Z85 key");
+  if (typeof prefix !== "string" || prefix.length === 0) throw new InvalidOptionError("prefix", "saveKeyPair: expected `prefix` to be a non-empty path");
+  if (!isZ85Key(pair?.publicKey)) throw new InvalidOptionError("publicKey", "saveKeyPair: expected `publicKey` to be a 40-character Z85 key");
+  if (!isZ85Key(pair.secretKey)) throw new InvalidOptionError("secretKey", "saveKeyPair: expected `secretKey` to be a 40-character Z85 key");
   const userId = options.userId;
   if (userId !== undefined && (typeof userId !== "string" || !/^[\x21-\x7e][\x20-\x7e]{0,254}$/.test(userId))) {
-    throw new TypeError("saveKeyPair: expected `userId` to be printable ASCII (1-255 characters)");
+    throw new InvalidOptionError("userId", "saveKeyPair: expected `userId` to be printable ASCII (1-255 characters)");
   }
   const extra = userId === undefined ? "" : `user-id = ${userId}\n`;
   const publicFile = prefix + PUBLIC_SUFFIX;

@@ -12,6 +12,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
 import { chmod, readFile, writeFile } from "node:fs/promises";
+import { InvalidOptionError } from "../errors.js";
 
 /** The `format` tag of a users file. */
 export const USERS_FILE_FORMAT = "zeromq-patterns/plain-users@1";
@@ -71,13 +72,13 @@ export function isPasswordHash(hash: unknown): hash is string {
 
 /** Hash a password for a users file (random salt, scrypt). */
 export async function hashPassword(password: string, options: HashPasswordOptions = {}): Promise<string> {
-  if (typeof password !== "string") throw new TypeError("hashPassword: expected `password` to be a string");
+  if (typeof password !== "string") throw new InvalidOptionError("password", "hashPassword: expected `password` to be a string");
   const N = options.cost ?? DEFAULT_SCRYPT_COST;
   const r = options.blockSize ?? 8;
   const p = options.parallelization ?? 1;
-  if (!isPowerOfTwo(N) || N < 1024 || N > 1 << 20) throw new TypeError(`hashPassword: expected \`cost\` to be a power of two from 1024 to 1048576, got ${String(N)}`);
-  if (!Number.isInteger(r) || r < 1 || r > 32) throw new TypeError(`hashPassword: expected \`blockSize\` to be an integer from 1 to 32, got ${String(r)}`);
-  if (!Number.isInteger(p) || p < 1 || p > 16) throw new TypeError(`hashPassword: expected \`parallelization\` to be an integer from 1 to 16, got ${String(p)}`);
+  if (!isPowerOfTwo(N) || N < 1024 || N > 1 << 20) throw new InvalidOptionError("cost", `hashPassword: expected \`cost\` to be a power of two from 1024 to 1048576, got ${String(N)}`);
+  if (!Number.isInteger(r) || r < 1 || r > 32) throw new InvalidOptionError("blockSize", `hashPassword: expected \`blockSize\` to be an integer from 1 to 32, got ${String(r)}`);
+  if (!Number.isInteger(p) || p < 1 || p > 16) throw new InvalidOptionError("parallelization", `hashPassword: expected \`parallelization\` to be an integer from 1 to 16, got ${String(p)}`);
   const salt = randomBytes(SALT_BYTES);
   const key = await derive(password, salt, N, r, p);
   return `scrypt$${N}$${r}$${p}$${salt.toString("base64")}$${key.toString("base64")}`;
@@ -159,7 +160,7 @@ export async function writeUsersFile(file: string, users: ReadonlyMap<string, st
  */
 export async function setUserPassword(file: string, username: string, password: string, options: HashPasswordOptions = {}): Promise<void> {
   // 27/ZAP PLAIN carries the user name in at most 255 bytes (UTF-8), not 255 characters.
-  if (typeof username !== "string" || username.length === 0 || Buffer.byteLength(username, "utf8") > 255) throw new TypeError("setUserPassword: expected `username` to be 1-255 bytes of UTF-8");
+  if (typeof username !== "string" || username.length === 0 || Buffer.byteLength(username, "utf8") > 255) throw new InvalidOptionError("username", "setUserPassword: expected `username` to be 1-255 bytes of UTF-8");
   let users = new Map<string, string>();
   try {
     users = await loadUsersFile(file);

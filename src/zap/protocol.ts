@@ -3,7 +3,7 @@
  * and metadata encoding. No sockets here.
  * @module
  */
-import { EMPTY, splitEnvelope } from "../index.js";
+import { EMPTY, InvalidOptionError, splitEnvelope } from "../index.js";
 import { keyToZ85 } from "./z85.js";
 
 /** 27/ZAP: the endpoint a handler binds, in the servers' context. */
@@ -176,6 +176,6 @@ export function encodeZapReply(envelope: readonly Buffer[], requestId: Buffer, r
  * `new zmq.Router({ curveServer: true, curveSecretKey, ...zapServerOptions("app") })`.
  */
 export function zapServerOptions(domain = "global"): { zapDomain: string; zapEnforceDomain: true } {
-  if (typeof domain !== "string" || !/^[\x20-\x7e]{1,255}$/.test(domain)) throw new TypeError(`zapServerOptions: expected \`domain\` to be 1-255 ASCII characters, got ${String(domain)}`);
+  if (typeof domain !== "string" || !/^[\x20-\x7e]{1,255}$/.test(domain)) throw new InvalidOptionError("domain", `zapServerOptions: expected \`domain\` to be 1-255 ASCII characters, got ${String(domain)}`);
   return { zapDomain: domain, zapEnforceDomain: true };
 }

@@ -145,8 +145,8 @@ describe("callback", () => {
 describe("malformed requests", () => {
   it("answers 400 where it can, ignores the rest, counts both and keeps serving", async () => {
     const zap = await start({ allowNull: true });
-    const malformed: { reason: string; answered: boolean }[] = [];
-    zap.on("request:malformed", (m) => malformed.push(m));
+    const malformed: { socket: string; reason: string; frames: number; id?: Buffer }[] = [];
+    zap.on("message:malformed", (m) => malformed.push(m));
     const dealer = zapClient();
     await dealer.send(["", "1.0", "x1", "dom", "127.0.0.1", ""]); // no mechanism
     await dealer.send(["", "2.0", "x2", "dom", "127.0.0.1", "", "NULL"]); // wrong version: no answer
@@ -161,7 +161,9 @@ describe("malformed requests", () => {
       ["ok", "200", "OK"],
     ]);
     expect(zap.stats()).toMatchObject({ requests: 5, malformed: 4, allowed: 1 });
-    expect(malformed.map((m) => m.answered)).toEqual([true, false, true, false]);
+    // `id` is there when the request could still be answered (400).
+    expect(malformed.map((m) => m.id !== undefined)).toEqual([true, false, true, false]);
+    expect(malformed.map((m) => [m.socket, m.frames])).toEqual([["zap", 7], ["zap", 8], ["zap", 9], ["zap", 3]]);
   });
 
   it("survives a fuzzing burst from a DEALER in the same context", async () => {
@@ -195,7 +197,7 @@ describe("lifecycle", () => {
     await start({});
     const second = new ZapHandler({});
     cleanup.push(() => second.close());
-    const error = await second.bind().catch((e: unknown) => e);
+    const error = await second.start().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ZapHandlerInUseError);
     expect(error).toBeInstanceOf(SocketError);
     await expect(ZapHandler.start({})).rejects.toThrow(/already bound/);
@@ -214,7 +216,7 @@ describe("lifecycle", () => {
     const dealer = zapClient();
     await dealer.send(request("n"));
     expect((await within(dealer.receive(), 5000)).map(String)[3]).toBe("400");
-    await expect(zap.bind()).resolves.toBeUndefined();
+    await expect(zap.start()).resolves.toBeUndefined();
   });
 
   it("with zapServerOptions a server fails closed when no handler is bound", async () => {
@@ -240,16 +242,20 @@ describe("lifecycle", () => {
     expect(zap.bound).toBe(true);
   });
 
-  it("closes on abort, and rejects bind after close", async () => {
+  it("closes on abort (lifecycle:closed), and rejects start() after close with ClosedError", async () => {
+    const { ClosedError } = await import("../../src/index.js");
     const ac = new AbortController();
     const zap = await ZapHandler.start({ signal: ac.signal });
-    const closed = zap.next("handler:closed");
+    const closed = zap.next("lifecycle:closed");
     ac.abort();
-    await within(closed, 5000, "handler:closed");
+    expect(await within(closed, 5000, "lifecycle:closed")).toEqual([{ cause: "signal" }]);
     expect(zap.closed).toBe(true);
+    expect(zap.bound).toBe(false);
     const late = new ZapHandler({});
     await late.close();
-    await expect(late.bind()).rejects.toThrow(/closed/);
+    await expect(late.start()).rejects.toBeInstanceOf(ClosedError);
+    // The endpoint is free again.
+    await start({});
   });
 
   it("serves its own context, beside the default context's handler, on a shared reactor", async () => {
@@ -265,7 +271,7 @@ describe("lifecycle", () => {
     expect(reactor.closed).toBe(false);
   });
 
-  it("validates its options with TypeErrors naming the option", () => {
+  it("validates its options with InvalidOptionErrors naming the option", () => {
     const bad: [unknown, RegExp][] = [
       [{ maxPending: 0 }, /`maxPending`/],
       [{ timeout: "1s" }, /`timeout`/],
@@ -283,7 +289,7 @@ describe("lifecycle", () => {
       ["nope", /options/],
     ];
     for (const [options, re] of bad) {
-      expect(() => new ZapHandler(options as never), String(re)).toThrow(TypeError);
+      expect(() => new ZapHandler(options as never), String(re)).toThrow(expect.objectContaining({ code: "ZMQP_INVALID_OPTION" }));
       expect(() => new ZapHandler(options as never)).toThrow(re);
     }
   });

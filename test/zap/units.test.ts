@@ -18,6 +18,7 @@ import {
   parseUsersFile,
   parseZapRequest,
   saveKeyPair,
+  setUserPassword,
   verifyPassword,
   writeUsersFile,
   z85Decode,
@@ -124,6 +125,12 @@ describe("password hashes", () => {
     expect(parseUsersFile('{"format":"zeromq-patterns/plain-users@1","users":{"bob":"hunter2"}}')).toMatch(/plain passwords/);
     await writeFile(join(dir, "bad.json"), "[]");
     await expect(loadUsersFile(join(dir, "bad.json"))).rejects.toThrow(/bad\.json/);
+  });
+
+  it("setUserPassword refuses a user name PLAIN cannot carry (over 255 bytes, whatever its length in characters)", async () => {
+    const file = join(dir, "long-names.json");
+    await expect(setUserPassword(file, "\u00e9".repeat(200), "pw", { cost: 1024 })).rejects.toThrow(expect.objectContaining({ code: "ZMQP_INVALID_OPTION", option: "username" }));
+    await setUserPassword(file, "\u00e9".repeat(127), "pw", { cost: 1024 });
   });
 });
 

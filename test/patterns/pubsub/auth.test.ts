@@ -1,11 +1,16 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { AuthError } from "../../../src/index.js";
-import { hashPassword, readUsersFile, verifyPassword } from "../../../patterns/pubsub/index.js";
+import { addUser, hashPassword, readUsersFile, usersFileAuthenticator, verifyPassword } from "../../../patterns/pubsub/index.js";
+import { dummyPasswordHash, parsePasswordHash } from "../../../src/zap/index.js";
 import { waitFor } from "../../helpers/wait.js";
 import { client, closeAll, collect, server, TEST_COST, usersFile } from "./setup.js";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 afterEach(closeAll);
+
+const b = (s: string) => Buffer.from(s);
 
 describe("ZPS/1 authentication and entitlements", () => {
   it("rule 4.1: a good password opens a session (201) and messages flow", async () => {
@@ -31,7 +36,7 @@ describe("ZPS/1 authentication and entitlements", () => {
     const err = await c.ready().then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(AuthError);
     expect((err as AuthError).status).toBe(401);
-    expect(c.state).toBe("denied");
+    expect(c.sessionState).toBe("denied");
     expect(s.publish("news.uk", "hello")).toBe(0);
     expect(got).toEqual([]);
     expect(denied).toEqual([401]);
@@ -130,5 +135,24 @@ describe("ZPS/1 authentication and entitlements", () => {
     expect(await verifyPassword("x", "plain-text")).toBe(false);
     await expect(hashPassword("x", { cost: 1000 })).rejects.toThrow(TypeError);
     expect(TEST_COST).toBe(1024);
+  });
+
+  it("rule 4.1.7: after the users file is rewritten with another scrypt cost, unknown users are checked at the new cost", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "zps-rv-")), "users.json");
+    await addUser(file, "alice", "pw", ["x."], 16384);
+    const auth = usersFileAuthenticator(file);
+    const peer = { identity: b("i") };
+    const denied = (r: unknown) => typeof r === "object" && r !== null && "denied" in r;
+    expect(denied(await auth({ user: "mallory", secret: b("pw") }, peer))).toBe(true); // dummy made for cost 16384
+    await addUser(file, "alice", "pw", ["x."], 1024);
+    utimesSync(file, new Date(), new Date(Date.now() + 5000)); // a distinct mtime: re-read
+    expect(denied(await auth({ user: "mallory", secret: b("wrong") }, peer))).toBe(true);
+    expect(denied(await auth({ user: "alice", secret: b("wrong") }, peer))).toBe(true);
+    expect(denied(await auth({ user: "alice", secret: b("pw") }, peer))).toBe(false);
+    // The unknown user's check runs at the file's current parameters (checked on the
+    // parameters, not by timing: tests never assert speed).
+    const users = JSON.parse(readFileSync(file, "utf8")) as { users: Record<string, { password: string }> };
+    const current = users.users.alice!.password;
+    expect(parsePasswordHash(await dummyPasswordHash(current))!.N).toBe(1024);
   });
 });

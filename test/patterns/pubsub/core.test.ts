@@ -1,20 +1,40 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock, Reactor } from "../../../src/index.js";
 import {
   allowAnyAuthenticator,
+  byeFrames,
   helloFrames,
   isParseError,
   parseClientCommand,
   parseServerMessage,
-  PubSubClient,
   PubSubCore,
-  PubSubServer,
   statusFrames,
   subscriptionFrames,
   TopicTrie,
+  type Authenticator,
 } from "../../../patterns/pubsub/index.js";
 
 const b = (s: string) => Buffer.from(s);
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+const rejections: unknown[] = [];
+const onRejection = (reason: unknown) => rejections.push(reason);
+afterEach(() => {
+  process.off("unhandledRejection", onRejection);
+  rejections.length = 0;
+});
+
+/** A core on a fake clock whose authenticator waits until `release()`; `sent` holds its replies as text. */
+function gatedCore(): { core: PubSubCore; sent: string[][]; reactor: Reactor; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const sent: string[][] = [];
+  const reactor = new Reactor({ clock: new ManualClock() });
+  const authenticator: Authenticator = async ({ user }) => (await gate, { name: user, entitlements: [""] });
+  const core = new PubSubCore({ reactor, authenticator, transmit: (frames) => (sent.push(frames.map(String)), true) });
+  return { core, sent, reactor, release };
+}
 
 describe("TopicTrie (rule 4.3)", () => {
   it("prefix-matches like ZeroMQ SUB, removes and prunes", () => {
@@ -130,22 +150,6 @@ describe("PubSubCore at scale (rule 4.3, 4.4)", () => {
   });
 });
 
-describe("options are validated (TypeError naming the option)", () => {
-  it("PubSubServer, PubSubClient and PubSubCore", () => {
-    expect(() => new PubSubServer({ bind: "nope", allowAny: true })).toThrow(/`bind`/);
-    expect(() => new PubSubServer({ bind: "tcp://127.0.0.1:*" })).toThrow(TypeError);
-    expect(() => new PubSubServer({ bind: "tcp://127.0.0.1:*", allowAny: true, users: "f" })).toThrow(/exactly one/);
-    expect(() => new PubSubServer({ bind: "tcp://127.0.0.1:*", allowAny: true, expiry: 0 })).toThrow(/`expiry`/);
-    expect(() => new PubSubServer({ bind: "tcp://127.0.0.1:*", allowAny: true, curveSecretKey: "short" })).toThrow(/`curveSecretKey`/);
-    expect(() => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u", password: 5 as unknown as string })).toThrow(/`password`/);
-    expect(() => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u", password: "p", keepAliveInterval: -1 })).toThrow(/`keepAliveInterval`/);
-    expect(() => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u", password: "p", curvePublicKey: "x".repeat(40) })).toThrow(/curveSecretKey/);
-    expect(() => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u", password: "p", subscribe: ["x".repeat(256)] })).toThrow(/`subscribe`|255 bytes/);
-    expect(() => new PubSubClient({ endpoint: "tcp://127.0.0.1:1", user: "u".repeat(256), password: "p" })).toThrow(/`user`/);
-    expect(() => new PubSubCore({ reactor: {} as Reactor, authenticator: allowAnyAuthenticator(), transmit: () => true })).toThrow(/`reactor`/);
-  });
-});
-
 describe("PubSubCore limits (rules 4.1.6, 4.2.3, 4.7)", () => {
   it("answers 429 over the subscription limit, the client limit and while authenticating", async () => {
     const reactor = new Reactor({ clock: new ManualClock() });
@@ -184,18 +188,127 @@ describe("PubSubCore limits (rules 4.1.6, 4.2.3, 4.7)", () => {
   });
 });
 
-describe("lifecycle: AbortSignal closes server and client", () => {
-  it("aborting closes both (idempotent close after)", async () => {
-    const ac = new AbortController();
-    const s = await new PubSubServer({ bind: "tcp://127.0.0.1:*", allowAny: true, signal: ac.signal }).start();
-    const c = new PubSubClient({ endpoint: s.endpoint, user: "u", password: "p", subscribe: ["t"], signal: ac.signal });
-    await c.ready();
-    ac.abort();
-    await s.close();
-    await c.close();
-    expect(s.closed).toBe(true);
-    expect(c.state).toBe("closed");
-    await expect(c.ready()).resolves.toBeUndefined();
-    expect(() => c.subscribe("x")).toThrow(/closed/);
+describe("PubSubCore under hostile or broken input", () => {
+  it("rule 4.1.4: an authenticator that returns something that is not a principal or a denial is answered 500, not an unhandled rejection", async () => {
+    process.on("unhandledRejection", onRejection);
+    const reactor = new Reactor({ clock: new ManualClock() });
+    const sent: string[][] = [];
+    const results: Record<string, unknown> = {
+      none: undefined,
+      nul: null,
+      noEntitlements: { name: "x" },
+      badStatus: { denied: "no", status: 200 },
+    };
+    const authenticator = (({ user }) => results[user]) as Authenticator;
+    const core = new PubSubCore({ reactor, authenticator, transmit: (frames) => (sent.push(frames.map(String)), true) });
+    for (const user of Object.keys(results)) core.handle(b(user), helloFrames(user, "p", ["a"]));
+    // Let the rejections (if any) surface.
+    for (let i = 0; i < 5; i++) await tick();
+    await new Promise((r) => setTimeout(r, 0));
+    for (let i = 0; i < 5; i++) await tick();
+    expect(rejections).toEqual([]);
+    expect(sent.map((f) => f.slice(0, 1).concat(f.slice(3, 5)))).toEqual(Object.keys(results).map((u) => [u, "500", "HELLO"]));
+    expect(core.stats()).toMatchObject({ clients: 0, authErrors: 4, subscriptions: 0 });
+    await reactor.close();
+  });
+
+  it("rule 4.1.6: an authentication that never finishes does not hold its slot (or its identity) forever", async () => {
+    process.on("unhandledRejection", onRejection);
+    const clock = new ManualClock();
+    const reactor = new Reactor({ clock });
+    const sent: string[][] = [];
+    const authenticator: Authenticator = ({ user }) => (user === "hang" ? new Promise(() => undefined) : { name: user, entitlements: [""] });
+    const core = new PubSubCore({ reactor, authenticator, maxPendingAuth: 1, expiry: 1000, transmit: (frames) => (sent.push(frames.map(String)), true) });
+    core.handle(b("a"), helloFrames("hang", "p", []));
+    core.handle(b("b"), helloFrames("ok", "p", []));
+    expect(sent.at(-1)!.slice(0, 1).concat(sent.at(-1)!.slice(3, 6))).toEqual(["b", "429", "HELLO", "busy, retry later"]);
+    clock.advance(1001);
+    await tick();
+    expect(sent.at(-1)!.slice(0, 1).concat(sent.at(-1)!.slice(3, 5))).toEqual(["a", "500", "HELLO"]);
+    core.handle(b("b"), helloFrames("ok", "p", []));
+    await tick();
+    expect(sent.at(-1)!.slice(0, 1).concat(sent.at(-1)!.slice(3, 5))).toEqual(["b", "201", "HELLO"]);
+    expect(core.stats()).toMatchObject({ clients: 1, authErrors: 1 });
+    await reactor.close();
+  });
+
+  it("rules 4.4/4.8: commands without credentials do not keep a session alive (an identity re-used after its owner left cannot hold the session)", async () => {
+    const clock = new ManualClock();
+    const reactor = new Reactor({ clock });
+    const core = new PubSubCore({ reactor, authenticator: ({ user }) => ({ name: user, entitlements: ["news."] }), expiry: 1000, transmit: () => true });
+    const expired: string[] = [];
+    core.on("client:expired", (e) => expired.push(e.identity.toString()));
+    core.handle(b("victim"), helloFrames("alice", "pw", ["news."]));
+    await tick();
+    expect(core.stats().clients).toBe(1);
+    // The owner is gone; whoever now holds the routing id sends SUBSCRIBE/UNSUBSCRIBE only.
+    for (let t = 0; t < 5; t++) {
+      clock.advance(300);
+      core.handle(b("victim"), subscriptionFrames(t % 2 ? "UNSUBSCRIBE" : "SUBSCRIBE", ["news.x"]));
+    }
+    expect(expired).toEqual(["victim"]);
+    expect(core.listeners("news.x")).toEqual([]);
+    // A keep-alive HELLO with the session's credentials still keeps it (rule 4.4.2).
+    core.handle(b("owner"), helloFrames("bob", "pw", ["news."]));
+    await tick();
+    for (let t = 0; t < 5; t++) {
+      clock.advance(600);
+      core.handle(b("owner"), helloFrames("bob", "pw", ["news."]));
+    }
+    expect(core.client("owner")).toBeDefined();
+    await reactor.close();
+  });
+
+  it("rule 2: publish() refuses a topic over 255 bytes (TypeError naming it) instead of sending what the grammar forbids", async () => {
+    const reactor = new Reactor({ clock: new ManualClock() });
+    const sent: Buffer[][] = [];
+    const core = new PubSubCore({ reactor, authenticator: () => ({ name: "u", entitlements: [""] }), transmit: (frames) => (sent.push(frames), true) });
+    core.handle(b("a"), helloFrames("u", "p", [""]));
+    await tick();
+    sent.length = 0;
+    expect(() => core.publish("t".repeat(256), "body")).toThrow(TypeError);
+    expect(() => core.publish("t".repeat(256), "body")).toThrow(/`topic`/);
+    expect(sent).toEqual([]);
+    expect(core.publish("t".repeat(255), "body")).toBe(1);
+    await reactor.close();
+  });
+
+  it("rule 3.4: BYE while the HELLO is being authenticated ends it: no session appears afterwards", async () => {
+    const { core, sent, reactor, release } = gatedCore();
+    const left: string[] = [];
+    core.on("client:authenticated", (e) => left.push(`authenticated ${e.identity}`));
+    core.handle(b("a"), helloFrames("u", "p", ["x"]));
+    core.handle(b("a"), byeFrames());
+    expect(sent).toEqual([]); // §3.4: BYE is never answered
+    // The ended authentication keeps its slot until it settles (HELLO+BYE loops cannot
+    // bypass maxPendingAuth).
+    core.handle(b("a"), helloFrames("u", "p", ["x"]));
+    expect(sent.map((f) => f.slice(3, 6))).toEqual([["429", "HELLO", "authentication in progress"]]);
+    release();
+    for (let i = 0; i < 5; i++) await tick();
+    expect(core.stats()).toMatchObject({ clients: 0, subscriptions: 0 });
+    expect(core.listeners("x")).toEqual([]);
+    expect(sent).toHaveLength(1); // and the HELLO it ended is not answered either
+    expect(left).toEqual([]);
+    await reactor.close();
+  });
+
+  it("rule 6: a malformed command is counted and reported with the common payload", async () => {
+    const reactor = new Reactor({ clock: new ManualClock() });
+    const core = new PubSubCore({ reactor, authenticator: allowAnyAuthenticator(), transmit: () => true });
+    const seen: unknown[] = [];
+    core.on("message:malformed", (e) => seen.push(e));
+    core.handle(b("id"), [b("ZPS/1"), b("FROB")]);
+    expect(seen).toEqual([{ socket: "router", reason: expect.any(String), frames: 3, id: b("id") }]);
+    expect(core.stats().malformed).toBe(1);
+    await reactor.close();
+  });
+
+  it("options are validated (InvalidOptionError naming the option)", () => {
+    const reactor = new Reactor({ clock: new ManualClock() });
+    expect(() => new PubSubCore({ reactor: {} as Reactor, authenticator: allowAnyAuthenticator(), transmit: () => true })).toThrow(/`reactor`/);
+    expect(() => new PubSubCore({ reactor, transmit: () => true } as never)).toThrow(expect.objectContaining({ code: "ZMQP_INVALID_OPTION", option: "authenticator" }));
+    expect(() => new PubSubCore({ reactor, authenticator: allowAnyAuthenticator() } as never)).toThrow(expect.objectContaining({ option: "transmit" }));
+    expect(() => new PubSubCore({ reactor, authenticator: allowAnyAuthenticator(), transmit: () => true, expiry: 0 })).toThrow(/`expiry`/);
   });
 });

@@ -24,7 +24,7 @@ describe("ZPS/1 over CURVE (rule 7)", () => {
     const gotBad = collect(intruder);
     await ok.ready();
     await waitFor(() => s.zap!.stats().denied >= 1, { what: "the ZAP handler refusing the unlisted key" });
-    expect(intruder.state).toBe("connecting");
+    expect(intruder.sessionState).toBe("connecting");
     expect(s.clients()).toHaveLength(1);
     expect(s.publish("news.x", "secret")).toBe(1);
     await waitFor(() => got.length === 1);
@@ -34,7 +34,7 @@ describe("ZPS/1 over CURVE (rule 7)", () => {
   it("a client without CURVE cannot talk to a CURVE server", async () => {
     const serverKeys = generateKeyPair();
     const s = await server({ curveSecretKey: serverKeys.secretKey, curveAllow: [generateKeyPair().publicKey] });
-    const plain = client(s.endpoint, "alice", "alice-pw", { subscribe: ["news."], liveness: 2 });
+    const plain = client(s.endpoint, "alice", "alice-pw", { subscribe: ["news."], heartbeatLiveness: 2 });
     const lost: string[] = [];
     plain.on("link:lost", (e) => lost.push(e.reason));
     await waitFor(() => lost.length >= 1, { what: "the plain client giving up" });
@@ -49,7 +49,7 @@ describe("ZPS/1 over CURVE (rule 7)", () => {
     const srv = startCli(["pubsub", "serve", "--bind", "tcp://127.0.0.1:*", "--ingest", "tcp://127.0.0.1:*", "--users", users, "--curve-secret-key", join(dir, "server.key_secret"), "--curve-allow", join(dir, "alice.key")]);
     const [, endpoint, , ingest] = (await srv.waitLine(/^listening /, 20_000)).split(" ");
     const sub = (who: string) =>
-      startCli(["pubsub", "subscribe", "--connect", endpoint!, "--user", "alice", "--password", "alice-pw", "--count", "1", "--keep-alive", "100", "--curve-server-key", join(dir, "server.key"), "--curve-public-key", join(dir, `${who}.key`), "--curve-secret-key", join(dir, `${who}.key_secret`), "news."]);
+      startCli(["pubsub", "subscribe", "--connect", endpoint!, "--user", "alice", "--password", "alice-pw", "--count", "1", "--heartbeat-interval", "100", "--curve-server-key", join(dir, "server.key"), "--curve-public-key", join(dir, `${who}.key`), "--curve-secret-key", join(dir, `${who}.key_secret`), "news."]);
     const alice = sub("alice");
     const eve = sub("eve");
     await waitFor(() => alice.errLines.includes("session started"), { what: "alice's CURVE session", timeout: 20_000 });

@@ -32,12 +32,13 @@ export async function usersFile(): Promise<string> {
 export async function server(options: Partial<PubSubServerOptions> = {}): Promise<PubSubServer> {
   const s = new PubSubServer({ bind: "tcp://127.0.0.1:*", ...(options.authenticator || options.allowAny ? {} : { users: options.users ?? (await usersFile()) }), ...options } as PubSubServerOptions);
   closers.push(() => s.close());
-  return s.start();
+  await s.start();
+  return s;
 }
 
 /** A client with test timings (closed after the test). */
 export function client(endpoint: string, user: string, password: string, options: Partial<PubSubClientOptions> = {}): PubSubClient {
-  const c = new PubSubClient({ endpoint, user, password, keepAliveInterval: 100, liveness: 10, reconnectInterval: 100, reconnectMaxInterval: 500, ...options });
+  const c = new PubSubClient({ endpoint, user, password, heartbeatInterval: 100, heartbeatLiveness: 10, reconnectInterval: 100, reconnectMaxInterval: 500, ...options });
   closers.push(() => c.close());
   return c;
 }

@@ -1,9 +1,9 @@
-/** 9/TSP: the three services, persistence across restarts, the store's file format. */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+/** 9/TSP end to end: the three services, call(), persistence across restarts. */
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { TitanicClient, TitanicServer, TitanicStore, decodeFrames, encodeFrames, isTitanicUuid } from "../../../patterns/titanic/index.js";
+import { TitanicClient, TitanicServer, isTitanicUuid } from "../../../patterns/titanic/index.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -88,26 +88,5 @@ describe("Titanic (9/TSP)", () => {
       return a.status === "200" ? a : undefined;
     });
     expect(text(answer.body)).toEqual(["done", "persisted"]);
-  });
-
-  it("the store writes whole files and reports corrupt ones", async () => {
-    const dir = tempDir();
-    const store = new TitanicStore(dir);
-    writeFileSync(join(dir, ".tmp-leftover"), "half");
-    await store.init();
-    expect(readdirSync(dir)).toEqual([]);
-    const uuid = "a".repeat(32);
-    const frames = [Buffer.from("svc"), Buffer.alloc(0), Buffer.from([0, 1, 2])];
-    await store.put(uuid, "req", frames);
-    expect(await store.get(uuid, "req")).toEqual(frames);
-    expect(await store.pending()).toEqual([uuid]);
-    expect(decodeFrames(encodeFrames(frames))).toEqual(frames);
-    expect(decodeFrames(encodeFrames(frames).subarray(0, 10))).toBeUndefined();
-    writeFileSync(join(dir, `${uuid}.rep`), "garbage");
-    expect(await store.get(uuid, "rep")).toBeUndefined();
-    expect(store.corrupt).toBe(1);
-    expect(() => new TitanicStore("")).toThrow(TypeError);
-    expect(() => new TitanicServer({ endpoint: "tcp://127.0.0.1:1", dir: "" })).toThrow(/dir/);
-    expect(() => new TitanicServer({ endpoint: "nope", dir })).toThrow(/endpoint/);
   });
 });

@@ -1,16 +1,16 @@
-/** Defects found in review: lifecycle edges of the Titanic client and server. */
+/** TitanicServer: persistence edges, the bounded backlog, start/close, the shared reactor. */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClosedError, Reactor, TimeoutError } from "../../../src/index.js";
+import { Reactor } from "../../../src/index.js";
 import { TitanicClient, TitanicServer, TitanicStore } from "../../../patterns/titanic/index.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 import { waitFor, within } from "../../helpers/wait.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "titanic-review-"));
+  const d = mkdtempSync(join(tmpdir(), "titanic-server-"));
   dirs.push(d);
   return d;
 }
@@ -20,23 +20,9 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe("Titanic review", () => {
-  it("close() rejects a call() that is waiting between polls (ClosedError, not pending forever)", async () => {
-    const { endpoint } = await broker({ requestExpiry: 100 });
-    const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
-    const call = c.call("nobody", "x");
-    const outcome = call.then(
-      () => "resolved",
-      (error: unknown) => error,
-    );
-    // The first titanic.reply answered 300: the call now sleeps for pollInterval.
-    await waitFor(() => server.stats().replied["300"] >= 1);
-    await c.close();
-    const result = await within(outcome, 5000);
-    expect(result).toBeInstanceOf(ClosedError);
-  });
+const timings = { heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 };
 
+describe("TitanicServer", () => {
   it("a corrupt stored file is treated as absent: 400 for a corrupt request, re-dispatch for a corrupt reply (never 300 forever)", async () => {
     const { endpoint } = await broker();
     const dir = tempDir();
@@ -47,7 +33,7 @@ describe("Titanic review", () => {
     const badRep = "c".repeat(32);
     await store.put(badRep, "req", [Buffer.from("upper"), Buffer.from("again")]);
     writeFileSync(join(dir, `${badRep}.rep`), "garbage");
-    const server = await TitanicServer.start({ endpoint, dir, heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
+    const server = await TitanicServer.start({ endpoint, dir, ...timings }).then(track);
     worker(endpoint, "upper", { handler: (f) => f.map((x) => x.toString().toUpperCase()) });
     const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
     expect((await c.reply(badReq)).status).toBe("400");
@@ -59,33 +45,9 @@ describe("Titanic review", () => {
     expect(server.stats().corrupt).toBeGreaterThanOrEqual(2);
   });
 
-  it("closing a shared reactor rejects a call() waiting between polls (ClosedError)", async () => {
-    const { endpoint } = await broker({ requestExpiry: 100 });
-    const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
-    const reactor = new Reactor();
-    const c = track(new TitanicClient({ endpoint, reactor, timeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
-    const outcome = c.call("nobody", "x").then(
-      () => "resolved",
-      (error: unknown) => error,
-    );
-    await waitFor(() => server.stats().replied["300"] >= 1);
-    await reactor.close();
-    expect(await within(outcome, 5000)).toBeInstanceOf(ClosedError);
-    await c.close();
-    expect(reactor.listenerCount("reactor:closed")).toBe(0);
-  });
-
-  it("start() is idempotent, and a close() while it runs makes it reject with ClosedError", async () => {
+  it("start() twice registers the three services once", async () => {
     const { broker: b, endpoint } = await broker();
-    const options = { endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 };
-    const racing = new TitanicServer(options);
-    const started = racing.start().then(
-      () => "resolved",
-      (error: unknown) => error,
-    );
-    await racing.close();
-    expect(await started).toBeInstanceOf(ClosedError);
-
+    const options = { endpoint, dir: tempDir(), ...timings };
     const twice = track(new TitanicServer(options));
     await Promise.all([twice.start(), twice.start()]);
     await twice.start();
@@ -98,7 +60,7 @@ describe("Titanic review", () => {
 
   it("bounds the requests waiting for a reply (maxPending): beyond it titanic.request answers 500, counted", async () => {
     const { endpoint } = await broker({ requestExpiry: 100 });
-    const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500, maxPending: 2 }).then(track);
+    const server = await TitanicServer.start({ endpoint, dir: tempDir(), ...timings, maxPending: 2 }).then(track);
     const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5 }));
     const first = await c.request("nobody", "1");
     expect(first.status).toBe("200");
@@ -112,7 +74,7 @@ describe("Titanic review", () => {
 
   it("close() waits for a dispatch that is storing its reply: no event after close() resolved", async () => {
     const { endpoint } = await broker();
-    const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
+    const server = await TitanicServer.start({ endpoint, dir: tempDir(), ...timings }).then(track);
     worker(endpoint, "echo");
     const order: string[] = [];
     server.on("request:completed", () => order.push("completed"));
@@ -136,15 +98,28 @@ describe("Titanic review", () => {
     expect(order).toEqual(["completed", "closed"]);
   });
 
-  it("call() rejects with TimeoutError at its deadline, even while a step is waiting for an answer", async () => {
-    // No Titanic server: titanic.request is never answered, and each attempt waits 60 s.
-    const { endpoint } = await broker({ requestExpiry: 0 });
-    const c = track(new TitanicClient({ endpoint, timeout: 60_000, retries: 0 }));
-    const outcome = c.call("echo", "x", { deadline: 200 }).then(
-      () => "resolved",
-      (error: unknown) => error,
-    );
-    expect(await within(outcome, 10_000, "call to reach its deadline")).toBeInstanceOf(TimeoutError);
-    expect(c.mdp.stats()).toMatchObject({ inFlight: 0, aborted: 1 });
+  it("runs on a shared reactor: its closing closes the server (cause reactor) without closing the broker's", async () => {
+    const { endpoint } = await broker();
+    const reactor = new Reactor();
+    const server = track(new TitanicServer({ endpoint, dir: tempDir(), reactor, ...timings }));
+    await server.start();
+    worker(endpoint, "echo");
+    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+    expect(text(await c.call("echo", "x"))).toEqual(["x"]);
+    const closed = server.next("lifecycle:closed");
+    await reactor.close();
+    expect(await within(closed, 5000, "lifecycle:closed")).toEqual([{ cause: "reactor" }]);
+    expect(server.closed).toBe(true);
+  });
+
+  it("options are validated (InvalidOptionError naming the option)", () => {
+    const invalid = (option: string) => expect.objectContaining({ code: "ZMQP_INVALID_OPTION", option });
+    expect(() => new TitanicServer({ endpoint: "tcp://127.0.0.1:1", dir: "" })).toThrow(invalid("dir"));
+    expect(() => new TitanicServer({ endpoint: "tcp://127.0.0.1:1" } as never)).toThrow(invalid("dir"));
+    expect(() => new TitanicServer({ dir: "/tmp/x" } as never)).toThrow(invalid("endpoint"));
+    expect(() => new TitanicServer({ endpoint: "nope", dir: "/tmp/x" })).toThrow(invalid("endpoint"));
+    expect(() => new TitanicServer({ endpoint: "tcp://127.0.0.1:1", dir: "/tmp/x", heartbeatInterval: 0 })).toThrow(invalid("heartbeatInterval"));
+    expect(() => new TitanicServer({ endpoint: "tcp://127.0.0.1:1", dir: "/tmp/x", reactor: {} as never })).toThrow(invalid("reactor"));
+    expect(() => new TitanicStore("")).toThrow(invalid("dir"));
   });
 });
