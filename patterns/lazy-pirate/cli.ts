@@ -28,7 +28,8 @@ Options:
                       forward the address stack: simple/paranoid pirate); replies are
                       printed as they arrive and an abandoned request does not stop the rest
   --max-in-flight N   in-flight window with --pipelined (default 100)
-  --max-pending N     requests waiting for their turn (default ${MAX_PENDING}); beyond, a request fails
+  --max-pending N     requests waiting for their turn with --pipelined (default ${MAX_PENDING}); input is
+                      read no faster than the window and this queue drain
 
 Retries and abandoned requests are reported on stderr.`;
 
@@ -105,11 +106,17 @@ async function runClient(ctx: CliContext): Promise<number> {
     }
   };
   try {
-    const running: Promise<void>[] = [];
+    // Pipelined: never more requests at once than the window plus the pending queue hold, so a
+    // long stdin is read as replies come back instead of overflowing the queue.
+    const running = new Set<Promise<void>>();
+    const room = maxInFlight + options.maxPending!;
     for await (const payload of source) {
       if (signal.aborted) break;
-      if (pipelined) running.push(send(payload));
-      else {
+      if (pipelined) {
+        const p: Promise<void> = send(payload).finally(() => running.delete(p));
+        running.add(p);
+        if (running.size >= room) await Promise.race(running);
+      } else {
         await send(payload);
         if (failed > 0) break;
       }
