@@ -154,7 +154,7 @@ export class TitanicServer extends TypedEmitter<TitanicServerEvents> {
       new MajordomoWorker({ ...common, service: TSP_SERVICES.REPLY, handler: (f) => this.#onReply(f) }),
       new MajordomoWorker({ ...common, service: TSP_SERVICES.CLOSE, handler: (f) => this.#onClose(f) }),
     );
-    this.#client = new MajordomoClient({ endpoint: this.endpoint, reactor: this.#reactor, timeout: this.#dispatchTimeout, retries: 0, maxInFlight: this.#concurrency });
+    this.#client = new MajordomoClient({ endpoint: this.endpoint, reactor: this.#reactor, requestTimeout: this.#dispatchTimeout, retries: 0, maxInFlight: this.#concurrency });
     this.#timer = this.#reactor.every(this.#dispatchInterval, () => this.#kick());
     this.#kick();
     if (this.#signal?.aborted) void this.close();

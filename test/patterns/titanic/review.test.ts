@@ -24,7 +24,7 @@ describe("Titanic review", () => {
   it("close() rejects a call() that is waiting between polls (ClosedError, not pending forever)", async () => {
     const { endpoint } = await broker({ requestExpiry: 100 });
     const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
     const call = c.call("nobody", "x");
     const outcome = call.then(
       () => "resolved",
@@ -49,7 +49,7 @@ describe("Titanic review", () => {
     writeFileSync(join(dir, `${badRep}.rep`), "garbage");
     const server = await TitanicServer.start({ endpoint, dir, heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
     worker(endpoint, "upper", { handler: (f) => f.map((x) => x.toString().toUpperCase()) });
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
     expect((await c.reply(badReq)).status).toBe("400");
     const answer = await waitFor(async () => {
       const a = await c.reply(badRep);
@@ -63,7 +63,7 @@ describe("Titanic review", () => {
     const { endpoint } = await broker({ requestExpiry: 100 });
     const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
     const reactor = new Reactor();
-    const c = track(new TitanicClient({ endpoint, reactor, timeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
+    const c = track(new TitanicClient({ endpoint, reactor, requestTimeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
     const outcome = c.call("nobody", "x").then(
       () => "resolved",
       (error: unknown) => error,
@@ -72,7 +72,7 @@ describe("Titanic review", () => {
     await reactor.close();
     expect(await within(outcome, 5000)).toBeInstanceOf(ClosedError);
     await c.close();
-    expect(reactor.listenerCount("reactor:closed")).toBe(0);
+    expect(reactor.listenerCount("reactor:closing")).toBe(0);
   });
 
   it("start() is idempotent, and a close() while it runs makes it reject with ClosedError", async () => {
@@ -90,7 +90,7 @@ describe("Titanic review", () => {
     await Promise.all([twice.start(), twice.start()]);
     await twice.start();
     worker(endpoint, "echo");
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
     expect(text(await c.call("echo", "x"))).toEqual(["x"]);
     // titanic.request/reply/close once each, plus echo: four workers, not seven.
     expect(b.stats().workersRegistered).toBe(4);
@@ -99,7 +99,7 @@ describe("Titanic review", () => {
   it("bounds the requests waiting for a reply (maxPending): beyond it titanic.request answers 500, counted", async () => {
     const { endpoint } = await broker({ requestExpiry: 100 });
     const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500, maxPending: 2 }).then(track);
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5 }));
     const first = await c.request("nobody", "1");
     expect(first.status).toBe("200");
     expect((await c.request("nobody", "2")).status).toBe("200");
@@ -127,7 +127,7 @@ describe("Titanic review", () => {
       }
       return put(uuid, kind, frames);
     };
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5 }));
     expect((await c.request("echo", "x")).status).toBe("200");
     await storing;
     const closing = server.close().then(() => order.push("closed"));
@@ -139,7 +139,7 @@ describe("Titanic review", () => {
   it("call() rejects with TimeoutError at its deadline, even while a step is waiting for an answer", async () => {
     // No Titanic server: titanic.request is never answered, and each attempt waits 60 s.
     const { endpoint } = await broker({ requestExpiry: 0 });
-    const c = track(new TitanicClient({ endpoint, timeout: 60_000, retries: 0 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 60_000, retries: 0 }));
     const outcome = c.call("echo", "x", { deadline: 200 }).then(
       () => "resolved",
       (error: unknown) => error,

@@ -24,7 +24,7 @@ function server(endpoint: string, dir: string): Promise<TitanicServer> {
 }
 
 function tclient(endpoint: string): TitanicClient {
-  return track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+  return track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
 }
 
 describe("Titanic (9/TSP)", () => {
