@@ -4,7 +4,7 @@
  * on the core's request engine: each call has timeout, retries and failover too).
  * @module
  */
-import { AbortedError, InvalidOptionError, Lifecycle, ProtocolError, TimeoutError, intOption, isMessageLike, optionsObject, signalOption, type MessageLike } from "../../src/index.js";
+import { AbortedError, InvalidOptionError, Lifecycle, ProtocolError, TimeoutError, intOption, isMessageLike, optionsObject, requestSettings, signalOption, type MessageLike } from "../../src/index.js";
 import { MajordomoClient, type MajordomoClientOptions } from "../majordomo/index.js";
 import { TSP_SERVICES, TSP_STATUS, type TspStatus } from "./server.js";
 
@@ -50,6 +50,7 @@ export class TitanicClient extends Lifecycle {
     const o = optionsObject(OWNER, options);
     const pollInterval = intOption(OWNER, o, "pollInterval", 100, 1);
     const retryDelay = intOption(OWNER, o, "retryDelay", 1000, 1);
+    requestSettings(OWNER, o, { maxInFlight: 100 }); // the Majordomo client's options, checked under our name
     super(OWNER, o);
     this.pollInterval = pollInterval;
     this.retryDelay = retryDelay;

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TitanicClient, TitanicServer, TitanicStore, decodeFrames, encodeFrames, isTitanicUuid } from "../../../patterns/titanic/index.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 import { waitFor } from "../../helpers/wait.js";
+import { InvalidOptionError } from "../../../src/index.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -109,5 +110,18 @@ describe("Titanic (9/TSP)", () => {
     expect(() => new TitanicStore("")).toThrow(TypeError);
     expect(() => new TitanicServer({ endpoint: "tcp://127.0.0.1:1", dir: "" })).toThrow(/dir/);
     expect(() => new TitanicServer({ endpoint: "nope", dir })).toThrow(/endpoint/);
+  });
+});
+
+describe("TitanicClient arguments", () => {
+  it("constructor options throw InvalidOptionError naming the option; calls reject (never throw)", async () => {
+    expect(() => new TitanicClient({ endpoint: "tcp://127.0.0.1:1", pollInterval: 0 })).toThrow(/pollInterval/);
+    expect(() => new TitanicClient({ endpoint: "tcp://127.0.0.1:1", timeout: 5 } as never)).toThrow("`timeout` is now called `requestTimeout`");
+    expect(() => new TitanicClient({ endpoint: "nope" })).toThrow(InvalidOptionError);
+    const c = track(new TitanicClient({ endpoint: "tcp://127.0.0.1:1" }));
+    await expect(c.request("svc", 5 as never)).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(c.reply("x", { signal: {} as AbortSignal })).rejects.toThrow(/signal/);
+    await expect(c.call("svc", "x", { deadline: -1 })).rejects.toThrow(/deadline/);
+    expect(c.state).toBe("new");
   });
 });
