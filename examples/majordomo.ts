@@ -39,7 +39,7 @@ let fragile: MajordomoWorker | undefined = new MajordomoWorker({
   },
 });
 
-const client = new MajordomoClient({ endpoint, timeout: 3000 });
+const client = new MajordomoClient({ endpoint, requestTimeout: 3000 });
 const streaming = new MajordomoClient({ endpoint, version: 2 });
 
 const reply = await client.request("echo", ["hello", "majordomo"]);

@@ -22,7 +22,7 @@ export async function paranoidPirateExample(requests = 300, log: (line: string) 
     return frames.map((f) => f.toString().toUpperCase());
   };
   const workers = [1, 2, 3].map(() => new ParanoidPirateWorker({ endpoint: queue.endpoints.backend[0]!, handler, heartbeatInterval: 200 }));
-  const client = new PipelinedClient({ endpoint: queue.endpoints.frontend[0]!, requestTimeout: 2000, retries: 3, maxInFlight: 20, maxQueued: requests });
+  const client = new PipelinedClient({ endpoint: queue.endpoints.frontend[0]!, requestTimeout: 2000, retries: 3, maxInFlight: 20, maxPending: requests });
 
   let answered = 0;
   await Promise.all(

@@ -13,6 +13,7 @@ const BRAND = Symbol.for("zeromq-patterns.error");
 /** Stable error codes. They never change meaning between releases. */
 export type ErrorCode =
   | "ZMQP_TIMEOUT"
+  | "ZMQP_REQUEST_ABANDONED"
   | "ZMQP_CLOSED"
   | "ZMQP_ABORTED"
   | "ZMQP_QUEUE_FULL"
@@ -49,6 +50,27 @@ export class ZmqPatternsError extends Error {
 export class TimeoutError extends ZmqPatternsError {
   constructor(message = "Operation timed out", options?: { cause?: unknown }) {
     super("ZMQP_TIMEOUT", message, options);
+  }
+}
+
+/**
+ * A client gave a request up: every attempt (the first and `retries` resends) timed out.
+ * A {@link TimeoutError} with its own code, `ZMQP_REQUEST_ABANDONED`; every retrying client
+ * (Lazy Pirate, pipelined, Majordomo, Titanic) rejects an abandoned request with it.
+ */
+export class RequestAbandonedError extends TimeoutError {
+  override readonly code: ErrorCode = "ZMQP_REQUEST_ABANDONED";
+  /** Attempts made (1 + the resends). */
+  readonly attempts: number;
+  /** Timeout of the last attempt, ms. */
+  readonly requestTimeout: number;
+  /** The endpoint the last attempt went to. */
+  readonly endpoint: string | undefined;
+  constructor(attempts: number, requestTimeout: number, endpoint?: string, what = "request") {
+    super(`No reply after ${attempts} attempt(s) of ${requestTimeout} ms${endpoint ? ` (last to ${endpoint})` : ""}: ${what} abandoned`);
+    this.attempts = attempts;
+    this.requestTimeout = requestTimeout;
+    this.endpoint = endpoint;
   }
 }
 

@@ -3,10 +3,10 @@
  * @module
  */
 import { createInterface } from "node:readline";
-import { ClosedError, framesToText } from "../../src/index.js";
-import { EXIT, UsageError, intArg, strArg, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { ClosedError, MAX_PENDING, REQUEST_RETRIES, REQUEST_TIMEOUT, framesToText } from "../../src/index.js";
+import { EXIT, UsageError, intArg, type CliCommand, type CliContext } from "../../src/cli/cli.js";
 import { LazyPirateClient } from "./client.js";
-import { REQUEST_RETRIES, REQUEST_TIMEOUT, type ClientOptions } from "./common.js";
+import type { ClientOptions } from "./common.js";
 import { PipelinedClient } from "./pipelined.js";
 
 const HELP = `Sends each PAYLOAD as a one-frame request (or, with --count N and no PAYLOAD,
@@ -15,10 +15,11 @@ each reply on one line, its frames separated by a TAB (non-printable frames as 0
 With --json each reply is a JSON line {"request", "reply": [frames]}.
 
 On timeout the REQ socket is closed (linger 0), reopened and the request resent, up to
---retries times; then the request is abandoned, the client stops and exits 1.
+--retries times; then the request is abandoned, the client stops and exits 1. With several
+--connect endpoints the client talks to one at a time and moves to the next after a timeout.
 
 Options:
-  --connect EP        endpoint of a REP server or a queue frontend (required)
+  --connect EP        endpoint of a REP server or a queue frontend (required; repeat for failover)
   --timeout MS        time to wait for each reply (default ${REQUEST_TIMEOUT})
   --retries N         resends after the first attempt before abandoning (default ${REQUEST_RETRIES})
   --backoff MS        delay before the first resend, doubling after each (default 0)
@@ -27,6 +28,8 @@ Options:
                       forward the address stack: simple/paranoid pirate); replies are
                       printed as they arrive and an abandoned request does not stop the rest
   --max-in-flight N   in-flight window with --pipelined (default 100)
+  --max-pending N     requests waiting for their turn with --pipelined (default ${MAX_PENDING}); input is
+                      read no faster than the window and this queue drain
 
 Retries and abandoned requests are reported on stderr.`;
 
@@ -35,16 +38,17 @@ export const lazyPirateCommands: CliCommand[] = [
   {
     name: "client",
     summary: "Lazy Pirate client: requests with timeout, retries and reconnect; prints replies",
-    usage: "--connect EP [--timeout MS] [--retries N] [--count N] [--pipelined] [PAYLOAD...]",
+    usage: "--connect EP [--connect EP...] [--timeout MS] [--retries N] [--count N] [--pipelined] [PAYLOAD...]",
     help: HELP,
     options: {
-      connect: { type: "string" },
+      connect: { type: "string", multiple: true },
       timeout: { type: "string" },
       retries: { type: "string" },
       backoff: { type: "string" },
       count: { type: "string" },
       pipelined: { type: "boolean" },
       "max-in-flight": { type: "string" },
+      "max-pending": { type: "string" },
     },
     allowPositionals: true,
     run: runClient,
@@ -65,18 +69,21 @@ async function* stdinLines(signal: AbortSignal): AsyncGenerator<string> {
 
 async function runClient(ctx: CliContext): Promise<number> {
   const { values, positionals, out, signal } = ctx;
-  const endpoint = strArg(values, "connect", true);
-  if (!/^[a-z][a-z0-9+.-]*:\/\/.+/i.test(endpoint)) throw new UsageError(`--connect expects an endpoint such as tcp://127.0.0.1:5555, got ${JSON.stringify(endpoint)}`);
+  const endpoint = (values.connect as string[] | undefined) ?? [];
+  if (endpoint.length === 0) throw new UsageError("--connect is required");
+  for (const ep of endpoint) {
+    if (!/^[a-z][a-z0-9+.-]*:\/\/.+/i.test(ep)) throw new UsageError(`--connect expects an endpoint such as tcp://127.0.0.1:5555, got ${JSON.stringify(ep)}`);
+  }
   const count = values.count === undefined ? undefined : intArg(values, "count", 1, 1);
   if (count !== undefined && positionals.length > 0) throw new UsageError("give PAYLOADs or --count, not both");
   const pipelined = values.pipelined === true;
-  const minTimeout = intArg(values, "backoff", 0, 0);
+  const initial = intArg(values, "backoff", 0, 0);
   const options: ClientOptions = {
     endpoint,
     requestTimeout: intArg(values, "timeout", REQUEST_TIMEOUT, 1),
     retries: intArg(values, "retries", REQUEST_RETRIES, 0),
-    backoff: { minTimeout },
-    maxQueued: 1_000_000,
+    backoff: { initial },
+    maxPending: intArg(values, "max-pending", MAX_PENDING, 0),
     signal,
   };
   const maxInFlight = intArg(values, "max-in-flight", 100, 1);
@@ -99,11 +106,17 @@ async function runClient(ctx: CliContext): Promise<number> {
     }
   };
   try {
-    const running: Promise<void>[] = [];
+    // Pipelined: never more requests at once than the window plus the pending queue hold, so a
+    // long stdin is read as replies come back instead of overflowing the queue.
+    const running = new Set<Promise<void>>();
+    const room = maxInFlight + options.maxPending!;
     for await (const payload of source) {
       if (signal.aborted) break;
-      if (pipelined) running.push(send(payload));
-      else {
+      if (pipelined) {
+        const p: Promise<void> = send(payload).finally(() => running.delete(p));
+        running.add(p);
+        if (running.size >= room) await Promise.race(running);
+      } else {
         await send(payload);
         if (failed > 0) break;
       }

@@ -4,11 +4,27 @@
  * @module
  */
 import * as zmq from "zeromq";
-import { functionOption, optionsObject, type SocketHandle } from "../../src/index.js";
-import { RetryingClient, parseClientOptions, type ClientOptions, type Job, type ReopenReason } from "./common.js";
+import {
+  InvalidOptionError,
+  Lifecycle,
+  RequestEngine,
+  SocketError,
+  functionOption,
+  intOption,
+  isMessageLike,
+  objectOption,
+  optionsObject,
+  requestSettings,
+  toFrames,
+  type Attempt,
+  type MessageLike,
+  type RequestCallOptions,
+  type SocketHandle,
+} from "../../src/index.js";
+import type { ClientOptions, LazyPirateEvents, LazyPirateStats, ReopenReason } from "./common.js";
 
-/** Options of {@link LazyPirateClient}. */
-export interface LazyPirateOptions extends ClientOptions {
+/** Options of {@link LazyPirateClient} (a REQ socket has one request in flight: no `maxInFlight`). */
+export interface LazyPirateOptions extends Omit<ClientOptions, "maxInFlight"> {
   /** zeromq.js options for each REQ socket it opens (`linger` is taken from `linger`). */
   readonly socketOptions?: zmq.SocketOptions<zmq.Request>;
   /**
@@ -19,14 +35,17 @@ export interface LazyPirateOptions extends ClientOptions {
   readonly accept?: (reply: Buffer[], request: Buffer[]) => boolean;
 }
 
+const OWNER = "LazyPirateClient";
+
 /**
  * Lazy Pirate client (Guide ch4 "Client-Side Reliability"): sends each request on a REQ
  * socket and waits `requestTimeout` ms for the reply; on timeout it closes the socket with
- * linger 0, opens a new one and resends the same request, up to `retries` times (with the
- * optional backoff, through `p-retry`), then rejects with {@link RequestAbandonedError}.
+ * linger 0, opens a new one (on the next endpoint, when several are given) and resends the
+ * same request, up to `retries` times, then rejects with `RequestAbandonedError`.
  *
- * Requests on one client are serialized (a REQ socket has one request outstanding): they
- * wait in a bounded backlog. Each may carry its own `signal` and `timeout`.
+ * Requests are serialized (a REQ socket has one request outstanding): the others wait in a
+ * bounded queue. Each may carry its own `signal`, `requestTimeout` and `retries`. The client
+ * starts on its first request (or `start()`).
  *
  * ```ts
  * const client = new LazyPirateClient({ endpoint: "tcp://127.0.0.1:5555" });
@@ -34,49 +53,112 @@ export interface LazyPirateOptions extends ClientOptions {
  * await client.close();
  * ```
  */
-export class LazyPirateClient extends RetryingClient {
+export class LazyPirateClient extends Lifecycle<LazyPirateEvents> {
+  readonly #engine: RequestEngine<Buffer[]>;
   readonly #accept: ((reply: Buffer[], request: Buffer[]) => boolean) | undefined;
-  #handle!: SocketHandle<zmq.Request>;
+  readonly #linger: number;
+  readonly #socketOptions: zmq.SocketOptions<zmq.Request>;
+  #handle: SocketHandle<zmq.Request> | undefined;
+  /** The attempt on the current socket, waiting for its reply. */
+  #waiting: Attempt<Buffer[]> | undefined;
+  #waitingAttempt = 0;
   #generation = 0;
-  #current: Job | undefined;
+  #reopened = 0;
   readonly #retiring = new Set<Promise<void>>();
 
   constructor(options: LazyPirateOptions) {
-    const settings = parseClientOptions("LazyPirateClient", options);
-    super("LazyPirateClient", settings, 1);
-    this.#accept = functionOption<(reply: Buffer[], request: Buffer[]) => boolean, undefined>("LazyPirateClient", optionsObject("LazyPirateClient", options), "accept", undefined);
+    const o = optionsObject(OWNER, options);
+    const settings = requestSettings(OWNER, o, { maxInFlight: 1, maxInFlightLimit: 1 });
+    const accept = functionOption<(reply: Buffer[], request: Buffer[]) => boolean, undefined>(OWNER, o, "accept", undefined);
+    const linger = intOption(OWNER, o, "linger", 0, -1);
+    const socketOptions = { ...(objectOption<zmq.SocketOptions<zmq.Request>>(OWNER, o, "socketOptions") ?? {}) };
+    super(OWNER, o, { linger });
+    this.#accept = accept;
+    this.#linger = linger;
+    this.#socketOptions = socketOptions;
+    this.#engine = new RequestEngine<Buffer[]>({
+      owner: OWNER,
+      settings,
+      timers: this.reactor,
+      adapter: {
+        send: (a) => this.#send(a),
+        reset: (a, reason) => this.#reset(reason),
+        release: (id) => {
+          if (this.#waiting?.id === id) this.#waiting = undefined;
+        },
+      },
+      emit: (event, ...args) => this.emit(event, ...args),
+      listening: (event) => this.listenerCount(event) > 0,
+    });
+  }
+
+  /** The endpoint requests go to now (the next one after a timeout, when several are given). */
+  get endpoint(): string {
+    return this.#engine.endpoint;
+  }
+
+  /** Every endpoint, in failover order. */
+  get endpoints(): readonly string[] {
+    return this.#engine.settings.endpoints;
+  }
+
+  /**
+   * Send `payload` (one frame or several) and resolve with the reply frames. Rejects with
+   * `RequestAbandonedError` (a `TimeoutError`) after the last attempt, `AbortedError` when
+   * `options.signal` aborts, `QueueFullError` when the pending queue overflows,
+   * `ClosedError` when the client closes first, `InvalidOptionError` for bad arguments.
+   */
+  request(payload: MessageLike, options?: RequestCallOptions): Promise<Buffer[]> {
+    if (!isMessageLike(payload)) return Promise.reject(new InvalidOptionError("payload", `${OWNER}.request: expected \`payload\` to be a frame or a non-empty array of frames`));
+    if (this.closed) return Promise.reject(this.closedError());
+    this.#startOnUse();
+    return this.#engine.submit(toFrames(payload), options);
+  }
+
+  /** Counters (see {@link LazyPirateStats}). */
+  stats(): LazyPirateStats {
+    return { ...this.#engine.stats(), reopened: this.#reopened, malformed: 0 };
+  }
+
+  protected onStart(): void {
     this.#open();
+    this.own(async () => {
+      this.#retire();
+      await Promise.all(this.#retiring);
+    });
   }
 
-  protected sendAttempt(job: Job): void {
-    this.#current = job;
-    this.#handle.send(job.frames);
+  protected override onClose(): void {
+    this.#engine.close(this.closedError());
   }
 
-  protected attemptFailed(_job: Job, reason: ReopenReason): void {
-    // The REQ socket now waits for a reply that may never come (strict FSM): replace it.
-    this.#current = undefined;
+  /** Start on first use; the socket exists when `start()` returns (onStart is synchronous). */
+  #startOnUse(): void {
+    if (this.state !== "new") return;
+    this.start().catch((error: unknown) => this.emit("lifecycle:error", { phase: "start", error }));
+  }
+
+  #send(a: Attempt<Buffer[]>): void {
+    if (!this.#handle) throw new SocketError(`${OWNER}: no socket (the client did not start)`);
+    this.#waiting = a;
+    this.#waitingAttempt = a.attempt;
+    this.#handle.send(a.request);
+  }
+
+  /** The REQ socket now waits for a reply that may never come (strict FSM): replace it. */
+  #reset(reason: ReopenReason): void {
+    this.#waiting = undefined;
     this.#retire();
     this.#open();
-    this.counters.reopened++;
-    this.emit("socket:reopened", { reason, endpoint: this.endpoint, count: this.counters.reopened });
-  }
-
-  protected released(job: Job): void {
-    if (this.#current === job) this.#current = undefined;
-  }
-
-  protected async closeSockets(): Promise<void> {
-    this.#retire();
-    await Promise.all(this.#retiring);
+    this.#reopened++;
+    this.emit("socket:reopened", { reason, endpoint: this.endpoint, count: this.#reopened });
   }
 
   #open(): void {
-    const socket = new zmq.Request({ ...this.settings.socketOptions, linger: this.settings.linger });
-    const generation = ++this.#generation;
+    const socket = new zmq.Request({ ...this.#socketOptions, linger: this.#linger });
     this.#handle = this.reactor.add(socket, {
-      name: `lazy-pirate-req-${generation}`,
-      linger: this.settings.linger,
+      name: `lazy-pirate-req-${++this.#generation}`,
+      linger: this.#linger,
       sendQueueLimit: 1,
       overflow: "drop-oldest",
       onMessage: (reply) => this.#onReply(reply),
@@ -85,25 +167,21 @@ export class LazyPirateClient extends RetryingClient {
   }
 
   #retire(): void {
-    const closing = this.#handle.close(this.settings.linger);
+    const handle = this.#handle;
+    if (!handle) return;
+    this.#handle = undefined;
+    const closing = handle.close(this.#linger);
     this.#retiring.add(closing);
     void closing.then(() => this.#retiring.delete(closing));
   }
 
   // A retired socket never calls back (the reactor dispatches nothing after a handle's
-  // close()), so a reply here is for the current socket; it is stale only when no attempt
-  // is waiting for it.
+  // close()), so a reply here answers the attempt on the current socket, if one waits.
   #onReply(reply: Buffer[]): void {
-    const job = this.#current;
-    if (job === undefined || job.attempt === undefined) {
-      this.discard("stale", reply);
-      return;
-    }
-    if (this.#accept && !this.#accept(reply, job.frames)) {
-      this.discard("rejected", reply);
-      return;
-    }
-    this.#current = undefined;
-    this.answer(job, reply);
+    const a = this.#waiting;
+    if (a === undefined) return void this.#engine.discard("unknown");
+    if (this.#accept && !this.#accept(reply, a.request)) return void this.#engine.discard("rejected", a.id);
+    this.#waiting = undefined;
+    this.#engine.resolve(a.id, reply, this.#waitingAttempt);
   }
 }

@@ -4,13 +4,27 @@
  * @module
  */
 import * as zmq from "zeromq";
-import { EMPTY, intOption, optionsObject, type SocketHandle } from "../../src/index.js";
-import { RetryingClient, parseClientOptions, type ClientOptions, type Job } from "./common.js";
+import {
+  EMPTY,
+  InvalidOptionError,
+  Lifecycle,
+  RequestEngine,
+  SocketError,
+  intOption,
+  isMessageLike,
+  objectOption,
+  optionsObject,
+  requestSettings,
+  toFrames,
+  type Attempt,
+  type MessageLike,
+  type RequestCallOptions,
+  type SocketHandle,
+} from "../../src/index.js";
+import type { ClientOptions, LazyPirateEvents, LazyPirateStats } from "./common.js";
 
-/** Options of {@link PipelinedClient}. */
+/** Options of {@link PipelinedClient}. `maxInFlight` (the in-flight window) defaults to 100. */
 export interface PipelinedOptions extends ClientOptions {
-  /** Requests attempted at once (the in-flight window). Default 100. */
-  readonly maxInFlight?: number;
   /** zeromq.js options for the DEALER socket (`linger` is taken from `linger`). */
   readonly socketOptions?: zmq.SocketOptions<zmq.Dealer>;
 }
@@ -18,66 +32,124 @@ export interface PipelinedOptions extends ClientOptions {
 /** Size of the request-id frame: a 32-bit big-endian counter. */
 export const REQUEST_ID_SIZE = 4;
 
+const OWNER = "PipelinedClient";
+
 /**
  * Pipelined client (Guide ch4 Lazy Pirate, with the request numbers ch4 lists for an
  * asynchronous client): many requests in flight on one DEALER. Each request goes out as
  * `[requestId, EMPTY, ...body]`; a queue that returns the address stack untouched replies
  * `[requestId, EMPTY, ...reply]`, matched by id. Timeouts, retries (resent with the same id)
- * and backoff work per request as in {@link LazyPirateClient}; replies with an unknown,
- * late or duplicate id are discarded and counted. Needs a peer that keeps the envelope: a
- * plain REP server does (it echoes the address stack), so do ROUTER queues.
+ * and backoff work per request as in `LazyPirateClient`; replies with an unknown, late or
+ * duplicate id are discarded and counted. With several endpoints the DEALER is connected to
+ * one at a time (never round-robin) and moves to the next after a timeout.
  */
-export class PipelinedClient extends RetryingClient {
-  readonly #handle: SocketHandle<zmq.Dealer>;
-  readonly #inFlight = new Map<number, Job>();
-  #nextId = 0;
+export class PipelinedClient extends Lifecycle<LazyPirateEvents> {
+  readonly #engine: RequestEngine<Buffer[]>;
+  readonly #linger: number;
+  readonly #socketOptions: zmq.SocketOptions<zmq.Dealer>;
+  #handle: SocketHandle<zmq.Dealer> | undefined;
+  /** Wire id of each request in flight, and back. */
+  readonly #keyOf = new Map<number, number>();
+  readonly #idOf = new Map<number, number>();
+  #nextKey = 0;
+  #malformed = 0;
 
   constructor(options: PipelinedOptions) {
-    const settings = parseClientOptions("PipelinedClient", options);
-    const maxInFlight = intOption("PipelinedClient", optionsObject("PipelinedClient", options), "maxInFlight", 100, 1);
-    super("PipelinedClient", settings, maxInFlight);
-    const socket = new zmq.Dealer({ ...settings.socketOptions, linger: settings.linger });
-    this.#handle = this.reactor.add(socket, {
+    const o = optionsObject(OWNER, options);
+    const settings = requestSettings(OWNER, o, { maxInFlight: 100 });
+    const linger = intOption(OWNER, o, "linger", 0, -1);
+    const socketOptions = { ...(objectOption<zmq.SocketOptions<zmq.Dealer>>(OWNER, o, "socketOptions") ?? {}) };
+    super(OWNER, o, { linger });
+    this.#linger = linger;
+    this.#socketOptions = socketOptions;
+    this.#engine = new RequestEngine<Buffer[]>({
+      owner: OWNER,
+      settings,
+      timers: this.reactor,
+      // A DEALER has no state to reset on timeout: the resend goes out with the same id,
+      // and a late reply to the earlier attempt answers the request if it comes first.
+      adapter: {
+        send: (a) => this.#send(a),
+        release: (id) => {
+          const key = this.#keyOf.get(id);
+          this.#keyOf.delete(id);
+          if (key !== undefined) this.#idOf.delete(key);
+        },
+        failover: (to, from) => {
+          const socket = this.#handle?.socket;
+          if (!socket) return;
+          socket.disconnect(from);
+          socket.connect(to);
+        },
+      },
+      emit: (event, ...args) => this.emit(event, ...args),
+      listening: (event) => this.listenerCount(event) > 0,
+    });
+  }
+
+  /** The endpoint requests go to now. */
+  get endpoint(): string {
+    return this.#engine.endpoint;
+  }
+
+  /** Every endpoint, in failover order. */
+  get endpoints(): readonly string[] {
+    return this.#engine.settings.endpoints;
+  }
+
+  /** As `LazyPirateClient.request`, with many requests in flight. */
+  request(payload: MessageLike, options?: RequestCallOptions): Promise<Buffer[]> {
+    if (!isMessageLike(payload)) return Promise.reject(new InvalidOptionError("payload", `${OWNER}.request: expected \`payload\` to be a frame or a non-empty array of frames`));
+    if (this.closed) return Promise.reject(this.closedError());
+    if (this.state === "new") this.start().catch((error: unknown) => this.emit("lifecycle:error", { phase: "start", error }));
+    return this.#engine.submit(toFrames(payload), options);
+  }
+
+  /** Counters (see {@link LazyPirateStats}). */
+  stats(): LazyPirateStats {
+    return { ...this.#engine.stats(), reopened: 0, malformed: this.#malformed };
+  }
+
+  protected onStart(): void {
+    const window = this.#engine.settings.maxInFlight;
+    const socket = new zmq.Dealer({ ...this.#socketOptions, linger: this.#linger });
+    this.#handle = this.ownSocket(socket, {
       name: "pipelined-dealer",
-      linger: settings.linger,
-      sendQueueLimit: Math.max(maxInFlight, 1),
+      linger: this.#linger,
+      sendQueueLimit: window,
       overflow: "drop-oldest",
       onMessage: (reply) => this.#onReply(reply),
     });
     socket.connect(this.endpoint);
   }
 
-  protected sendAttempt(job: Job): void {
-    if (job.id === undefined) {
-      job.key = this.#nextId;
-      this.#nextId = (this.#nextId + 1) >>> 0;
-      job.id = Buffer.allocUnsafe(REQUEST_ID_SIZE);
-      job.id.writeUInt32BE(job.key);
-      this.#inFlight.set(job.key, job);
+  protected override onClose(): void {
+    this.#engine.close(this.closedError());
+  }
+
+  #send(a: Attempt<Buffer[]>): void {
+    if (!this.#handle) throw new SocketError(`${OWNER}: no socket (the client did not start)`);
+    let key = this.#keyOf.get(a.id);
+    if (key === undefined) {
+      key = this.#nextKey;
+      this.#nextKey = (this.#nextKey + 1) >>> 0;
+      this.#keyOf.set(a.id, key);
+      this.#idOf.set(key, a.id);
     }
-    this.#handle.send([job.id, EMPTY, ...job.frames]);
-  }
-
-  protected attemptFailed(): void {
-    // A DEALER has no state to reset: the resend goes out with the same id, and a late
-    // reply to the earlier attempt answers the request if it comes first.
-  }
-
-  protected released(job: Job): void {
-    if (job.id !== undefined && this.#inFlight.get(job.key) === job) this.#inFlight.delete(job.key);
-  }
-
-  protected closeSockets(): Promise<void> {
-    return this.#handle.close(this.settings.linger);
+    const id = Buffer.allocUnsafe(REQUEST_ID_SIZE);
+    id.writeUInt32BE(key);
+    this.#handle.send([id, EMPTY, ...a.request]);
   }
 
   #onReply(reply: Buffer[]): void {
     const id = reply[0];
     if (reply.length < 2 || id === undefined || id.length !== REQUEST_ID_SIZE || reply[1]!.length !== 0) {
-      this.discard("malformed", reply);
+      this.#malformed++;
+      this.emit("message:malformed", { socket: "dealer", reason: "expected [requestId(4 bytes), EMPTY, ...reply]", frames: reply.length });
       return;
     }
-    const job = this.#inFlight.get(id.readUInt32BE(0));
-    if (job === undefined || !this.answer(job, reply.slice(2))) this.discard("unknown", reply);
+    const request = this.#idOf.get(id.readUInt32BE(0));
+    if (request === undefined) return void this.#engine.discard("unknown");
+    this.#engine.resolve(request, reply.slice(2));
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { EXIT, UsageError, choiceArg, intArg, serve, strArg, usage, type CliCommand, type CliContext, type CliOptions } from "../../src/cli/cli.js";
-import { framesToText, loadHandler, type MessageLike } from "../../src/index.js";
+import { InvalidOptionError, REQUEST_RETRIES, REQUEST_TIMEOUT, framesToText, loadHandler, type MessageLike } from "../../src/index.js";
 import { MajordomoBroker } from "./broker.js";
 import { MajordomoClient } from "./client.js";
 import { MajordomoWorker } from "./worker.js";
@@ -76,16 +76,17 @@ export const mdpCommands: CliCommand[] = [
   {
     name: "mdp client",
     summary: "Send one request to a Majordomo service and print the reply frames on one line",
-    usage: "--connect EP --service NAME [--timeout MS] [--retries N] [--mdp 0.1|0.2] [PAYLOAD...]",
-    help: "Arguments:\n  PAYLOAD             request frames (default: one empty frame)\n\nOptions:\n  --connect EP        broker endpoint\n  --service NAME      service name (mmi.service asks the broker whether a service exists)\n  --timeout MS        ms to wait for a reply before resending (default 2500)\n  --retries N         resends before giving up (default 3)\n  --mdp V             protocol version 0.1 (default) or 0.2 (prints each PARTIAL on its own line)\n\nExit codes: 0 answered, 1 abandoned (no reply, or expired at the broker), 2 usage.",
-    options: { connect: { type: "string" }, service: { type: "string" }, timeout: { type: "string" }, retries: { type: "string" }, mdp: { type: "string" } },
+    usage: "--connect EP [--connect EP...] --service NAME [--timeout MS] [--retries N] [--mdp 0.1|0.2] [PAYLOAD...]",
+    help: "Arguments:\n  PAYLOAD             request frames (default: one empty frame)\n\nOptions:\n  --connect EP        broker endpoint (repeat for failover: one at a time, the next after a timeout)\n  --service NAME      service name (mmi.service asks the broker whether a service exists)\n  --timeout MS        ms to wait for a reply before resending (default 2500)\n  --retries N         resends before giving up (default 3)\n  --mdp V             protocol version 0.1 (default) or 0.2 (prints each PARTIAL on its own line)\n\nExit codes: 0 answered, 1 abandoned (no reply, or expired at the broker), 2 usage.",
+    options: { connect: { type: "string", multiple: true }, service: { type: "string" }, timeout: { type: "string" }, retries: { type: "string" }, mdp: { type: "string" } },
     allowPositionals: true,
     async run(ctx) {
-      const endpoint = strArg(ctx.values, "connect", true);
+      const endpoint = (ctx.values.connect as string[] | undefined) ?? [];
+      if (endpoint.length === 0) throw new UsageError("--connect is required");
       const service = strArg(ctx.values, "service", true);
-      const timeout = intArg(ctx.values, "timeout", 2500, 1);
-      const retries = intArg(ctx.values, "retries", 3, 0);
-      const client = usage(() => new MajordomoClient({ endpoint, version: version(ctx), timeout, retries }));
+      const requestTimeout = intArg(ctx.values, "timeout", REQUEST_TIMEOUT, 1);
+      const retries = intArg(ctx.values, "retries", REQUEST_RETRIES, 0);
+      const client = usage(() => new MajordomoClient({ endpoint, version: version(ctx), requestTimeout, retries }));
       const print = (body: Buffer[], final: boolean) => {
         const frames = framesToText(body);
         ctx.out.result(frames.join(" "), { service, frames, final });
@@ -93,8 +94,10 @@ export const mdpCommands: CliCommand[] = [
       client.on("request:retry", (e) => ctx.out.log(`no reply, retrying (attempt ${e.attempt})`, { event: "request:retry", attempt: e.attempt }));
       try {
         const body = ctx.positionals.length ? ctx.positionals : [""];
-        const reply = usage(() => client.request(service, body, { signal: ctx.signal, onPartial: (b) => print(b, false) }));
-        print(await reply, true);
+        const reply = client.request(service, body, { signal: ctx.signal, onPartial: (b) => print(b, false) });
+        print(await reply.catch((error: unknown) => {
+          throw error instanceof InvalidOptionError ? new UsageError(error.message) : error;
+        }), true);
         return EXIT.OK;
       } catch (error) {
         if (error instanceof UsageError) throw error;

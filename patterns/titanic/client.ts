@@ -1,18 +1,18 @@
 /**
  * The 9/TSP client helper: store a request with `titanic.request`, poll `titanic.reply`
- * until the reply is there, then `titanic.close` it. Built on {@link MajordomoClient}, so
- * each call has Lazy Pirate retries too.
+ * until the reply is there, then `titanic.close` it. Built on a {@link MajordomoClient} (so
+ * on the core's request engine: each call has timeout, retries and failover too).
  * @module
  */
-import { AbortedError, ClosedError, ProtocolError, Reactor, TimeoutError, intOption, optionsObject, signalOption, type MessageLike } from "../../src/index.js";
-import { MajordomoClient, type MajordomoClientOptions } from "../majordomo/client.js";
+import { AbortedError, InvalidOptionError, Lifecycle, ProtocolError, TimeoutError, intOption, isMessageLike, optionsObject, requestSettings, signalOption, type MessageLike } from "../../src/index.js";
+import { MajordomoClient, type MajordomoClientOptions } from "../majordomo/index.js";
 import { TSP_SERVICES, TSP_STATUS, type TspStatus } from "./server.js";
 
-/** Options of {@link TitanicClient}. */
+/** Options of {@link TitanicClient}: the Majordomo client's, plus these. */
 export interface TitanicClientOptions extends MajordomoClientOptions {
   /** ms between `titanic.reply` polls while the reply is pending. Default 100 (Guide). */
   readonly pollInterval?: number;
-  /** ms to wait before retrying after a 500 or a lost call. Default 1000. */
+  /** ms to wait before trying a step of {@link TitanicClient.call} again after a 500 or an abandoned call. Default 1000. */
   readonly retryDelay?: number;
 }
 
@@ -20,6 +20,11 @@ export interface TitanicClientOptions extends MajordomoClientOptions {
 export interface TspAnswer {
   status: TspStatus;
   body: Buffer[];
+}
+
+/** Options of one 9/TSP service call. */
+export interface TitanicRequestOptions {
+  readonly signal?: AbortSignal;
 }
 
 /** Options of {@link TitanicClient.call}. */
@@ -30,71 +35,80 @@ export interface TitanicCallOptions {
 }
 
 const STATUSES = new Set<string>(Object.values(TSP_STATUS));
+const OWNER = "TitanicClient";
 
-/** 9/TSP client; see the module documentation. */
-export class TitanicClient {
-  /** The Majordomo client the calls go through. */
+/** 9/TSP client; see the module documentation. Starts on its first call (or `start()`). */
+export class TitanicClient extends Lifecycle {
+  /** The Majordomo client the calls go through (it shares this client's reactor). */
   readonly mdp: MajordomoClient;
   readonly pollInterval: number;
   readonly retryDelay: number;
-  readonly #reactor: Reactor;
-  readonly #ownReactor: boolean;
-  /** Calls waiting between polls: close() rejects them (their timer would never fire on a closed reactor). */
+  /** Calls waiting between polls: close() rejects them. */
   readonly #sleepers = new Set<(error: unknown) => void>();
-  #closed = false;
-  /** Unsubscribes from a shared reactor's `reactor:closed`. */
-  readonly #offReactor: (() => void) | undefined;
 
   constructor(options: TitanicClientOptions) {
-    const o = optionsObject("TitanicClient", options);
-    this.pollInterval = intOption("TitanicClient", o, "pollInterval", 100, 1);
-    this.retryDelay = intOption("TitanicClient", o, "retryDelay", 1000, 1);
-    const { pollInterval: _p, retryDelay: _r, ...mdp } = options;
-    this.#ownReactor = mdp.reactor === undefined;
-    this.#reactor = mdp.reactor ?? new Reactor();
-    this.mdp = new MajordomoClient({ ...mdp, reactor: this.#reactor });
-    // A shared reactor closed under us cancels the waits between polls: close too.
-    if (!this.#ownReactor) this.#offReactor = this.#reactor.on("reactor:closed", () => void this.close());
+    const o = optionsObject(OWNER, options);
+    const pollInterval = intOption(OWNER, o, "pollInterval", 100, 1);
+    const retryDelay = intOption(OWNER, o, "retryDelay", 1000, 1);
+    requestSettings(OWNER, o, { maxInFlight: 100 }); // the Majordomo client's options, checked under our name
+    super(OWNER, o);
+    this.pollInterval = pollInterval;
+    this.retryDelay = retryDelay;
+    const { pollInterval: _p, retryDelay: _r, signal: _s, ...mdp } = options;
+    try {
+      this.mdp = new MajordomoClient({ ...mdp, reactor: this.reactor });
+    } catch (error) {
+      void this.close();
+      throw error;
+    }
   }
 
-  async #tsp(service: string, body: MessageLike, signal?: AbortSignal): Promise<TspAnswer> {
-    const reply = await this.mdp.request(service, body, { signal });
-    const status = reply[0]?.toString("latin1").slice(0, 3) ?? "";
-    if (!STATUSES.has(status)) throw new ProtocolError(`${service}: reply does not start with a 9/TSP status code`);
-    return { status: status as TspStatus, body: reply.slice(1) };
+  protected async onStart(): Promise<void> {
+    await this.mdp.start();
+  }
+
+  protected override async onClose(): Promise<void> {
+    const error = this.closedError();
+    for (const fail of [...this.#sleepers]) fail(error);
+    // `mdp` is unset only when its constructor threw.
+    await (this.mdp as MajordomoClient | undefined)?.close();
   }
 
   /** titanic.request: store `body` for `service`. 200 carries the UUID in `body[0]`. */
-  request(service: string, body: MessageLike, signal?: AbortSignal): Promise<TspAnswer> {
+  request(service: string, body: MessageLike, options?: TitanicRequestOptions): Promise<TspAnswer> {
+    if (!isMessageLike(body)) return Promise.reject(new InvalidOptionError("body", `${OWNER}.request: expected \`body\` to be a frame or an array of frames`));
     const frames = typeof body === "string" || body instanceof Uint8Array ? [body] : body;
-    return this.#tsp(TSP_SERVICES.REQUEST, [service, ...frames], signal);
+    return this.#tsp(TSP_SERVICES.REQUEST, [service, ...frames], options);
   }
 
   /** titanic.reply: 200 + reply frames, 300 pending, 400 unknown, 500 error. */
-  reply(uuid: string, signal?: AbortSignal): Promise<TspAnswer> {
-    return this.#tsp(TSP_SERVICES.REPLY, uuid, signal);
+  reply(uuid: string, options?: TitanicRequestOptions): Promise<TspAnswer> {
+    return this.#tsp(TSP_SERVICES.REPLY, uuid, options);
   }
 
   /** titanic.close: forget a request and its reply. */
-  closeRequest(uuid: string, signal?: AbortSignal): Promise<TspAnswer> {
-    return this.#tsp(TSP_SERVICES.CLOSE, uuid, signal);
+  closeRequest(uuid: string, options?: TitanicRequestOptions): Promise<TspAnswer> {
+    return this.#tsp(TSP_SERVICES.CLOSE, uuid, options);
   }
 
   /**
    * The whole exchange: submit, poll until the reply is stored, close, and resolve with the
-   * reply. Retries lost calls and 500s after `retryDelay`, polls every `pollInterval` while
-   * pending; rejects with ProtocolError on 400.
+   * reply. Tries a step again after `retryDelay` when it was abandoned or answered 500,
+   * polls every `pollInterval` while pending; rejects with ProtocolError on 400,
+   * TimeoutError past `deadline`, ClosedError when the client closes.
    */
   async call(service: string, body: MessageLike, options: TitanicCallOptions = {}): Promise<Buffer[]> {
-    const o = optionsObject("TitanicClient.call", options);
-    const signal = signalOption("TitanicClient.call", o);
-    const deadline = intOption("TitanicClient.call", o, "deadline", 0, 0);
-    const until = deadline > 0 ? Date.now() + deadline : Infinity;
+    const o = optionsObject(`${OWNER}.call`, options);
+    const signal = signalOption(`${OWNER}.call`, o);
+    const deadline = intOption(`${OWNER}.call`, o, "deadline", 0, 0);
+    if (this.closed) throw this.closedError();
+    const clock = this.reactor.clock;
+    const until = deadline > 0 ? clock.now() + deadline : Infinity;
     if (deadline === 0) return this.#call(service, body, until, signal);
     // The deadline also cuts short a step in progress (a request waiting for its answer, a
     // wait between polls), not only the loop between steps.
     const expired = new AbortController();
-    const timer = this.#reactor.after(deadline, () => expired.abort(new TimeoutError("Titanic call deadline passed")));
+    const timer = this.reactor.after(deadline, () => expired.abort(new TimeoutError("Titanic call deadline passed")));
     try {
       return await this.#call(service, body, until, signal ? AbortSignal.any([signal, expired.signal]) : expired.signal);
     } catch (error) {
@@ -105,10 +119,20 @@ export class TitanicClient {
     }
   }
 
+  async #tsp(service: string, body: MessageLike, options: TitanicRequestOptions | undefined): Promise<TspAnswer> {
+    const signal = signalOption(`${OWNER}.${service}`, optionsObject(`${OWNER}.${service}`, options));
+    if (this.closed) throw this.closedError();
+    if (this.state === "new") this.start().catch((error: unknown) => this.emit("lifecycle:error", { phase: "start", error }));
+    const reply = await this.mdp.request(service, body, { signal });
+    const status = reply[0]?.toString("latin1").slice(0, 3) ?? "";
+    if (!STATUSES.has(status)) throw new ProtocolError(`${service}: reply does not start with a 9/TSP status code`);
+    return { status: status as TspStatus, body: reply.slice(1) };
+  }
+
   async #call(service: string, body: MessageLike, until: number, signal: AbortSignal | undefined): Promise<Buffer[]> {
-    const uuid = await this.#until(until, signal, () => this.request(service, body, signal));
-    const reply = await this.#until(until, signal, () => this.reply(uuid, signal), true);
-    await this.#until(until, signal, () => this.closeRequest(uuid, signal)).catch(() => undefined);
+    const uuid = await this.#until(until, signal, () => this.request(service, body, { signal }));
+    const reply = await this.#until(until, signal, () => this.reply(uuid, { signal }), true);
+    await this.#until(until, signal, () => this.closeRequest(uuid, { signal })).catch(() => undefined);
     return reply;
   }
 
@@ -117,11 +141,12 @@ export class TitanicClient {
   async #until(until: number, signal: AbortSignal | undefined, step: () => Promise<TspAnswer>, wantBody: true): Promise<Buffer[]>;
   async #until(until: number, signal: AbortSignal | undefined, step: () => Promise<TspAnswer>, wantBody = false): Promise<string | Buffer[]> {
     for (;;) {
-      if (Date.now() > until) throw new TimeoutError("Titanic call deadline passed");
+      if (this.reactor.clock.now() > until) throw new TimeoutError("Titanic call deadline passed");
       let answer: TspAnswer | undefined;
       try {
         answer = await step();
       } catch (error) {
+        // An abandoned step (every attempt timed out) is tried again; anything else ends the call.
         if (!(error instanceof TimeoutError)) throw error;
       }
       if (answer?.status === TSP_STATUS.OK) return wantBody ? answer.body : (answer.body[0]?.toString("latin1") ?? "");
@@ -130,10 +155,10 @@ export class TitanicClient {
     }
   }
 
-  /** Wait `ms` on the reactor; rejects on abort and on {@link close}. */
+  /** Wait `ms` on the reactor; rejects on abort and on close. */
   #sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.#closed) return reject(new ClosedError("TitanicClient is closed"));
+      if (this.closed) return reject(this.closedError());
       if (signal?.aborted) return reject(new AbortedError("aborted", { cause: signal.reason }));
       const done = () => {
         t.cancel();
@@ -145,21 +170,12 @@ export class TitanicClient {
         reject(error);
       };
       const onAbort = () => fail(new AbortedError("aborted", { cause: signal?.reason }));
-      const t = this.#reactor.after(ms, () => {
+      const t = this.reactor.after(ms, () => {
         done();
         resolve();
       });
       this.#sleepers.add(fail);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
-  }
-
-  /** Close the underlying Majordomo client (calls in progress reject with ClosedError). Idempotent. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#offReactor?.();
-    for (const fail of [...this.#sleepers]) fail(new ClosedError("TitanicClient closed"));
-    await this.mdp.close();
-    if (this.#ownReactor) await this.#reactor.close();
   }
 }

@@ -155,7 +155,7 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
       this.own(() => worker.close());
       this.#workers.push(worker);
     }
-    const client = new MajordomoClient({ endpoint: this.endpoint, reactor: this.reactor, timeout: this.#dispatchTimeout, retries: 0, maxInFlight: this.#concurrency });
+    const client = new MajordomoClient({ endpoint: this.endpoint, reactor: this.reactor, requestTimeout: this.#dispatchTimeout, retries: 0, maxInFlight: this.#concurrency });
     this.own(() => client.close());
     this.#client = client;
     this.ownTimer(this.reactor.every(this.#dispatchInterval, () => this.#kick()));

@@ -2,5 +2,6 @@
 import type { LifecycleFactory } from "../harness.js";
 import { coreFactories } from "./core.js";
 import { pubsubFactories } from "./pubsub.js";
+import { requestFactories } from "./request.js";
 
-export const factories: LifecycleFactory[] = [...coreFactories, ...pubsubFactories];
+export const factories: LifecycleFactory[] = [...coreFactories, ...pubsubFactories, ...requestFactories];

@@ -1,7 +1,7 @@
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
-import { AbortedError, ClosedError, EMPTY, QueueFullError } from "../../../src/index.js";
-import { PipelinedClient, RequestAbandonedError } from "../../../patterns/lazy-pirate/index.js";
+import { AbortedError, ClosedError, EMPTY, QueueFullError, RequestAbandonedError } from "../../../src/index.js";
+import { PipelinedClient } from "../../../patterns/lazy-pirate/index.js";
 import { waitFor } from "../../helpers/wait.js";
 import { repEcho } from "./rep.js";
 
@@ -57,7 +57,7 @@ describe("PipelinedClient", () => {
     expect(s.received.every((m) => m[2]!.length === 0)).toBe(true);
   });
 
-  it("resends with the same id on timeout, discards duplicate, unknown and malformed replies", async () => {
+  it("resends with the same id on timeout, discards duplicate and unknown replies, drops malformed ones", async () => {
     let n = 0;
     const s = await routerServer((m) => {
       n++;
@@ -68,18 +68,19 @@ describe("PipelinedClient", () => {
     const c = own(new PipelinedClient({ endpoint: s.endpoint, requestTimeout: 500, retries: 2 }));
     const reasons: string[] = [];
     c.on("reply:discarded", (e) => reasons.push(e.reason));
+    c.on("message:malformed", (e) => reasons.push(`malformed ${e.socket} ${e.frames}`));
     expect(text(await c.request("p"))).toEqual(["p"]);
     expect(s.received[0]![1]).toEqual(s.received[1]![1]);
     await waitFor(() => reasons.length === 3, { what: "3 discards" });
-    expect(reasons.sort()).toEqual(["malformed", "unknown", "unknown"]);
-    expect(c.stats()).toMatchObject({ requests: 1, replies: 1, retries: 1, discarded: 3, malformed: 1, reopened: 0 });
+    expect(reasons.sort()).toEqual(["malformed dealer 1", "unknown", "unknown"]);
+    expect(c.stats()).toMatchObject({ requests: 1, replies: 1, retries: 1, discarded: 2, malformed: 1, reopened: 0 });
   });
 
   it("abandons a request with a TimeoutError after its retries, others unaffected", async () => {
     const s = await routerServer((m) => (m[3]!.toString() === "lost" ? [] : [[m[0]!, m[1]!, EMPTY, m[3]!]]));
     const c = own(new PipelinedClient({ endpoint: s.endpoint, requestTimeout: 300, retries: 1 }));
     const lost = c.request("lost");
-    expect(text(await c.request("ok", { timeout: 5000 }))).toEqual(["ok"]);
+    expect(text(await c.request("ok", { requestTimeout: 5000 }))).toEqual(["ok"]);
     const error = await lost.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestAbandonedError);
     expect((error as RequestAbandonedError).attempts).toBe(2);
@@ -88,18 +89,29 @@ describe("PipelinedClient", () => {
 
   it("bounds the in-flight window and the backlog; aborts one request", async () => {
     const s = await routerServer(() => []);
-    const c = own(new PipelinedClient({ endpoint: s.endpoint, maxInFlight: 2, maxQueued: 2, requestTimeout: 60_000 }));
+    const c = own(new PipelinedClient({ endpoint: s.endpoint, maxInFlight: 2, maxPending: 2, requestTimeout: 60_000 }));
     const ac = new AbortController();
     const pending = [c.request("1"), c.request("2", { signal: ac.signal }), c.request("3"), c.request("4")];
     await expect(c.request("5")).rejects.toBeInstanceOf(QueueFullError);
-    expect(c.stats()).toMatchObject({ inFlight: 2, queued: 2 });
+    expect(c.stats()).toMatchObject({ inFlight: 2, pending: 2 });
     await waitFor(() => s.received.length === 2, { what: "2 requests sent" });
     ac.abort();
     await expect(pending[1]).rejects.toBeInstanceOf(AbortedError);
     await waitFor(() => s.received.length === 3, { what: "the third request moves into the window" });
-    expect(c.stats()).toMatchObject({ inFlight: 2, queued: 1, aborted: 1 });
+    expect(c.stats()).toMatchObject({ inFlight: 2, pending: 1, aborted: 1 });
     await c.close();
     for (const p of [pending[0], pending[2], pending[3]]) await expect(p).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it("fails over to the next endpoint after a timeout (the DEALER is connected to one at a time)", async () => {
+    const silent = await routerServer(() => []);
+    const live = own(await repEcho("tcp://127.0.0.1:*"));
+    const c = own(new PipelinedClient({ endpoint: [silent.endpoint, live.endpoint], requestTimeout: 300, retries: 2 }));
+    const replies = await Promise.all(["a", "b", "c"].map((p) => c.request(p)));
+    expect(replies.map((r) => text(r)[0])).toEqual(["a", "b", "c"]);
+    expect(silent.received).toHaveLength(3); // never round-robin: all three went to the first endpoint
+    expect(c.stats()).toMatchObject({ failovers: 1, retries: 3 });
+    expect(c.endpoint).toBe(live.endpoint);
   });
 
   it("validates maxInFlight", () => {

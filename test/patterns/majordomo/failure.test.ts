@@ -27,7 +27,7 @@ describe("Majordomo failure handling", () => {
     b.on("request:redelivered", (e) => events.push(`redelivered ${e.attempt}`));
     const py = startPython("mdp_worker.py", [endpoint, "work", String(HB), "hang", String(LIVENESS)]);
     await waitFor(() => b.stats().workers === 1);
-    const c = client(endpoint, { timeout: 10_000, retries: 0 });
+    const c = client(endpoint, { requestTimeout: 10_000, retries: 0 });
     const reply = c.request("work", "job-1");
     await py.waitLine(/^REQUEST job-1/);
     // A second worker registers while the first is busy, then the first dies.
@@ -45,7 +45,7 @@ describe("Majordomo failure handling", () => {
     const { broker: b, endpoint } = await broker({ maxRedeliveries: 1 });
     const dropped: string[] = [];
     b.on("request:dropped", (e) => dropped.push(e.reason));
-    const c = client(endpoint, { timeout: 20_000, retries: 0 });
+    const c = client(endpoint, { requestTimeout: 20_000, retries: 0 });
     const w1 = worker(endpoint, "doomed", { handler: never });
     await waitFor(() => b.stats().workers === 1);
     const reply = c.request("doomed", "x").catch((e: unknown) => e);
@@ -65,7 +65,7 @@ describe("Majordomo failure handling", () => {
   it("keeps a busy worker alive with heartbeats while its handler runs", async () => {
     const { broker: b, endpoint } = await broker({ heartbeatInterval: STEADY_HB });
     worker(endpoint, "slow", { heartbeatInterval: STEADY_HB, handler: async (f) => (await new Promise((r) => setTimeout(r, STEADY_HB * LIVENESS * 2)), f) });
-    const c = client(endpoint, { timeout: 10_000, retries: 0 });
+    const c = client(endpoint, { requestTimeout: 10_000, retries: 0 });
     expect(text(await c.request("slow", "patience"))).toEqual(["patience"]);
     expect(b.stats()).toMatchObject({ workersExpired: 0, redelivered: 0, dispatched: 1 });
   });
@@ -75,7 +75,7 @@ describe("Majordomo failure handling", () => {
     const first = track(new MajordomoBroker({ heartbeatInterval: HB, heartbeatLiveness: LIVENESS }));
     await first.bind(endpoint);
     const w = worker(endpoint, "echo");
-    const c = client(endpoint, { timeout: 300, retries: 20 });
+    const c = client(endpoint, { requestTimeout: 300, retries: 20 });
     expect(text(await c.request("echo", "one"))).toEqual(["one"]);
     await first.close();
     const reply = c.request("echo", "two");
@@ -93,7 +93,7 @@ describe("Majordomo failure handling", () => {
     let py = startPython("mdp_broker.py", [endpoint, String(HB), String(LIVENESS)]);
     await py.waitLine(/^READY/);
     const w = worker(endpoint, "echo");
-    const c = client(endpoint, { timeout: 300, retries: 20 });
+    const c = client(endpoint, { requestTimeout: 300, retries: 20 });
     expect(text(await c.request("echo", "a"))).toEqual(["a"]);
     py.kill("SIGKILL");
     await py.exited;
@@ -129,7 +129,7 @@ describe("Majordomo failure handling", () => {
       reconnectMaxInterval: 5000,
     });
     await waitFor(() => b.stats().workers === 1);
-    const c = client(endpoint, { timeout: 5000, retries: 0 });
+    const c = client(endpoint, { requestTimeout: 5000, retries: 0 });
     const reply = c.request("flaky", "x");
     await waitFor(() => bad.stats().handlerErrors === 1);
     await bad.close();
@@ -156,7 +156,7 @@ describe("Majordomo failure handling", () => {
     const first = new Promise<void>((r) => (release = r));
     let calls = 0;
     worker(endpoint, "slow", { handler: async (f) => (++calls === 1 && (await first), f) });
-    const gone = client(endpoint, { timeout: 5000, retries: 0 });
+    const gone = client(endpoint, { requestTimeout: 5000, retries: 0 });
     const lost = gone.request("slow", "x").catch(() => undefined);
     await waitFor(() => b.stats().dispatched === 1);
     // Reply only once the broker's ROUTER has seen the client go (else the reply may still
@@ -173,7 +173,7 @@ describe("Majordomo failure handling", () => {
 
   it("bounds each service queue and counts what the overflow policy drops", async () => {
     const { broker: b, endpoint } = await broker({ queueLimit: 2, queueOverflow: "drop-newest", requestExpiry: 0 });
-    const c = client(endpoint, { timeout: 20_000, retries: 0 });
+    const c = client(endpoint, { requestTimeout: 20_000, retries: 0 });
     const pending = Array.from({ length: 5 }, (_, i) => c.request("none", String(i)).catch(() => undefined));
     await waitFor(() => b.stats().overflowDropped === 3);
     expect(b.stats().queued).toBe(2);
@@ -200,7 +200,7 @@ describe("Majordomo failure handling", () => {
 
   it("bounds the number of services that requests alone create (a client cannot grow the broker without limit)", async () => {
     const { broker: b, endpoint } = await broker({ requestExpiry: 0, maxServices: 3 });
-    const c = client(endpoint, { timeout: 20_000, retries: 0 });
+    const c = client(endpoint, { requestTimeout: 20_000, retries: 0 });
     const pending = Array.from({ length: 10 }, (_, i) => c.request(`svc-${i}`, "x").catch(() => undefined));
     await waitFor(() => b.stats().requests === 10);
     expect(b.stats()).toMatchObject({ services: 3, queued: 3, overflowDropped: 7 });
@@ -221,7 +221,7 @@ describe("Majordomo failure handling", () => {
     try {
       await stuck.send(["", "MDPW01", Buffer.from([0x01]), "svc"]);
       await waitFor(() => b.stats().workers === 1 && b.stats().sendDropped > 0, { what: "the stuck worker's pipe to fill" });
-      const c = client(endpoint, { timeout: 20_000, retries: 0 });
+      const c = client(endpoint, { requestTimeout: 20_000, retries: 0 });
       const reply = c.request("svc", "hello");
       reply.catch(() => undefined); // awaited below
       await waitFor(() => b.stats().requests === 1 && b.stats().workers === 0 && b.stats().queued === 1, { what: "request back in the queue, stuck worker gone" });

@@ -34,8 +34,8 @@ export function worker(endpoint: string, service: string, options: Partial<Major
   return track(new MajordomoWorker({ endpoint, service, handler: (f) => f, heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, reconnectMaxInterval: 200, ...options }));
 }
 
-export function client(endpoint: string, options: Partial<MajordomoClientOptions> = {}): MajordomoClient {
-  return track(new MajordomoClient({ endpoint, timeout: 1000, retries: 3, ...options }));
+export function client(endpoint: string | string[], options: Partial<MajordomoClientOptions> = {}): MajordomoClient {
+  return track(new MajordomoClient({ endpoint, requestTimeout: 1000, retries: 3, ...options }));
 }
 
 export const text = (frames: Buffer[]): string[] => frames.map((f) => f.toString());

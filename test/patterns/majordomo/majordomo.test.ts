@@ -1,6 +1,7 @@
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClosedError, InvalidOptionError, Reactor, TimeoutError } from "../../../src/index.js";
+import { ClosedError, InvalidOptionError, Reactor, RequestAbandonedError, TimeoutError } from "../../../src/index.js";
+import { uniqAddress } from "../../helpers/addresses.js";
 import { MajordomoBroker, MajordomoClient, MajordomoWorker, ServiceExpiredError } from "../../../patterns/majordomo/index.js";
 import { sendMalformed } from "../../helpers/malformed.js";
 import { waitFor, within } from "../../helpers/wait.js";
@@ -59,7 +60,7 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
 
   it("queues requests until a worker for the service registers", async () => {
     const { endpoint } = await broker({ requestExpiry: 0 });
-    const c = client(endpoint, { timeout: 5000 });
+    const c = client(endpoint, { requestTimeout: 5000 });
     const reply = c.request("late", "x");
     await new Promise((r) => setTimeout(r, 100));
     worker(endpoint, "late");
@@ -79,7 +80,7 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
     const { broker: b, endpoint } = await broker({ requestExpiry: 200 });
     const expired: string[] = [];
     b.on("request:expired", (e) => expired.push(e.service));
-    const c = client(endpoint, { timeout: 2000, retries: 0 });
+    const c = client(endpoint, { requestTimeout: 2000, retries: 0 });
     const err = await c.request("nobody", "x").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServiceExpiredError);
     expect(err).toBeInstanceOf(TimeoutError);
@@ -90,7 +91,7 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
 
   it("abandons a request after its retries with TimeoutError, reopening the socket each time", async () => {
     const { endpoint } = await broker({ requestExpiry: 0 });
-    const c = client(endpoint, { timeout: 100, retries: 2 });
+    const c = client(endpoint, { requestTimeout: 100, retries: 2 });
     const retries: number[] = [];
     c.on("request:retry", (e) => retries.push(e.attempt));
     await expect(c.request("void", "x")).rejects.toBeInstanceOf(TimeoutError);
@@ -98,9 +99,36 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
     expect(c.stats()).toMatchObject({ abandoned: 1, retries: 2, sockets: 3 });
   });
 
+  it("fails over to the next broker after a timeout, and stays there", async () => {
+    const dead = await uniqAddress("tcp"); // no broker here
+    const { endpoint } = await broker();
+    worker(endpoint, "echo");
+    const c = client([dead, endpoint], { requestTimeout: 300, retries: 3 });
+    const moves: string[] = [];
+    c.on("endpoint:failover", (e) => moves.push(e.to));
+    expect(text(await c.request("echo", "x"))).toEqual(["x"]);
+    expect(moves).toEqual([endpoint]);
+    expect(c.endpoint).toBe(endpoint);
+    expect(text(await c.request("echo", "y"))).toEqual(["y"]);
+    expect(c.stats()).toMatchObject({ failovers: 1, retries: 1, replies: 2 });
+  });
+
+  it("an abandoned request rejects with RequestAbandonedError; bad arguments reject (never throw)", async () => {
+    const { endpoint } = await broker({ requestExpiry: 0 });
+    const c = client(endpoint, { requestTimeout: 100, retries: 1 });
+    const error = await c.request("void", "x").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestAbandonedError);
+    expect((error as RequestAbandonedError).attempts).toBe(2);
+    const bad = c.request("mmi.\u0001" as string, "x");
+    await expect(bad).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(c.request("", "x")).rejects.toThrow(/service/);
+    await expect(c.request("echo", "x", { requestTimeout: 0 })).rejects.toThrow(/requestTimeout/);
+    await expect(c.request("echo", "x", { onPartial: 5 as never })).rejects.toThrow(/onPartial/);
+  });
+
   it("aborts a request with its signal", async () => {
     const { endpoint } = await broker({ requestExpiry: 0 });
-    const c = client(endpoint, { timeout: 5000 });
+    const c = client(endpoint, { requestTimeout: 5000 });
     const ac = new AbortController();
     const p = c.request("void", "x", { signal: ac.signal });
     ac.abort();
@@ -179,7 +207,8 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
     expect(() => new MajordomoWorker({ endpoint: "nope", service: "s", handler: (f) => f })).toThrow(/endpoint/);
     expect(() => new MajordomoWorker({ endpoint: "tcp://127.0.0.1:1", service: "s", handler: undefined as never })).toThrow(/handler/);
     expect(() => new MajordomoClient({ endpoint: "tcp://127.0.0.1:1", version: 3 as never })).toThrow(/version/);
-    expect(() => new MajordomoClient({ endpoint: "tcp://127.0.0.1:1", timeout: -1 })).toThrow(TypeError);
+    expect(() => new MajordomoClient({ endpoint: "tcp://127.0.0.1:1", requestTimeout: -1 })).toThrow(/requestTimeout/);
+    expect(() => new MajordomoClient({ endpoint: "tcp://127.0.0.1:1", pendingLimit: 5 } as never)).toThrow(/`pendingLimit` is now called `maxPending`/);
   });
 
   it("close() is idempotent and rejects requests in flight with ClosedError", async () => {
@@ -221,7 +250,7 @@ describe("MajordomoClient on a shared reactor", () => {
   it("closing the reactor rejects requests in flight and waiting (ClosedError), and a closed client stops listening", async () => {
     const { endpoint } = await broker({ requestExpiry: 0 });
     const reactor = new Reactor();
-    const c = client(endpoint, { reactor, timeout: 60_000, retries: 0, maxInFlight: 1 });
+    const c = client(endpoint, { reactor, requestTimeout: 60_000, retries: 0, maxInFlight: 1 });
     const outcomes = ["a", "b"].map((p) => c.request("nobody", p).then(() => "resolved", (error: unknown) => error));
     expect(c.stats()).toMatchObject({ inFlight: 1, pending: 1 });
     await reactor.close();
@@ -229,7 +258,7 @@ describe("MajordomoClient on a shared reactor", () => {
     expect(c.closed).toBe(true);
     const other = new Reactor();
     await new MajordomoClient({ endpoint, reactor: other }).close();
-    expect(other.listenerCount("reactor:closed")).toBe(0);
+    expect(other.listenerCount("reactor:closing")).toBe(0);
     await other.close();
   });
 });
@@ -238,7 +267,7 @@ describe("MajordomoClient.stream options", () => {
   it("validates them like request() (InvalidOptionError naming the option)", async () => {
     const { endpoint } = await broker();
     const c = client(endpoint);
-    for (const [options, name] of [[{ signal: {} as AbortSignal }, "signal"], [{ timeout: -1 }, "timeout"], [{ retries: 1.5 }, "retries"]] as const) {
+    for (const [options, name] of [[{ signal: {} as AbortSignal }, "signal"], [{ requestTimeout: -1 }, "requestTimeout"], [{ retries: 1.5 }, "retries"]] as const) {
       const error = await c.stream("svc", "x", options).next().then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(InvalidOptionError);
       expect((error as Error).message).toContain(`\`${name}\``);

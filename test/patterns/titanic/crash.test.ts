@@ -41,7 +41,7 @@ describe("Titanic crash recovery", () => {
         return f.map((x) => x.toString().toUpperCase());
       },
     });
-    const c = track(new TitanicClient({ endpoint, timeout: 500, retries: 20, pollInterval: 20, retryDelay: 50 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 500, retries: 20, pollInterval: 20, retryDelay: 50 }));
     const N = 30;
     const accepted = new Map<string, string>();
     for (let i = 0; i < N; i++) {

@@ -35,7 +35,7 @@ describe("TitanicServer", () => {
     writeFileSync(join(dir, `${badRep}.rep`), "garbage");
     const server = await TitanicServer.start({ endpoint, dir, ...timings }).then(track);
     worker(endpoint, "upper", { handler: (f) => f.map((x) => x.toString().toUpperCase()) });
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
     expect((await c.reply(badReq)).status).toBe("400");
     const answer = await waitFor(async () => {
       const a = await c.reply(badRep);
@@ -52,7 +52,7 @@ describe("TitanicServer", () => {
     await Promise.all([twice.start(), twice.start()]);
     await twice.start();
     worker(endpoint, "echo");
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
     expect(text(await c.call("echo", "x"))).toEqual(["x"]);
     // titanic.request/reply/close once each, plus echo: four workers, not seven.
     expect(b.stats().workersRegistered).toBe(4);
@@ -61,7 +61,7 @@ describe("TitanicServer", () => {
   it("bounds the requests waiting for a reply (maxPending): beyond it titanic.request answers 500, counted", async () => {
     const { endpoint } = await broker({ requestExpiry: 100 });
     const server = await TitanicServer.start({ endpoint, dir: tempDir(), ...timings, maxPending: 2 }).then(track);
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5 }));
     const first = await c.request("nobody", "1");
     expect(first.status).toBe("200");
     expect((await c.request("nobody", "2")).status).toBe("200");
@@ -89,7 +89,7 @@ describe("TitanicServer", () => {
       }
       return put(uuid, kind, frames);
     };
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5 }));
     expect((await c.request("echo", "x")).status).toBe("200");
     await storing;
     const closing = server.close().then(() => order.push("closed"));
@@ -104,7 +104,7 @@ describe("TitanicServer", () => {
     const server = track(new TitanicServer({ endpoint, dir: tempDir(), reactor, ...timings }));
     await server.start();
     worker(endpoint, "echo");
-    const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
     expect(text(await c.call("echo", "x"))).toEqual(["x"]);
     const closed = server.next("lifecycle:closed");
     await reactor.close();

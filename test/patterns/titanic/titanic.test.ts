@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TitanicClient, TitanicServer, isTitanicUuid } from "../../../patterns/titanic/index.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 import { waitFor } from "../../helpers/wait.js";
+import { InvalidOptionError } from "../../../src/index.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -24,7 +25,7 @@ function server(endpoint: string, dir: string): Promise<TitanicServer> {
 }
 
 function tclient(endpoint: string): TitanicClient {
-  return track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+  return track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
 }
 
 describe("Titanic (9/TSP)", () => {
@@ -88,5 +89,18 @@ describe("Titanic (9/TSP)", () => {
       return a.status === "200" ? a : undefined;
     });
     expect(text(answer.body)).toEqual(["done", "persisted"]);
+  });
+});
+
+describe("TitanicClient arguments", () => {
+  it("constructor options throw InvalidOptionError naming the option; calls reject (never throw)", async () => {
+    expect(() => new TitanicClient({ endpoint: "tcp://127.0.0.1:1", pollInterval: 0 })).toThrow(/pollInterval/);
+    expect(() => new TitanicClient({ endpoint: "tcp://127.0.0.1:1", timeout: 5 } as never)).toThrow("`timeout` is now called `requestTimeout`");
+    expect(() => new TitanicClient({ endpoint: "nope" })).toThrow(InvalidOptionError);
+    const c = track(new TitanicClient({ endpoint: "tcp://127.0.0.1:1" }));
+    await expect(c.request("svc", 5 as never)).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(c.reply("x", { signal: {} as AbortSignal })).rejects.toThrow(/signal/);
+    await expect(c.call("svc", "x", { deadline: -1 })).rejects.toThrow(/deadline/);
+    expect(c.state).toBe("new");
   });
 });
