@@ -1,19 +1,17 @@
 /**
  * Every `zpatterns` subcommand. Each pattern contributes its own list from
- * `patterns/<name>/cli.ts`; add it here.
+ * `patterns/<name>/cli.ts`; add it here. This registry (and the bin, `main.ts`) lives outside
+ * `src/`, which knows no pattern: `src/cli/cli.ts` is only the framework.
  * @module
  */
-import type { CliCommand } from "./cli.js";
+import type { CliCommand } from "../../src/cli/cli.js";
 import { coreCommands } from "./core-commands.js";
-import { zapCommands } from "../zap/cli.js";
-import { lazyPirateCommands } from "../../patterns/lazy-pirate/cli.js";
-import { pubsubCommands } from "../../patterns/pubsub/cli.js";
-import { mdpCommands } from "../../patterns/majordomo/cli.js";
-import { pirateCommands } from "../../patterns/paranoid-pirate/cli.js";
-import { toolsCommands } from "../../patterns/tools/cli.js";
-
-/** All commands, in the order `--help` lists them. */
-
+import { zapCommands } from "../../src/zap/cli.js";
+import { lazyPirateCommands } from "../lazy-pirate/cli.js";
+import { pubsubCommands } from "../pubsub/cli.js";
+import { mdpCommands } from "../majordomo/cli.js";
+import { pirateCommands } from "../paranoid-pirate/cli.js";
+import { toolsCommands } from "../tools/cli.js";
 
 /** All commands, in the order `--help` lists them. */
 export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...pirateCommands, ...toolsCommands];
