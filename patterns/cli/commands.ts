@@ -11,7 +11,8 @@ import { lazyPirateCommands } from "../lazy-pirate/cli.js";
 import { pubsubCommands } from "../pubsub/cli.js";
 import { mdpCommands } from "../majordomo/cli.js";
 import { pirateCommands } from "../paranoid-pirate/cli.js";
-import { toolsCommands } from "../tools/cli.js";
+import { logPipeCommands } from "../log-pipe/cli.js";
+import { jobServerCommands } from "../job-server/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...pirateCommands, ...toolsCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...pirateCommands, ...logPipeCommands, ...jobServerCommands];

@@ -1,29 +1,28 @@
 /**
  * A log pipe after Message::Passing: one input, optional filters, one output.
  *
- * Inputs: lines of a stream (stdin, a file) or a ZeroMQ SUB/PULL socket ({@link LogReceiver}).
- * Outputs: a stream (stdout), a file ({@link FileOutput}, reopened for log rotation) or a
- * ZeroMQ PUB/PUSH socket ({@link LogSender}). On the wire every message is one frame holding
- * one JSON document (codec `json`) or one opaque text (codec `raw`).
+ * Inputs: lines of a stream (stdin, a file: {@link LineInput}) or a ZeroMQ SUB/PULL socket
+ * ({@link LogReceiver}). Outputs: a stream (stdout: {@link StreamOutput}), a file
+ * ({@link FileOutput}, reopened for log rotation) or a ZeroMQ PUB/PUSH socket
+ * ({@link LogSender}). On the wire every message is one frame holding one JSON document
+ * (codec `json`) or one opaque text (codec `raw`).
  * @module
  */
-import { closeSync, openSync, writeSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
-import { createInterface, type Interface } from "node:readline";
 import { pathToFileURL } from "node:url";
-import * as zmq from "zeromq";
 import {
   BoundedQueue,
-  Reactor,
+  InvalidOptionError,
+  Lifecycle,
   enumOption,
   functionOption,
   intOption,
   objectOption,
   optionsObject,
-  signalOption,
-  InvalidOptionError,
+  requiredOption,
+  type Bag,
+  type LifecycleOptions,
 } from "../../src/index.js";
-import { endpointLists } from "./endpoints.js";
 import type { DropPolicy } from "./sender.js";
 
 /** How a message is read and written: `json` (one JSON document) or `raw` (opaque text). */
@@ -36,8 +35,10 @@ export type Codec = "json" | "raw";
  */
 export type Filter = (message: unknown) => unknown;
 
-/** Where a pipe's messages come from. */
+/** Where a pipe's messages come from. {@link LineInput} and {@link LogReceiver} are ones. */
 export interface PipeInput {
+  /** Open the input (bind, connect); called by the pipe's start. Idempotent. Optional. */
+  start?(): Promise<void>;
   /** Deliver each message's text to `sink` (awaiting it when it returns a promise); resolve when the input ends. */
   run(sink: (text: string) => void | Promise<void>): Promise<void>;
   /** Stop delivering. Idempotent. */
@@ -46,8 +47,10 @@ export interface PipeInput {
   readonly malformed?: number;
 }
 
-/** Where a pipe's messages go. {@link LogSender} is one. */
+/** Where a pipe's messages go. {@link StreamOutput}, {@link FileOutput} and {@link LogSender} are ones. */
 export interface PipeOutput {
+  /** Open the output; called by the pipe's start. Idempotent. Optional. */
+  start?(): Promise<void>;
   /** Write or queue one message; false when it was dropped (and counted). Never blocks. */
   send(text: string): boolean;
   /** Finish writing and release the output. Idempotent. */
@@ -75,7 +78,7 @@ export interface PipeStats {
 }
 
 /** Options of {@link Pipe}. */
-export interface PipeOptions {
+export interface PipeOptions extends LifecycleOptions {
   /** Where messages come from. */
   readonly input: PipeInput;
   /** Where they go. */
@@ -84,7 +87,7 @@ export interface PipeOptions {
   readonly codec?: Codec;
   /** Applied in order. */
   readonly filters?: readonly Filter[];
-  /** Stop after this many input messages. Default: run until the input ends or the signal aborts. */
+  /** Stop after this many input messages. Default: run until the input ends or the pipe closes. */
   readonly count?: number;
   /** Messages waiting while an async filter runs. Default 10,000. */
   readonly backlog?: number;
@@ -94,16 +97,52 @@ export interface PipeOptions {
   readonly onInvalid?: (text: string, error: unknown) => void;
   /** Told about every filter that threw. */
   readonly onFilterError?: (error: unknown) => void;
-  /** Aborting it stops the pipe (as if the input ended). */
-  readonly signal?: AbortSignal;
+}
+
+interface PipeConfig {
+  bag: Bag;
+  input: PipeInput;
+  output: PipeOutput;
+  codec: Codec;
+  filters: readonly Filter[];
+  count: number;
+  backlog: BoundedQueue<string>;
+  onInvalid: ((text: string, error: unknown) => void) | undefined;
+  onFilterError: ((error: unknown) => void) | undefined;
+}
+
+function pipeConfig(options: PipeOptions): PipeConfig {
+  const owner = "Pipe";
+  const o = optionsObject(owner, options);
+  const filters = o.filters ?? [];
+  if (!Array.isArray(filters) || filters.some((f) => typeof f !== "function")) {
+    throw new InvalidOptionError("filters", `${owner}: expected \`filters\` to be an array of functions`);
+  }
+  const overflow = enumOption(owner, o, "overflow", ["drop-newest", "drop-oldest"] as const, "drop-newest");
+  return {
+    bag: o,
+    input: requiredObject<PipeInput>(owner, o, "input", ["run", "close"]),
+    output: requiredObject<PipeOutput>(owner, o, "output", ["send", "close", "stats"]),
+    codec: enumOption(owner, o, "codec", ["json", "raw"] as const, "json"),
+    filters: filters as Filter[],
+    count: intOption(owner, o, "count", 0, 0),
+    backlog: new BoundedQueue(intOption(owner, o, "backlog", 10_000, 1), overflow, "pipe backlog"),
+    onInvalid: functionOption<(text: string, error: unknown) => void, undefined>(owner, o, "onInvalid", undefined),
+    onFilterError: functionOption<(error: unknown) => void, undefined>(owner, o, "onFilterError", undefined),
+  };
 }
 
 /**
  * Message::Passing's pipeline: input -> decode -> filters -> encode -> output. Messages are
  * handled one at a time and in order; while an async filter runs, later messages wait in a
  * bounded backlog (drops counted). Stream inputs wait instead of dropping.
+ *
+ * `start()` starts input and output and begins moving messages; when the input ends or
+ * `count` messages were read, the pipe closes itself. `close()` (or the `signal`) stops it as
+ * if the input had ended: the messages in hand go through, then input and output are closed.
+ * {@link run} does all of it and resolves with the counters.
  */
-export class Pipe {
+export class Pipe extends Lifecycle {
   readonly #input: PipeInput;
   readonly #output: PipeOutput;
   readonly #codec: Codec;
@@ -112,75 +151,45 @@ export class Pipe {
   readonly #backlog: BoundedQueue<string>;
   readonly #onInvalid: ((text: string, error: unknown) => void) | undefined;
   readonly #onFilterError: ((error: unknown) => void) | undefined;
-  readonly #signal: AbortSignal | undefined;
   readonly #counts = { in: 0, invalid: 0, filtered: 0, errors: 0 };
   #busy = false;
   #idle: Promise<void> = Promise.resolve();
   #stopped = false;
-  #stop: () => void = () => {};
-  #running: Promise<PipeStats> | undefined;
+  #failure: { error: unknown } | undefined;
+  #inputRunning = false;
+  #finish: () => void = () => {};
+  /** Resolves when the input ended or the pipe began closing. */
+  readonly #finished = new Promise<void>((resolve) => (this.#finish = resolve));
 
   constructor(options: PipeOptions) {
-    const owner = "Pipe";
-    const o = optionsObject(owner, options);
-    this.#input = requiredObject<PipeInput>(owner, o, "input", ["run", "close"]);
-    this.#output = requiredObject<PipeOutput>(owner, o, "output", ["send", "close", "stats"]);
-    this.#codec = enumOption(owner, o, "codec", ["json", "raw"] as const, "json");
-    const filters = o.filters ?? [];
-    if (!Array.isArray(filters) || filters.some((f) => typeof f !== "function")) {
-      throw new InvalidOptionError("filters", `${owner}: expected \`filters\` to be an array of functions`);
-    }
-    this.#filters = filters as Filter[];
-    this.#count = intOption(owner, o, "count", 0, 0);
-    const overflow = enumOption(owner, o, "overflow", ["drop-newest", "drop-oldest"] as const, "drop-newest");
-    this.#backlog = new BoundedQueue(intOption(owner, o, "backlog", 10_000, 1), overflow, "pipe backlog");
-    this.#onInvalid = functionOption<(text: string, error: unknown) => void, undefined>(owner, o, "onInvalid", undefined);
-    this.#onFilterError = functionOption<(error: unknown) => void, undefined>(owner, o, "onFilterError", undefined);
-    this.#signal = signalOption(owner, o);
+    const c = pipeConfig(options);
+    super("Pipe", c.bag);
+    this.#input = c.input;
+    this.#output = c.output;
+    this.#codec = c.codec;
+    this.#filters = c.filters;
+    this.#count = c.count;
+    this.#backlog = c.backlog;
+    this.#onInvalid = c.onInvalid;
+    this.#onFilterError = c.onFilterError;
   }
 
   /**
-   * Run until the input ends, `count` messages were read or the signal aborts; then let the
-   * last messages through, close input and output, and resolve with the counters.
+   * Start, run until the input ends, `count` messages were read or the pipe is closed; then
+   * let the last messages through, close input and output, and resolve with the counters.
+   * On a closed pipe it resolves with the final counters. Rejects when the input failed.
    */
-  run(): Promise<PipeStats> {
-    this.#running ??= (async () => {
-      const stopped = new Promise<void>((resolve) => (this.#stop = resolve));
-      const onAbort = () => this.#stop();
-      if (this.#signal?.aborted) this.#stop();
-      this.#signal?.addEventListener("abort", onAbort, { once: true });
-      try {
-        await Promise.race([this.#input.run(this.#accept), stopped]);
-      } finally {
-        this.#signal?.removeEventListener("abort", onAbort);
-        this.#stopped = true;
-        await this.#input.close();
-        await this.#idle;
-        await this.#output.close();
-      }
-      return this.stats();
-    })();
-    return this.#running;
-  }
-
-  /**
-   * Stop as if the input had ended: let the messages in hand through, close both ends and
-   * resolve with the counters. Idempotent; works before {@link run} too.
-   */
-  close(): Promise<PipeStats> {
-    this.#stopped = true;
-    if (!this.#running) {
-      this.#running = (async () => {
-        await this.#input.close();
-        await this.#output.close();
-        return this.stats();
-      })();
+  async run(): Promise<PipeStats> {
+    if (!this.closed) {
+      await this.start();
+      await this.#finished;
     }
-    this.#stop();
-    return this.#running;
+    await this.close();
+    if (this.#failure) throw this.#failure.error;
+    return this.stats();
   }
 
-  /** Counters so far (final once {@link run} resolved). */
+  /** Counters so far (final once the pipe closed). */
   stats(): PipeStats {
     const out = this.#output.stats();
     return {
@@ -192,6 +201,45 @@ export class Pipe {
       malformed: this.#input.malformed ?? 0,
       errors: this.#counts.errors,
     };
+  }
+
+  /** Start input and output; once started, messages begin to move. Idempotent. */
+  override start(): Promise<void> {
+    const starting = super.start();
+    // After the start completed (an input that ends at once then closes a running pipe).
+    starting.then(() => this.#runInput(), () => undefined);
+    return starting;
+  }
+
+  protected async onStart(): Promise<void> {
+    await this.#input.start?.();
+    await this.#output.start?.();
+  }
+
+  /** Runs until the input ends; the close that follows lets the messages in hand through. */
+  #runInput(): void {
+    if (this.#inputRunning || this.closed) return;
+    this.#inputRunning = true;
+    this.#input.run(this.#accept).then(
+      () => this.#end(),
+      (error: unknown) => {
+        this.#failure = { error };
+        this.#end();
+      },
+    );
+  }
+
+  protected override async onClose(): Promise<void> {
+    this.#stopped = true;
+    this.#finish();
+    await this.#input.close();
+    await this.#idle;
+    await this.#output.close();
+  }
+
+  #end(): void {
+    this.#finish();
+    void this.close();
   }
 
   get #countReached(): boolean {
@@ -216,7 +264,7 @@ export class Pipe {
     for (let text = this.#backlog.shift(); text !== undefined; text = this.#backlog.shift()) {
       if (this.#countReached) {
         this.#backlog.unshift(text);
-        this.#backlog.drain(); // read past --count: counted as dropped
+        this.#backlog.drain(); // read past `count`: counted as dropped
         break;
       }
       await this.#handle(text);
@@ -229,7 +277,7 @@ export class Pipe {
     this.#counts.in++;
     if (this.#countReached) {
       this.#stopped = true;
-      this.#stop();
+      this.#end();
     }
     let message: unknown;
     if (this.#codec === "json") {
@@ -292,10 +340,12 @@ function isPromise(value: unknown): value is Promise<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
-function requiredObject<T>(owner: string, bag: Readonly<Record<string, unknown>>, name: string, methods: string[]): T {
+function requiredObject<T>(owner: string, bag: Bag, name: string, methods: string[]): T {
+  const expected = `an object with ${methods.map((m) => `${m}()`).join(", ")}`;
+  requiredOption(owner, bag, name, expected);
   const value = objectOption<Record<string, unknown>>(owner, bag, name);
   if (value === undefined || methods.some((m) => typeof value[m] !== "function")) {
-    throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be an object with ${methods.map((m) => `${m}()`).join(", ")}`);
+    throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be ${expected}`);
   }
   return value as T;
 }
@@ -303,256 +353,6 @@ function requiredObject<T>(owner: string, bag: Readonly<Record<string, unknown>>
 /** Load a filter module: its default export must be a function ({@link Filter}). */
 export async function loadFilter(path: string): Promise<Filter> {
   const mod = (await import(pathToFileURL(resolvePath(path)).href)) as { default?: unknown };
-  if (typeof mod.default !== "function") throw new TypeError(`filter module ${path} must export a function as its default export`);
+  if (typeof mod.default !== "function") throw new InvalidOptionError("filter", `filter module ${path} must export a function as its default export`);
   return mod.default as Filter;
-}
-
-/** Input: the lines of a readable stream (stdin, a file). Blank lines are skipped. Waits, never drops. */
-export class LineInput implements PipeInput {
-  readonly #stream: NodeJS.ReadableStream & { destroy?: () => void };
-  #lines: Interface | undefined;
-  #closed = false;
-
-  constructor(stream: NodeJS.ReadableStream) {
-    if (typeof stream !== "object" || stream === null || typeof stream.on !== "function") throw new InvalidOptionError("stream", "LineInput: expected `stream` to be a readable stream");
-    this.#stream = stream;
-  }
-
-  async run(sink: (text: string) => void | Promise<void>): Promise<void> {
-    const lines = (this.#lines = createInterface({ input: this.#stream, crlfDelay: Infinity }));
-    for await (const line of lines) {
-      if (this.#closed) break;
-      if (line.trim() === "") continue;
-      const pending = sink(line);
-      if (pending) await pending;
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#lines?.close();
-    this.#stream.destroy?.();
-  }
-}
-
-/** Output: one line per message on a writable stream (stdout). */
-export class StreamOutput implements PipeOutput {
-  readonly #stream: NodeJS.WritableStream;
-  #sent = 0;
-  #dropped = 0;
-  #broken = false;
-
-  constructor(stream: NodeJS.WritableStream) {
-    if (typeof stream !== "object" || stream === null || typeof stream.write !== "function") throw new InvalidOptionError("stream", "StreamOutput: expected `stream` to be a writable stream");
-    this.#stream = stream;
-    stream.on("error", () => (this.#broken = true));
-  }
-
-  send(text: string): boolean {
-    if (this.#broken) {
-      this.#dropped++;
-      return false;
-    }
-    this.#stream.write(text + "\n");
-    this.#sent++;
-    return true;
-  }
-
-  async close(): Promise<void> {}
-
-  stats(): { sent: number; dropped: number } {
-    return { sent: this.#sent, dropped: this.#dropped };
-  }
-}
-
-/**
- * Output: a file, appended to, one message per line. {@link reopen} closes and reopens it by
- * name, so after a log rotation (rename, then SIGHUP) new lines go to a new file.
- */
-export class FileOutput implements PipeOutput {
-  /** The file's path. */
-  readonly path: string;
-  #fd: number | undefined;
-  #closed = false;
-  #sent = 0;
-  #dropped = 0;
-  #reopened = 0;
-
-  constructor(path: string) {
-    if (typeof path !== "string" || path === "") throw new InvalidOptionError("path", "FileOutput: expected `path` to be a non-empty string");
-    this.path = path;
-    this.#fd = openSync(path, "a");
-  }
-
-  send(text: string): boolean {
-    if (this.#fd === undefined) {
-      this.#dropped++;
-      return false;
-    }
-    try {
-      writeSync(this.#fd, text + "\n");
-      this.#sent++;
-      return true;
-    } catch {
-      this.#dropped++;
-      return false;
-    }
-  }
-
-  /**
-   * Close and reopen the file by name (log rotation). Never throws: when the file cannot be
-   * opened (its directory is gone, no permission) it returns false, and lines are dropped
-   * and counted until a later reopen succeeds.
-   */
-  reopen(): boolean {
-    if (this.#closed) return false;
-    const fd = this.#fd;
-    this.#fd = undefined;
-    if (fd !== undefined) closeSync(fd);
-    try {
-      this.#fd = openSync(this.path, "a");
-    } catch {
-      return false;
-    }
-    this.#reopened++;
-    return true;
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    const fd = this.#fd;
-    this.#fd = undefined;
-    if (fd !== undefined) closeSync(fd);
-  }
-
-  stats(): { sent: number; dropped: number; reopened: number } {
-    return { sent: this.#sent, dropped: this.#dropped, reopened: this.#reopened };
-  }
-}
-
-/** Socket types a {@link LogReceiver} can use. */
-export type ReceiverType = "sub" | "pull";
-
-/** Options of {@link LogReceiver}. */
-export interface LogReceiverOptions {
-  /** `sub` (default) or `pull`. */
-  readonly type?: ReceiverType;
-  /** Endpoints to bind (one or a list). At least one of `bind`/`connect` is required. */
-  readonly bind?: string | readonly string[];
-  /** Endpoints to connect to. */
-  readonly connect?: string | readonly string[];
-  /** ZMQ_RCVHWM. Default 10,000. */
-  readonly hwm?: number;
-  /** SUB prefixes. Default: everything. */
-  readonly subscribe?: readonly string[];
-  /** Aborting it closes the receiver. */
-  readonly signal?: AbortSignal;
-}
-
-/**
- * Input: Message::Passing::Input::ZeroMQ, a SUB (or PULL) socket. Each message must be one
- * frame; others are counted as `malformed` and dropped.
- */
-export class LogReceiver implements PipeInput {
-  /** The socket type. */
-  readonly type: ReceiverType;
-  readonly #socket: zmq.Subscriber | zmq.Pull;
-  readonly #binds: string[];
-  readonly #reactor: Reactor;
-  #endpoints: string[] = [];
-  #received = 0;
-  #malformed = 0;
-  #closing: Promise<void> | undefined;
-  #ended: () => void = () => {};
-  readonly #signal: AbortSignal | undefined;
-
-  constructor(options: LogReceiverOptions) {
-    const owner = "LogReceiver";
-    const o = optionsObject(owner, options);
-    this.type = enumOption(owner, o, "type", ["sub", "pull"] as const, "sub");
-    const { bind, connect } = endpointLists(owner, o);
-    this.#binds = bind;
-    const hwm = intOption(owner, o, "hwm", 10_000, 1);
-    const subscribe = o.subscribe ?? [""];
-    if (!Array.isArray(subscribe) || subscribe.some((s) => typeof s !== "string")) {
-      throw new InvalidOptionError("subscribe", `${owner}: expected \`subscribe\` to be an array of strings`);
-    }
-    const signal = signalOption(owner, o);
-    this.#reactor = new Reactor({ signal, linger: 0 });
-    if (this.type === "sub") {
-      const sub = new zmq.Subscriber({ receiveHighWaterMark: hwm, linger: 0 });
-      sub.subscribe(...(subscribe.length === 0 ? [""] : (subscribe as string[])));
-      this.#socket = sub;
-    } else {
-      this.#socket = new zmq.Pull({ receiveHighWaterMark: hwm, linger: 0 });
-    }
-    try {
-      for (const ep of connect) this.#socket.connect(ep);
-    } catch (error) {
-      this.#socket.close();
-      void this.#reactor.close();
-      throw new InvalidOptionError("connect", `${owner}: cannot connect: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    this.#signal = signal;
-    if (signal?.aborted) void this.close();
-    else signal?.addEventListener("abort", this.#onAbort, { once: true });
-  }
-
-  readonly #onAbort = () => void this.close();
-
-  /** Bind the `bind` endpoints. When a bind fails the receiver is closed (nothing stays bound) and the error rethrown. */
-  async start(): Promise<this> {
-    try {
-      for (const ep of this.#binds) {
-        await this.#socket.bind(ep);
-        this.#endpoints.push(this.#socket.lastEndpoint ?? ep);
-      }
-    } catch (error) {
-      await this.close();
-      throw error;
-    }
-    return this;
-  }
-
-  /** Bound endpoints (real ports), after {@link start}. */
-  get endpoints(): readonly string[] {
-    return this.#endpoints;
-  }
-
-  get malformed(): number {
-    return this.#malformed;
-  }
-
-  /** Counters: messages received (one frame each) and malformed ones. */
-  stats(): { received: number; malformed: number } {
-    return { received: this.#received, malformed: this.#malformed };
-  }
-
-  run(sink: (text: string) => void | Promise<void>): Promise<void> {
-    const ended = new Promise<void>((resolve) => (this.#ended = resolve));
-    if (this.#closing) return Promise.resolve();
-    this.#reactor.add(this.#socket, {
-      name: `log-${this.type}`,
-      onMessage: (frames) => {
-        if (frames.length !== 1) {
-          this.#malformed++;
-          return;
-        }
-        this.#received++;
-        return sink(frames[0]!.toString("utf8"));
-      },
-    });
-    return ended;
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#signal?.removeEventListener("abort", this.#onAbort);
-      await this.#reactor.close();
-      if (!this.#socket.closed) this.#socket.close();
-      this.#ended();
-    })();
-    return this.#closing;
-  }
 }

@@ -85,7 +85,7 @@ describe("layering", () => {
       'import { x } from "../../patterns/majordomo/index.js";',
       "import type { Y } from '../../examples/demo.js';",
       'export { z } from "../../bench/run.js";',
-      'const m = await import("../../patterns/tools/cli.js");',
+      'const m = await import("../../patterns/log-pipe/cli.js");',
       'const cli = new URL("../../patterns/cli/main.js", import.meta.url);',
     ].join("\n");
     expect(coreViolations("src/cli/thing.ts", bad)).toHaveLength(5);
