@@ -7,11 +7,12 @@
 export {
   JobServer,
   type JobServerOptions,
+  type JobServerPendingOverflow,
   type JobServerEvents,
   type JobServerStatus,
   type JobServerCounters,
   type WorkerChildInfo,
   type WorkerChildState,
 } from "./server.js";
-export { ControlServer, requestStatus, STATUS_COMMAND, type ControlServerOptions, type ControlServerStats } from "./control.js";
+export { ControlServer, requestStatus, STATUS_COMMAND, type ControlServerOptions, type ControlServerStats, type ControlServerEvents } from "./control.js";
 export type { ServeWorkerConfig } from "./serve-worker.js";
