@@ -7,7 +7,7 @@
  * Run: node dist/examples/job-server.js
  */
 import * as zmq from "zeromq";
-import { JobServer } from "../patterns/tools/server.js";
+import { JobServer } from "../patterns/job-server/index.js";
 
 /** Run the scene; resolves with how many requests were answered. */
 export async function jobServer(clients = 5, requests = 20, log: (line: string) => void = console.log): Promise<{ answered: number; total: number }> {

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { FileOutput, LogReceiver, Pipe, type PipeStats } from "../patterns/tools/index.js";
+import { FileOutput, LogReceiver, Pipe, type PipeStats } from "../patterns/log-pipe/index.js";
 
 /** What the example did. */
 export interface CollectorSummary {
@@ -27,7 +27,8 @@ export async function logCollector(apps = 3, records = 100, log: (line: string) 
   let keepalive: NodeJS.Timeout | undefined;
   try {
     const file = join(dir, "collected.log");
-    const receiver = await new LogReceiver({ type: "pull", bind: "tcp://127.0.0.1:*" }).start();
+    const receiver = new LogReceiver({ type: "pull", bind: "tcp://127.0.0.1:*" });
+    await receiver.start();
     const endpoint = receiver.endpoints[0]!;
     const pipe = new Pipe({ input: receiver, output: new FileOutput(file), count: apps * records });
     const running = pipe.run();
@@ -36,7 +37,7 @@ export async function logCollector(apps = 3, records = 100, log: (line: string) 
     // Each "application": a pino logger whose transport runs in a worker thread. pino's worker
     // threads are unref'd: keep this process up until they have closed.
     keepalive = setInterval(() => {}, 1000);
-    const target = new URL("../patterns/tools/pino-transport.js", import.meta.url).href;
+    const target = new URL("../patterns/log-pipe/pino-transport.js", import.meta.url).href;
     await Promise.all(
       Array.from({ length: apps }, async (_, n) => {
         const transport = pino.transport({ target, options: { connect: endpoint, type: "push", linger: 2000 } });

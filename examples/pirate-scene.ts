@@ -81,7 +81,7 @@ export async function runPirateScene(options: PirateSceneOptions): Promise<Pirat
   const workers = [steady, steady, slow].map((handler) => new ParanoidPirateWorker({ endpoint: backend, handler, heartbeatInterval: interval }));
 
   // The crashing worker: a child process (the zpatterns CLI) killed and restarted.
-  const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+  const cli = fileURLToPath(new URL("../patterns/cli/main.js", import.meta.url));
   let child: ChildProcess | undefined;
   let crashes = 0;
   let running = true;

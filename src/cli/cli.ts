@@ -2,10 +2,12 @@
  * The `zpatterns` command framework: subcommands (possibly nested: `pubsub serve`), `--help`
  * at every level, exit codes (0 success, 1 failure, 2 usage error), human output on a TTY and
  * JSON lines with `--json`, and an `AbortSignal` that SIGINT/SIGTERM abort so every command
- * stops cleanly. Patterns contribute commands through `src/cli/commands.ts`.
+ * stops cleanly. This framework knows no pattern: the command registry and the `zpatterns`
+ * bin live in `patterns/cli/` (each pattern contributes its commands from its own `cli.ts`).
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { InvalidOptionError } from "../errors.js";
 
 /** Exit codes of every command. */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -47,6 +49,17 @@ export interface CliCommand {
 /** Bad command-line usage: printed with a hint, exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
+}
+
+/**
+ * True when `error` is the user's doing: a {@link UsageError}, or an {@link InvalidOptionError}
+ * (an option value the user typed that a constructor refused). Exit code 2; every other error,
+ * a `TypeError` from a bug included, is a failure (exit code 1).
+ */
+export function isUsageError(error: unknown): boolean {
+  if (error instanceof UsageError || error instanceof InvalidOptionError) return true;
+  // An InvalidOptionError from another copy of the package (it carries a stable code).
+  return error instanceof TypeError && (error as { code?: unknown }).code === "ZMQP_INVALID_OPTION";
 }
 
 /** Writes results as human text (TTY) or JSON lines (`--json`). */
@@ -221,8 +234,8 @@ export async function runCli(args: readonly string[], commands: readonly CliComm
   try {
     return await cmd.run({ values: parsed.values, positionals: parsed.positionals, out, signal: controller.signal });
   } catch (error) {
-    if (error instanceof UsageError) {
-      out.error(error.message);
+    if (isUsageError(error)) {
+      out.error((error as Error).message);
       stderr.write(`Run "zpatterns ${cmd.name} --help" for usage.\n`);
       return EXIT.USAGE;
     }
@@ -237,12 +250,16 @@ export async function runCli(args: readonly string[], commands: readonly CliComm
   }
 }
 
-/** Run `make`, turning an option TypeError into a usage error (exit code 2). */
+/**
+ * Run `make`, turning an {@link InvalidOptionError} (an option value the user typed) into a
+ * {@link UsageError} (exit code 2). Any other error, a plain `TypeError` included, passes
+ * through (exit code 1). ({@link runCli} maps an InvalidOptionError to 2 by itself too.)
+ */
 export function usage<T>(make: () => T): T {
   try {
     return make();
   } catch (error) {
-    if (error instanceof TypeError) throw new UsageError(error.message);
+    if (isUsageError(error) && !(error instanceof UsageError)) throw new UsageError((error as Error).message);
     throw error;
   }
 }

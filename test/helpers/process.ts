@@ -88,9 +88,9 @@ export function startPython(script: string, args: string[] = []): Child {
   return start(PYTHON, ["-u", `test/peers/${script}`, ...args]);
 }
 
-/** Run the built CLI (`dist/src/cli/main.js`). */
+/** Run the built CLI (`dist/patterns/cli/main.js`). */
 export function startCli(args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Child {
-  return start(process.execPath, ["dist/src/cli/main.js", ...args], options);
+  return start(process.execPath, ["dist/patterns/cli/main.js", ...args], options);
 }
 
 /** Kill every process started by this file and wait for them to exit. */

@@ -8,12 +8,12 @@ import { ROOT, killAll, startCli } from "../helpers/process.js";
 
 afterEach(killAll);
 
-const built = existsSync(join(ROOT, "dist/src/cli/main.js"));
+const built = existsSync(join(ROOT, "dist/patterns/cli/main.js"));
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
 
 describe("zpatterns (built)", () => {
   it("is built (run `npm run build` first)", () => {
-    expect(built, "dist/src/cli/main.js is missing: run `npm run build`").toBe(true);
+    expect(built, "dist/patterns/cli/main.js is missing: run `npm run build`").toBe(true);
   });
 
   it("version --json prints one JSON line and exits 0", async () => {

@@ -1,6 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { Writable } from "node:stream";
-import { EXIT, Output, UsageError, choiceArg, intArg, listArg, runCli, strArg, aborted, type CliCommand } from "../../src/cli/cli.js";
+import { EXIT, Output, UsageError, choiceArg, intArg, isUsageError, listArg, runCli, strArg, aborted, usage, type CliCommand } from "../../src/cli/cli.js";
+import { InvalidOptionError } from "../../src/index.js";
 
 class Sink extends Writable {
   text = "";
@@ -28,6 +29,13 @@ const commands: CliCommand[] = [
   }),
   cmd("misuse", async () => {
     throw new UsageError("--count needs a friend");
+  }),
+  cmd("bad-option", async () => {
+    throw new InvalidOptionError("endpoint", "Thing: expected `endpoint` to be a ZeroMQ endpoint");
+  }),
+  cmd("bug", async () => {
+    // A real bug (not the user's input): must read as a failure, not as a usage error.
+    throw new TypeError("Cannot read properties of undefined (reading 'send')");
   }),
   cmd("group alpha", async (ctx) => {
     ctx.out.result("alpha", { alpha: true, args: ctx.positionals });
@@ -115,6 +123,28 @@ describe("runCli", () => {
     expect((await run("group", "beta")).code).toBe(1);
   });
 
+  it("exit 2 only for usage errors: an InvalidOptionError -> 2 with a hint, a plain TypeError (a bug) -> 1", async () => {
+    const bad = await run("bad-option");
+    expect(bad.code).toBe(EXIT.USAGE);
+    expect(bad.err).toMatch(/zpatterns: Thing: expected `endpoint`/);
+    expect(bad.err).toMatch(/zpatterns bad-option --help/);
+    const bug = await run("bug");
+    expect(bug.code).toBe(EXIT.FAILURE);
+    expect(bug.err).toMatch(/Cannot read properties of undefined/);
+    expect(bug.err).not.toMatch(/--help/);
+  });
+
+  it("usage() turns an InvalidOptionError into a UsageError and lets any other error through", () => {
+    expect(() => usage(() => { throw new InvalidOptionError("n", "bad n"); })).toThrow(UsageError);
+    const bug = new TypeError("x is not a function");
+    expect(() => usage(() => { throw bug; })).toThrow(bug);
+    expect(usage(() => 7)).toBe(7);
+    expect(isUsageError(new UsageError("u"))).toBe(true);
+    expect(isUsageError(Object.assign(new TypeError("other copy"), { code: "ZMQP_INVALID_OPTION" }))).toBe(true);
+    expect(isUsageError(new TypeError("plain"))).toBe(false);
+    expect(isUsageError(new Error("plain"))).toBe(false);
+  });
+
   it("human output by default, JSON lines with --json (results and errors)", async () => {
     const human = await run("hello", "--count", "3");
     expect(human.code).toBe(0);
@@ -182,7 +212,7 @@ describe("argument helpers", () => {
 
 describe("the real command list, from source", () => {
   it("imports and runs `version --json` in-process", async () => {
-    const { commands: real } = await import("../../src/cli/commands.js");
+    const { commands: real } = await import("../../patterns/cli/commands.js");
     const { readFileSync } = await import("node:fs");
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
     const stdout = new Sink();

@@ -3,5 +3,6 @@ import type { LifecycleFactory } from "../harness.js";
 import { coreFactories } from "./core.js";
 import { pubsubFactories } from "./pubsub.js";
 import { requestFactories } from "./request.js";
+import { toolsFactories } from "./tools.js";
 
-export const factories: LifecycleFactory[] = [...coreFactories, ...pubsubFactories, ...requestFactories];
+export const factories: LifecycleFactory[] = [...coreFactories, ...pubsubFactories, ...requestFactories, ...toolsFactories];

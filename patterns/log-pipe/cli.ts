@@ -1,13 +1,15 @@
 /**
- * `zpatterns pipe` (after Message::Passing's `message-pass`), and the job server commands.
+ * `zpatterns pipe` (after Message::Passing's `message-pass`).
  * @module
  */
 import { createReadStream } from "node:fs";
 import { EXIT, UsageError, aborted, choiceArg, intArg, listArg, strArg, type CliCommand, type CliValues, type Output } from "../../src/cli/cli.js";
-import { FileOutput, LineInput, LogReceiver, Pipe, StreamOutput, loadFilter, type PipeInput, type PipeOutput, type PipeStats } from "./pipe.js";
+import { FileOutput } from "./file-output.js";
+import { LineInput } from "./line-input.js";
+import { Pipe, loadFilter, type PipeInput, type PipeOutput, type PipeStats } from "./pipe.js";
+import { LogReceiver } from "./receiver.js";
 import { LogSender } from "./sender.js";
-import { requestStatus } from "./control.js";
-import { JobServer, type JobServerStatus } from "./server.js";
+import { StreamOutput } from "./stream-output.js";
 
 const PIPE_HELP = `Moves log messages from an input, through optional filters, to an output. On ZeroMQ every
 message is ONE frame holding one JSON document (Message::Passing's convention).
@@ -118,7 +120,13 @@ async function pipeEnds(values: CliValues, out: Output): Promise<{ input: PipeIn
   if (inKind === "zmq") {
     const ends = endsOf(values, "input", !bothZmq);
     const type = socketType(values, ["sub", "pull"] as const, "sub");
-    const receiver = await new LogReceiver({ type, ...ends, hwm, subscribe: listArg(values, "subscribe") }).start();
+    const receiver = new LogReceiver({ type, ...ends, hwm, subscribe: listArg(values, "subscribe") });
+    try {
+      await receiver.start();
+    } catch (error) {
+      await receiver.close();
+      throw error;
+    }
     input = receiver;
     parts.push(`zmq ${type} ${[...receiver.endpoints.map((e) => `bind ${e}`), ...ends.connect.map((e) => `connect ${e}`)].join(" ")}`);
   } else if (inKind === "file") {
@@ -146,7 +154,13 @@ async function pipeOutput(values: CliValues, out: Output, outKind: string, inKin
   if (outKind === "zmq") {
     const ends = endsOf(values, "output", !bothZmq);
     const type = socketType(values, ["pub", "push"] as const, "pub");
-    const sender = await new LogSender({ type, ...ends, hwm, overflow, linger }).start();
+    const sender = new LogSender({ type, ...ends, hwm, overflow, linger });
+    try {
+      await sender.start();
+    } catch (error) {
+      await sender.close();
+      throw error;
+    }
     sender.on("subscribers:changed", ({ subscriptions }) => out.log(`pipe: ${subscriptions > 0 ? "a subscriber arrived" : "no subscribers left"}`, { event: "pipe:subscribers", subscriptions }));
     output = sender;
     parts.push(`zmq ${type} ${[...sender.endpoints.map((e) => `bind ${e}`), ...ends.connect.map((e) => `connect ${e}`)].join(" ")}`);
@@ -181,10 +195,8 @@ const pipeCommand: CliCommand = {
     const overflow = choiceArg(values, "overflow", ["drop-newest", "drop-oldest"] as const, "drop-newest");
     const hwm = intArg(values, "hwm", 10_000, 1);
     const filters = await Promise.all(listArg(values, "filter").map((path) => loadFilter(path)));
-    const { input, output, file, describe } = await pipeEnds(values, out).catch((error: unknown) => {
-      // A bad endpoint or option reaches us as a TypeError naming it: a usage error.
-      throw error instanceof TypeError ? new UsageError(error.message) : error;
-    });
+    // A bad endpoint or option reaches runCli as an InvalidOptionError naming it: exit code 2.
+    const { input, output, file, describe } = await pipeEnds(values, out);
     let reports = 0;
     const report = (what: string, record: Record<string, unknown>) => {
       if (++reports > MAX_REPORTS) return;
@@ -218,139 +230,5 @@ const pipeCommand: CliCommand = {
   },
 };
 
-const SERVE_HELP = `A preforking job server (after Net::Server::ZMQ): the parent runs a 6/PPP queue, a pool of
-forked worker processes runs the handler. Clients are plain REQ sockets (or DEALER with the
-empty delimiter) sending to the frontend.
-
-Options:
-  --frontend EP             endpoint clients connect to (required, repeatable)
-  --backend EP              endpoint the workers connect to (default tcp://127.0.0.1:*)
-  --handler echo|upper|PATH the request handler: a module whose default export maps request
-                            frames to reply frames, may be async (required)
-  --min-workers N           workers kept at least (default 1)
-  --max-workers M           workers at most (default 4)
-  --idle-timeout MS         shrink by one after the pool was idle this long (default 10000)
-  --scale-interval MS       how often the pool size is reconsidered (default 500)
-  --heartbeat-interval MS   6/PPP heartbeat between queue and workers (default 1000)
-  --heartbeat-liveness N    missed heartbeats before a worker is purged (default 3)
-  --pending-timeout MS      drop requests that waited this long for a worker (default 30000)
-  --control EP              bind a control endpoint that answers STATUS (zpatterns status)
-
-Signals:
-  SIGTTIN   add one worker now          SIGTTOU   retire one worker (it finishes its request)
-  SIGHUP    restart the workers one at a time, without losing a request
-  SIGTERM   drain (wait for waiting and running requests), stop the workers, exit
-
-Worker starts, exits, purges and scaling decisions are logged on stderr (JSON with --json).`;
-
-const serveCommand: CliCommand = {
-  name: "serve",
-  summary: "Preforking job server: 6/PPP queue + a pool of worker processes (Net::Server::ZMQ)",
-  usage: "--frontend EP --handler PATH [--backend EP] [--min-workers N] [--max-workers M] [--control EP]",
-  help: SERVE_HELP,
-  options: {
-    frontend: { type: "string", multiple: true },
-    backend: { type: "string", multiple: true },
-    handler: { type: "string" },
-    "min-workers": { type: "string" },
-    "max-workers": { type: "string" },
-    "idle-timeout": { type: "string" },
-    "scale-interval": { type: "string" },
-    "heartbeat-interval": { type: "string" },
-    "heartbeat-liveness": { type: "string" },
-    "pending-timeout": { type: "string" },
-    control: { type: "string" },
-  },
-  async run({ values, out, signal }) {
-    const frontend = listArg(values, "frontend");
-    if (frontend.length === 0) throw new UsageError("--frontend is required");
-    const backend = listArg(values, "backend");
-    const minWorkers = intArg(values, "min-workers", 1, 0);
-    const maxWorkers = intArg(values, "max-workers", Math.max(4, minWorkers), 1);
-    if (maxWorkers < minWorkers) throw new UsageError("--max-workers must be >= --min-workers");
-    let server: JobServer;
-    try {
-      server = new JobServer({
-        frontend,
-        backend: backend.length > 0 ? backend : "tcp://127.0.0.1:*",
-        handler: strArg(values, "handler", true),
-        minWorkers,
-        maxWorkers,
-        idleTimeout: intArg(values, "idle-timeout", 10_000, 1),
-        scaleInterval: intArg(values, "scale-interval", 500, 1),
-        heartbeatInterval: intArg(values, "heartbeat-interval", 1000, 1),
-        heartbeatLiveness: intArg(values, "heartbeat-liveness", 3, 1),
-        pendingTimeout: intArg(values, "pending-timeout", 30_000, 0),
-        control: strArg(values, "control"),
-      });
-    } catch (error) {
-      if (error instanceof TypeError) throw new UsageError(error.message);
-      throw error;
-    }
-    const log = (human: string, record: Record<string, unknown>) => out.log(`serve: ${human}`, record);
-    server.on("worker:started", (e) => log(`worker ${e.id} started (pid ${e.pid}): ${e.reason}`, { event: "worker:started", ...e }));
-    server.on("worker:ready", (e) => log(`worker ${e.id} ready (pid ${e.pid})`, { event: "worker:ready", ...e }));
-    server.on("worker:retiring", (e) => log(`worker ${e.id} retiring (pid ${e.pid}): ${e.reason}`, { event: "worker:retiring", ...e }));
-    server.on("worker:exited", (e) => log(`worker ${e.id} exited (pid ${e.pid}, ${e.signal ?? `code ${e.code}`})${e.expected ? "" : " unexpectedly"}`, { event: "worker:exited", ...e }));
-    server.on("worker:purged", (e) => log(`worker ${e.id} purged (pid ${e.pid}): ${e.reason}`, { event: "worker:purged", ...e }));
-    server.on("pool:scaled", (e) => log(`scaled ${e.direction} to ${e.workers} workers: ${e.reason}`, { event: "pool:scaled", ...e }));
-    server.on("pool:restarting", (e) => log(`restarting ${e.workers} workers one at a time`, { event: "pool:restarting", ...e }));
-    server.on("pool:restarted", (e) => log(`restart done, ${e.workers} workers`, { event: "pool:restarted", ...e }));
-    server.on("server:draining", (e) => log(`draining (${e.pending} requests waiting)`, { event: "server:draining", ...e }));
-    const signals: [NodeJS.Signals, () => void][] = [
-      ["SIGTTIN", () => server.addWorker("SIGTTIN")],
-      ["SIGTTOU", () => void server.removeWorker("SIGTTOU")],
-      ["SIGHUP", () => void server.restartWorkers()],
-    ];
-    for (const [sig, fn] of signals) process.on(sig, fn);
-    try {
-      await server.start();
-      const eps = server.queue.endpoints;
-      out.result(`serve: frontend ${eps.frontend.join(" ")} backend ${eps.backend.join(" ")}${server.controlEndpoint ? ` control ${server.controlEndpoint}` : ""}`, {
-        event: "serve:started",
-        frontend: eps.frontend,
-        backend: eps.backend,
-        control: server.controlEndpoint,
-        pid: process.pid,
-      });
-      await aborted(signal);
-    } finally {
-      await server.close();
-      for (const [sig, fn] of signals) process.off(sig, fn);
-    }
-    const status = server.status();
-    log(`stopped: ${JSON.stringify(status.counters)} requests=${status.queue.requests} replies=${status.queue.replies} dropped=${status.queue.dropped}`, { event: "serve:stopped", counters: status.counters, queue: status.queue });
-    return EXIT.OK;
-  },
-};
-
-function statusText(s: JobServerStatus): string {
-  const rows = s.children.map((c) => `  ${c.id.padEnd(14)} pid ${String(c.pid).padEnd(8)} ${c.state.padEnd(9)} up ${(c.uptimeMs / 1000).toFixed(1)} s`);
-  return [
-    `workers ${s.workers} (ready ${s.ready}, min ${s.minWorkers}, max ${s.maxWorkers})${s.draining ? ", draining" : ""}`,
-    `queue: pending ${s.pending}, idle ${s.idle}, requests ${s.queue.requests}, replies ${s.queue.replies}, redelivered ${s.queue.redelivered}, dropped ${s.queue.dropped}`,
-    `workers started ${s.counters.started}, exited ${s.counters.exited}, crashed ${s.counters.crashed}, purged ${s.counters.purged}, scaled up ${s.counters.scaledUp}, down ${s.counters.scaledDown}, restarts ${s.counters.restarts}`,
-    ...rows,
-  ].join("\n");
-}
-
-const statusCommand: CliCommand = {
-  name: "status",
-  summary: "Ask a zpatterns serve control endpoint for its status",
-  usage: "--connect EP [--timeout MS] [--json]",
-  help: "Options:\n  --connect EP    the server's --control endpoint (required)\n  --timeout MS    give up after this long (default 2000); exit code 1",
-  options: { connect: { type: "string" }, timeout: { type: "string" } },
-  async run({ values, out }) {
-    const endpoint = strArg(values, "connect", true);
-    const status = (await requestStatus(endpoint, intArg(values, "timeout", 2000, 1))) as JobServerStatus & { error?: string };
-    if (status.error !== undefined) {
-      out.error(status.error);
-      return EXIT.FAILURE;
-    }
-    out.result(statusText(status), status as unknown as Record<string, unknown>);
-    return EXIT.OK;
-  },
-};
-
-/** Every command of the tools folder. */
-export const toolsCommands: CliCommand[] = [pipeCommand, serveCommand, statusCommand];
+/** The log pipe's commands, registered in patterns/cli/commands.ts. */
+export const logPipeCommands: CliCommand[] = [pipeCommand];

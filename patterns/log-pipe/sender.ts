@@ -9,15 +9,14 @@
 import * as zmq from "zeromq";
 import {
   BoundedQueue,
-  ClosedError,
   InvalidOptionError,
-  Reactor,
-  TypedEmitter,
+  Lifecycle,
   enumOption,
   intOption,
   optionsObject,
-  signalOption,
+  type CloseCause,
   type DropReason,
+  type LifecycleOptions,
   type SocketHandle,
 } from "../../src/index.js";
 import { endpointLists } from "./endpoints.js";
@@ -29,7 +28,7 @@ export type SenderType = "pub" | "push";
 export type DropPolicy = "drop-newest" | "drop-oldest";
 
 /** Options of {@link LogSender}. */
-export interface LogSenderOptions {
+export interface LogSenderOptions extends LifecycleOptions {
   /** `pub` (default, as Message::Passing) or `push`. */
   readonly type?: SenderType;
   /** Endpoints to bind (one string or a list). At least one of `bind`/`connect` is required. */
@@ -44,16 +43,14 @@ export interface LogSenderOptions {
   /** What a full queue drops. Default `drop-newest`. */
   readonly overflow?: DropPolicy;
   /**
-   * Time (ms) {@link LogSender.close} allows for queued messages to leave. Default 0 (as
-   * Message::Passing): closing never waits, what is still queued is dropped and counted.
+   * Time (ms) `close()` allows for queued messages to leave. Default 0 (as Message::Passing):
+   * closing never waits, what is still queued is dropped and counted.
    */
   readonly linger?: number;
   /** ZMQ_RECONNECT_IVL, ms. Default 100. */
   readonly reconnectInterval?: number;
   /** ZMQ_RECONNECT_IVL_MAX, ms: reconnect backoff cap. Default 5000. */
   readonly reconnectMaxInterval?: number;
-  /** Aborting it closes the sender. */
-  readonly signal?: AbortSignal;
 }
 
 /** Counters of a {@link LogSender}. */
@@ -83,106 +80,77 @@ export interface LogSenderEvents {
   [event: string]: unknown[];
   /** A message was dropped (counted in `stats().dropped`). */
   "message:dropped": [{ reason: DropReason; message: string | Buffer }];
+  /** PUB only: a subscription frame that was neither subscribe nor unsubscribe (counted, dropped). */
+  "message:malformed": [{ socket: string; reason: string; frames: number }];
   /** PUB only: the first subscription arrived (held messages are now sent) or the last left. */
   "subscribers:changed": [{ subscriptions: number }];
-  /** The sender finished closing. */
-  "sender:closed": [];
 }
+
+const EMPTY_SOCKET_STATS = { sent: 0, queued: 0, dropped: 0, droppedQueueFull: 0, droppedClosed: 0, droppedHwm: 0, droppedError: 0, droppedUnroutable: 0 };
+let senders = 0;
 
 /**
  * Message::Passing ZeroMQ output: a PUB (or PUSH) socket behind a bounded queue.
  *
- * `send()` never blocks and never throws for a full queue: it returns false when the message
- * was dropped, and every drop is counted. PUB is an XPUB with ZMQ_XPUB_NODROP, so zeromq never
- * drops at its high-water mark without us knowing, and while no collector is subscribed the
- * messages are held (up to `hwm`) instead of vanishing; they go out when one subscribes.
+ * `start()` connects and binds; `send()` starts the sender when it was not started, so a
+ * connecting sender may be used at once. `send()` never blocks and never throws for a full
+ * queue: it returns false when the message was dropped, and every drop is counted. Until the
+ * socket is up, messages are held (up to `hwm`). PUB is an XPUB with ZMQ_XPUB_NODROP, so
+ * zeromq never drops at its high-water mark without us knowing, and while no collector is
+ * subscribed the messages are held (up to `hwm`) instead of vanishing; they go out when one
+ * subscribes.
  */
-export class LogSender extends TypedEmitter<LogSenderEvents> {
+export class LogSender extends Lifecycle<LogSenderEvents> {
   /** The socket type. */
   readonly type: SenderType;
   /** The high-water mark / queue limit. */
   readonly hwm: number;
-  readonly #reactor: Reactor;
-  readonly #handle: SocketHandle;
-  readonly #binds: string[];
+  readonly #name: string;
+  readonly #binds: readonly string[];
+  readonly #connects: readonly string[];
+  readonly #overflow: DropPolicy;
   readonly #linger: number;
-  /** PUB: messages held while nobody is subscribed. */
+  readonly #reconnect: { reconnectInterval: number; reconnectMaxInterval: number };
+  /** Messages held while the socket is not up or (PUB) nobody is subscribed. */
   readonly #held: BoundedQueue<string | Buffer>;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort = () => void this.close();
+  #handle: SocketHandle | undefined;
   #subscriptions = 0;
   #accepted = 0;
   /** Drops made here (not by the reactor's queue): held messages and sends after close. */
   readonly #drops = { queueFull: 0, closed: 0 };
   #malformed = 0;
-  #started: Promise<this> | undefined;
-  #closing: Promise<void> | undefined;
   #endpoints: string[] = [];
 
   constructor(options: LogSenderOptions) {
-    super();
     const owner = "LogSender";
     const o = optionsObject(owner, options);
-    this.type = enumOption(owner, o, "type", ["pub", "push"] as const, "pub");
+    const type = enumOption(owner, o, "type", ["pub", "push"] as const, "pub");
     const { bind, connect } = endpointLists(owner, o);
-    this.#binds = bind;
-    this.hwm = intOption(owner, o, "hwm", 10_000, 1);
+    const hwm = intOption(owner, o, "hwm", 10_000, 1);
     const overflow = enumOption(owner, o, "overflow", ["drop-newest", "drop-oldest"] as const, "drop-newest");
-    this.#linger = intOption(owner, o, "linger", 0, 0);
+    const linger = intOption(owner, o, "linger", 0, 0);
     const reconnectInterval = intOption(owner, o, "reconnectInterval", 100, 1);
     const reconnectMaxInterval = intOption(owner, o, "reconnectMaxInterval", 5000, 0);
-    this.#signal = signalOption(owner, o);
-    this.#held = new BoundedQueue(this.hwm, overflow, "held messages");
-    this.#reactor = new Reactor({ linger: 0 });
-    this.#reactor.on("message:dropped", (e) => this.emit("message:dropped", { reason: e.reason, message: e.message as string | Buffer }));
-    const common = { sendHighWaterMark: this.hwm, linger: 0, reconnectInterval, reconnectMaxInterval };
-    if (this.type === "pub") {
-      const socket = new zmq.XPublisher({ ...common, noDrop: true });
-      this.#handle = this.#reactor.add(socket, { name: "log-pub", sendQueueLimit: this.hwm, overflow, onMessage: (frames) => this.#onSubscription(frames) });
-    } else {
-      // immediate: no queue towards a collector that is not connected; we hold and count instead.
-      const socket = new zmq.Push({ ...common, immediate: true });
-      this.#handle = this.#reactor.add(socket, { name: "log-push", sendQueueLimit: this.hwm, overflow });
-    }
-    try {
-      for (const ep of connect) this.#handle.socket.connect(ep);
-    } catch (error) {
-      void this.#reactor.close();
-      throw new InvalidOptionError("connect", `${owner}: cannot connect: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    if (this.#signal?.aborted) void this.close();
-    else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    super(owner, o, { linger: 0 });
+    this.type = type;
+    this.hwm = hwm;
+    this.#name = `log-${type}-${++senders}`;
+    this.#binds = bind;
+    this.#connects = connect;
+    this.#overflow = overflow;
+    this.#linger = linger;
+    this.#reconnect = { reconnectInterval, reconnectMaxInterval };
+    this.#held = new BoundedQueue(hwm, overflow, "held messages");
   }
 
-  /**
-   * Bind the `bind` endpoints (connects were made in the constructor). Idempotent. When a
-   * bind fails the sender is closed (nothing stays bound) and the error rethrown.
-   */
-  start(): Promise<this> {
-    this.#started ??= (async () => {
-      if (this.#closing) throw new ClosedError("LogSender.start: the sender is closed");
-      try {
-        for (const ep of this.#binds) {
-          await this.#handle.socket.bind(ep);
-          this.#endpoints.push(this.#handle.socket.lastEndpoint ?? ep);
-        }
-      } catch (error) {
-        await this.close(0);
-        throw error;
-      }
-      return this;
-    })();
-    return this.#started;
-  }
-
-  /** The bound endpoints (with the real port for `tcp://...:*`), after {@link start}. */
+  /** The bound endpoints (with the real port for `tcp://...:*`), once started. */
   get endpoints(): readonly string[] {
     return this.#endpoints;
   }
 
-  /** True when messages go straight to zeromq (PUSH always; PUB once someone subscribed). */
+  /** True when messages go straight to zeromq (once started: PUSH always; PUB once someone subscribed). */
   get flowing(): boolean {
-    return this.type === "push" || this.#subscriptions > 0;
+    return this.#handle !== undefined && !this.closed && (this.type === "push" || this.#subscriptions > 0);
   }
 
   /**
@@ -191,11 +159,12 @@ export class LogSender extends TypedEmitter<LogSenderEvents> {
    */
   send(message: string | Buffer): boolean {
     this.#accepted++;
-    if (this.#closing) {
+    if (this.closed) {
       this.#countDrop(message, "closed");
       return false;
     }
-    if (this.flowing) return this.#handle.send(message) as boolean;
+    if (this.state === "new") void this.start().catch((error: unknown) => this.emit("lifecycle:error", { phase: "start", error }));
+    if (this.flowing) return this.#handle!.send(message) as boolean;
     const { accepted, dropped } = this.#held.push(message);
     if (dropped !== undefined) this.#countDrop(dropped, "queue-full");
     return accepted;
@@ -203,7 +172,7 @@ export class LogSender extends TypedEmitter<LogSenderEvents> {
 
   /** Counters; see {@link LogSenderStats}. */
   stats(): LogSenderStats {
-    const s = this.#handle.stats();
+    const s = this.#handle?.stats() ?? EMPTY_SOCKET_STATS;
     return {
       accepted: this.#accepted,
       sent: s.sent,
@@ -217,32 +186,61 @@ export class LogSender extends TypedEmitter<LogSenderEvents> {
     };
   }
 
+  protected async onStart(): Promise<void> {
+    const common = { sendHighWaterMark: this.hwm, linger: 0, ...this.#reconnect };
+    const name = this.#name;
+    const handle: SocketHandle =
+      this.type === "pub"
+        ? this.ownSocket(new zmq.XPublisher({ ...common, noDrop: true }), { name, sendQueueLimit: this.hwm, overflow: this.#overflow, onMessage: (frames) => this.#onSubscription(frames) })
+        : // immediate: no queue towards a collector that is not connected; we hold and count instead.
+          this.ownSocket(new zmq.Push({ ...common, immediate: true }), { name, sendQueueLimit: this.hwm, overflow: this.#overflow });
+    this.own(this.reactor.on("message:dropped", (e) => e.socket === name && this.emit("message:dropped", { reason: e.reason, message: e.message as string | Buffer })));
+    try {
+      for (const ep of this.#connects) handle.socket.connect(ep);
+    } catch (error) {
+      throw new InvalidOptionError("connect", `LogSender: cannot connect: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const endpoints: string[] = [];
+    for (const ep of this.#binds) {
+      await handle.socket.bind(ep);
+      endpoints.push(handle.socket.lastEndpoint ?? ep);
+    }
+    this.#endpoints = endpoints;
+    // Set last: nothing after this can fail but a close, so a failed start leaves it unset
+    // (and a retry starts afresh); after close it stays, for its counters.
+    this.#handle = handle;
+    this.#flushHeld();
+  }
+
   /**
-   * Give queued messages up to `linger` ms (default: the `linger` option) to leave, then close
-   * the socket with linger 0; what is still queued is dropped and counted. Idempotent.
+   * Give queued messages up to `linger` ms to leave (a PUB first waits for a subscriber when
+   * it holds messages); what is still queued is then dropped and counted.
    */
-  close(linger: number = this.#linger): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#signal?.removeEventListener("abort", this.#onAbort);
-      if (linger > 0) {
-        // Give a collector that has not subscribed yet, then the queue, `linger` ms in all.
-        const deadline = Date.now() + linger;
-        if (!this.flowing && this.#held.size > 0) await this.#within(this.next("subscribers:changed"), linger);
-        if (this.flowing) await this.#within(this.#handle.flush(), deadline - Date.now());
+  protected override async onClose(cause: CloseCause): Promise<void> {
+    const handle = this.#handle;
+    // A shared reactor that closed has no timers left to bound the wait: no linger then.
+    if (handle && this.#linger > 0 && cause !== "reactor") {
+      const deadline = this.reactor.clock.now() + this.#linger;
+      if (this.type === "pub" && this.#subscriptions === 0 && this.#held.size > 0) await this.#within(this.next("subscribers:changed"), this.#linger);
+      if (this.#subscriptions > 0 || this.type === "push") {
+        for (let m = this.#held.shift(); m !== undefined; m = this.#held.shift()) handle.send(m);
+        await this.#within(handle.flush(), deadline - this.reactor.clock.now());
       }
-      for (const message of this.#held.drain()) this.#countDrop(message, "closed");
-      await this.#reactor.close();
-      this.emit("sender:closed");
-    })();
-    return this.#closing;
+    }
+    for (const message of this.#held.drain()) this.#countDrop(message, "closed");
   }
 
   /** Wait for `promise`, but at most `ms` milliseconds (a reactor timer). */
   async #within(promise: Promise<unknown>, ms: number): Promise<void> {
     if (ms <= 0) return;
     let timer: { cancel(): void } | undefined;
-    await Promise.race([promise, new Promise<void>((resolve) => (timer = this.#reactor.after(ms, resolve)))]);
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = this.reactor.after(ms, resolve)))]);
     timer?.cancel();
+  }
+
+  #flushHeld(): void {
+    if (!this.flowing) return;
+    for (let m = this.#held.shift(); m !== undefined; m = this.#held.shift()) this.#handle!.send(m);
   }
 
   #countDrop(message: string | Buffer, reason: "queue-full" | "closed"): void {
@@ -256,14 +254,12 @@ export class LogSender extends TypedEmitter<LogSenderEvents> {
     const frame = frames[0];
     if (frames.length !== 1 || frame === undefined || frame.length === 0 || frame[0]! > 1) {
       this.#malformed++;
+      this.emit("message:malformed", { socket: this.#name, reason: "not a subscription frame", frames: frames.length });
       return;
     }
     const before = this.#subscriptions;
     this.#subscriptions = Math.max(0, before + (frame[0] === 1 ? 1 : -1));
     if ((before === 0) !== (this.#subscriptions === 0)) this.emit("subscribers:changed", { subscriptions: this.#subscriptions });
-    if (this.#subscriptions > 0) {
-      for (let m = this.#held.shift(); m !== undefined; m = this.#held.shift()) this.#handle.send(m);
-    }
+    this.#flushHeld();
   }
 }
-

@@ -4,17 +4,15 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
-import { JobServer } from "../../../patterns/tools/server.js";
-import { requestStatus } from "../../../patterns/tools/control.js";
-import type { JobServerStatus } from "../../../patterns/tools/server.js";
+import { requestStatus, type JobServerStatus } from "../../../patterns/job-server/index.js";
 import { uniqAddress } from "../../helpers/addresses.js";
 import { sendMalformed } from "../../helpers/malformed.js";
-import { killAll, start, startCli, type Child } from "../../helpers/process.js";
+import { killAll, startCli, type Child } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
 
 afterEach(killAll);
 
-const HANDLER = "test/patterns/tools/fixtures/handler-job.mjs";
+const HANDLER = "test/patterns/job-server/fixtures/handler-job.mjs";
 
 async function startServe(extra: string[]): Promise<{ server: Child; frontend: string; control: string }> {
   const frontend = await uniqAddress("tcp");
@@ -172,7 +170,7 @@ describe("zpatterns serve", () => {
   it("a handler that cannot load makes workers crash-loop with a growing delay, not a fork storm", async () => {
     const frontend = await uniqAddress("tcp");
     const control = await uniqAddress("tcp");
-    const server = startCli(["serve", "--frontend", frontend, "--control", control, "--handler", "test/patterns/tools/fixtures/no-such-handler.mjs", "--min-workers", "1"]);
+    const server = startCli(["serve", "--frontend", frontend, "--control", control, "--handler", "test/patterns/job-server/fixtures/no-such-handler.mjs", "--min-workers", "1"]);
     await server.waitLine(/^serve: frontend/, 20_000);
     await waitFor(async () => (await status(control)).counters.crashed >= 3, { timeout: 20_000, what: "three crashes" });
     const s = await status(control);
@@ -183,18 +181,13 @@ describe("zpatterns serve", () => {
     expect(await server.exited).toBe(0);
   }, 60_000);
 
-  it("validates its options and usage", async () => {
-    expect(() => new JobServer({ frontend: "tcp://127.0.0.1:1", backend: "tcp://127.0.0.1:2" } as never)).toThrow(/handler/);
-    expect(() => new JobServer({ frontend: "tcp://127.0.0.1:1", backend: "tcp://127.0.0.1:2", handler: "echo", minWorkers: 3, maxWorkers: 2 })).toThrow(/maxWorkers/);
-    expect(() => new JobServer({ frontend: "nope", backend: "tcp://127.0.0.1:2", handler: "echo" })).toThrow(/frontend/);
-    const usage = startCli(["serve", "--handler", "echo"]);
-    expect(await usage.exited).toBe(2);
+  it("usage errors exit 2", async () => {
+    const noFrontend = startCli(["serve", "--handler", "echo"]);
+    expect(await noFrontend.exited).toBe(2);
+    const badEndpoint = startCli(["serve", "--frontend", "nope", "--handler", "echo"]);
+    expect(await badEndpoint.exited).toBe(2);
+    expect(badEndpoint.errLines.join("\n")).toMatch(/frontend/);
+    const badOverflow = startCli(["serve", "--frontend", "tcp://127.0.0.1:*", "--handler", "echo", "--pending-overflow", "reject"]);
+    expect(await badOverflow.exited).toBe(2);
   });
-
-  it("the job-server example runs to the end", async () => {
-    const example = start(process.execPath, ["dist/examples/job-server.js"]);
-    const line = await example.waitLine(/^answered/, 50_000);
-    expect(await example.exited).toBe(0);
-    expect(line).toMatch(/^answered 100 of 100 requests/);
-  }, 60_000);
 });

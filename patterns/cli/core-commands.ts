@@ -4,9 +4,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { version as libzmqVersion } from "zeromq";
-import { EXIT, type CliCommand } from "./cli.js";
+import { EXIT, type CliCommand } from "../../src/cli/cli.js";
 
-/** The package version, read on demand from the package root (found from src/cli or dist/src/cli). */
+/** The package version, read on demand from the package root (found from patterns/cli or dist/patterns/cli). */
 function packageVersion(): string {
   for (const up of ["../../package.json", "../../../package.json"]) {
     const url = new URL(up, import.meta.url);

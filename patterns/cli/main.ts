@@ -3,7 +3,7 @@
  * The `zpatterns` binary.
  * @module
  */
-import { runCli } from "./cli.js";
+import { runCli } from "../../src/cli/cli.js";
 import { commands } from "./commands.js";
 
 process.exitCode = await runCli(process.argv.slice(2), commands);

@@ -13,23 +13,27 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ParanoidPirateQueue, type ParanoidPirateQueueStats } from "../paranoid-pirate/index.js";
 import {
-  ClosedError,
   InvalidOptionError,
-  TypedEmitter,
+  Lifecycle,
+  endpointOption,
   endpointsOption,
+  enumOption,
   idKey,
   intOption,
   optionsObject,
-  signalOption,
+  requiredOption,
   stringOption,
-  endpointOption,
-  type Timer,
+  type CloseCause,
+  type LifecycleOptions,
 } from "../../src/index.js";
 import { ControlServer } from "./control.js";
 import { WORKER_CONFIG_ENV, type ServeWorkerConfig } from "./serve-worker.js";
 
+/** What a request arriving at the queue's full backlog drops. */
+export type JobServerPendingOverflow = "drop-oldest" | "drop-newest";
+
 /** Options of {@link JobServer}. */
-export interface JobServerOptions {
+export interface JobServerOptions extends LifecycleOptions {
   /** Endpoint(s) clients (REQ) connect to. */
   readonly frontend: string | readonly string[];
   /** Endpoint(s) the worker children connect to. Use `tcp://127.0.0.1:*` or an `ipc://` path. */
@@ -52,16 +56,24 @@ export interface JobServerOptions {
   readonly startTimeout?: number;
   /** A retiring worker still running after this many ms is killed, ms. Default 30000. */
   readonly retireTimeout?: number;
-  /** Requests held longer than this while no worker is ready are dropped, ms. Default 30000. */
+  /** Requests held longer than this while no worker is ready are dropped, ms (0 = never). Default: the 6/PPP queue's. */
   readonly pendingTimeout?: number;
-  /** Requests held at most while no worker is ready. Default 10000. */
+  /** Requests held at most while no worker is ready. Default: the 6/PPP queue's (1000). */
   readonly maxPending?: number;
+  /** What a request arriving at a full backlog drops. Default: the 6/PPP queue's (`drop-oldest`). */
+  readonly pendingOverflow?: JobServerPendingOverflow;
+  /**
+   * Redeliveries of a request whose worker died. Default 10, not the queue's 3: a worker
+   * killed mid-request costs one delivery, and the job server keeps going while children
+   * are replaced (a rolling restart retires every worker).
+   */
+  readonly maxRedeliveries?: number;
+  /** How long `close()` waits for waiting and running requests before stopping the workers, ms. Default 10000. */
+  readonly drainTimeout?: number;
   /** Control endpoint (ROUTER answering `STATUS`). Default: none. */
   readonly control?: string;
   /** The worker entry script. Default: the bundled `serve-worker.js`. */
   readonly workerScript?: string;
-  /** Aborting it stops the server (drains first, as {@link JobServer.close}). */
-  readonly signal?: AbortSignal;
 }
 
 /** State of one worker child. */
@@ -142,10 +154,8 @@ export interface JobServerEvents {
   "pool:restarting": [{ workers: number }];
   /** A rolling restart finished. */
   "pool:restarted": [{ workers: number }];
-  /** Shutdown began: waiting for waiting and running requests. */
+  /** Shutdown began: waiting for waiting and running requests. (`lifecycle:closed` follows once every worker has exited and the queue is closed.) */
   "server:draining": [{ pending: number }];
-  /** Every worker has exited and the queue is closed. */
-  "server:closed": [];
 }
 
 interface Child {
@@ -155,17 +165,53 @@ interface Child {
   started: number;
   exited: Promise<void>;
   /** Kills the child if it does not become ready in time, or does not leave in time when retiring. */
-  killTimer?: Timer;
+  killTimer?: { cancel(): void };
 }
 
 const DEFAULT_WORKER_SCRIPT = fileURLToPath(new URL("./serve-worker.js", import.meta.url));
 
+/** The validated options, read before the base class is constructed. */
+function jobServerConfig(options: JobServerOptions) {
+  const owner = "JobServer";
+  const o = optionsObject(owner, options);
+  requiredOption(owner, o, "frontend", "an endpoint or a list of endpoints");
+  requiredOption(owner, o, "backend", "an endpoint or a list of endpoints");
+  requiredOption(owner, o, "handler", "a handler name or module path");
+  const minWorkers = intOption(owner, o, "minWorkers", 1, 0);
+  const maxWorkers = intOption(owner, o, "maxWorkers", Math.max(4, minWorkers), 1);
+  if (maxWorkers < minWorkers) throw new InvalidOptionError("maxWorkers", `${owner}: expected \`maxWorkers\` to be an integer >= minWorkers (${minWorkers}), got ${maxWorkers}`);
+  const optional = <T>(name: string, read: () => T): T | undefined => (o[name] === undefined ? undefined : read());
+  return {
+    bag: o,
+    frontend: endpointsOption(owner, o, "frontend"),
+    backend: endpointsOption(owner, o, "backend"),
+    handler: stringOption(owner, o, "handler", ""),
+    minWorkers,
+    maxWorkers,
+    heartbeatInterval: intOption(owner, o, "heartbeatInterval", 1000, 1),
+    heartbeatLiveness: intOption(owner, o, "heartbeatLiveness", 3, 1),
+    scaleInterval: intOption(owner, o, "scaleInterval", 500, 1),
+    idleTimeout: intOption(owner, o, "idleTimeout", 10_000, 1),
+    retireTimeout: intOption(owner, o, "retireTimeout", 30_000, 1),
+    startTimeout: intOption(owner, o, "startTimeout", 30_000, 1),
+    drainTimeout: intOption(owner, o, "drainTimeout", 10_000, 0),
+    pendingTimeout: optional("pendingTimeout", () => intOption(owner, o, "pendingTimeout", 0, 0)),
+    maxPending: optional("maxPending", () => intOption(owner, o, "maxPending", 1, 1)),
+    pendingOverflow: optional("pendingOverflow", () => enumOption<JobServerPendingOverflow>(owner, o, "pendingOverflow", ["drop-oldest", "drop-newest"], "drop-oldest")),
+    maxRedeliveries: intOption(owner, o, "maxRedeliveries", 10, 0),
+    control: o.control === undefined ? undefined : endpointOption(owner, o, "control"),
+    workerScript: stringOption(owner, o, "workerScript", DEFAULT_WORKER_SCRIPT),
+  };
+}
+
 /**
- * Net::Server::ZMQ, rebuilt on 6/PPP: {@link start} binds the queue and forks `minWorkers`
- * children; {@link addWorker}/{@link removeWorker} (SIGTTIN/SIGTTOU), {@link restartWorkers}
- * (SIGHUP) and {@link close} (SIGTERM) are what `zpatterns serve` wires to signals.
+ * Net::Server::ZMQ, rebuilt on 6/PPP: `start()` binds the control endpoint (if any) and the
+ * queue and forks `minWorkers` children; {@link addWorker}/{@link removeWorker}
+ * (SIGTTIN/SIGTTOU), {@link restartWorkers} (SIGHUP) and `close()` (SIGTERM: drain for at
+ * most `drainTimeout` ms, then stop the workers) are what `zpatterns serve` wires to signals.
+ * The queue runs on the server's reactor.
  */
-export class JobServer extends TypedEmitter<JobServerEvents> {
+export class JobServer extends Lifecycle<JobServerEvents> {
   /** The 6/PPP queue the parent runs (its `endpoints` hold the bound frontend/backend). */
   readonly queue: ParanoidPirateQueue;
   /** 6/PPP heartbeat interval, ms. */
@@ -178,8 +224,8 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
   readonly #idleTimeout: number;
   readonly #retireTimeout: number;
   readonly #startTimeout: number;
+  readonly #drainTimeout: number;
   readonly #controlSpec: string | undefined;
-  readonly #signal: AbortSignal | undefined;
   readonly #children = new Map<string, Child>();
   /** Ids of workers that exited after being retired, until the queue forgets them. */
   readonly #retired = new Set<string>();
@@ -190,43 +236,38 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
   #lastBusy = 0;
   #crashStreak = 0;
   #respawnAt = 0;
-  #scaleTimer: Timer | undefined;
   #control: ControlServer | undefined;
   #restarting: Promise<void> | undefined;
   #draining = false;
-  #closing: Promise<void> | undefined;
-  readonly #onAbort = () => void this.close();
+  /** The start got as far as forking the first children. */
+  #begun = false;
 
   constructor(options: JobServerOptions) {
-    super();
-    const owner = "JobServer";
-    const o = optionsObject(owner, options);
-    const frontend = endpointsOption(owner, o, "frontend");
-    const backend = endpointsOption(owner, o, "backend");
-    this.#handler = stringOption(owner, o, "handler", undefined) ?? invalid("handler", "a handler name or module path");
-    this.#min = intOption(owner, o, "minWorkers", 1, 0);
-    this.#max = intOption(owner, o, "maxWorkers", Math.max(4, this.#min), 1);
-    if (this.#max < this.#min) invalid("maxWorkers", `an integer >= minWorkers (${this.#min})`);
-    this.heartbeatInterval = intOption(owner, o, "heartbeatInterval", 1000, 1);
-    this.heartbeatLiveness = intOption(owner, o, "heartbeatLiveness", 3, 1);
-    this.#scaleInterval = intOption(owner, o, "scaleInterval", 500, 1);
-    this.#idleTimeout = intOption(owner, o, "idleTimeout", 10_000, 1);
-    this.#retireTimeout = intOption(owner, o, "retireTimeout", 30_000, 1);
-    this.#startTimeout = intOption(owner, o, "startTimeout", 30_000, 1);
-    const pendingTimeout = intOption(owner, o, "pendingTimeout", 30_000, 0);
-    const maxPending = intOption(owner, o, "maxPending", 10_000, 1);
-    this.#controlSpec = o.control === undefined ? undefined : endpointOption(owner, o, "control");
-    this.#workerScript = stringOption(owner, o, "workerScript", DEFAULT_WORKER_SCRIPT);
-    this.#signal = signalOption(owner, o);
+    const c = jobServerConfig(options);
+    super("JobServer", c.bag);
+    this.#handler = c.handler;
+    this.#min = c.minWorkers;
+    this.#max = c.maxWorkers;
+    this.heartbeatInterval = c.heartbeatInterval;
+    this.heartbeatLiveness = c.heartbeatLiveness;
+    this.#scaleInterval = c.scaleInterval;
+    this.#idleTimeout = c.idleTimeout;
+    this.#retireTimeout = c.retireTimeout;
+    this.#startTimeout = c.startTimeout;
+    this.#drainTimeout = c.drainTimeout;
+    this.#controlSpec = c.control;
+    this.#workerScript = c.workerScript;
+    // Opens nothing: the queue binds in start().
     this.queue = new ParanoidPirateQueue({
-      frontend,
-      backend,
+      frontend: c.frontend,
+      backend: c.backend,
       heartbeatInterval: this.heartbeatInterval,
       heartbeatLiveness: this.heartbeatLiveness,
-      pendingTimeout,
-      maxPending,
-      // A worker killed mid-request costs one delivery; keep going while children are replaced.
-      maxRedeliveries: 10,
+      ...(c.pendingTimeout === undefined ? {} : { pendingTimeout: c.pendingTimeout }),
+      ...(c.maxPending === undefined ? {} : { maxPending: c.maxPending }),
+      ...(c.pendingOverflow === undefined ? {} : { overflow: c.pendingOverflow }),
+      maxRedeliveries: c.maxRedeliveries,
+      reactor: this.reactor,
     });
     this.queue.on("worker:ready", ({ id }) => this.#onReady(id));
     this.queue.on("worker:expired", ({ id, silentMs, busy }) => this.#onPurged(id, `silent for ${silentMs} ms${busy ? " while busy" : ""}`));
@@ -243,27 +284,6 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
     return this.#control?.endpoint;
   }
 
-  /**
-   * Bind queue (and control endpoint), fork `minWorkers` children, start scaling. When a
-   * bind fails the server is closed (nothing stays bound) and the error rethrown.
-   */
-  async start(): Promise<void> {
-    if (this.#closing) throw new ClosedError("JobServer is closed");
-    try {
-      await this.queue.start();
-      if (this.#controlSpec !== undefined) this.#control = await ControlServer.bind(this.queue.reactor, this.#controlSpec, () => this.status());
-    } catch (error) {
-      await this.close(0);
-      throw error;
-    }
-    const now = this.queue.reactor.clock.now();
-    this.#lastBusy = now;
-    for (let i = 0; i < this.#min; i++) this.#spawn("minimum");
-    this.#scaleTimer = this.queue.reactor.every(this.#scaleInterval, () => this.#scale());
-    if (this.#signal?.aborted) void this.close();
-    else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
-  }
-
   /** Live children (starting or ready). */
   get workers(): number {
     let n = 0;
@@ -274,7 +294,7 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
   /** Status snapshot (what the control endpoint answers). */
   status(): JobServerStatus {
     const q = this.queue.stats();
-    const now = this.queue.reactor.clock.now();
+    const now = this.reactor.clock.now();
     const children = [...this.#children.values()].map((c) => ({ id: c.id, pid: c.proc.pid, state: c.state, uptimeMs: now - c.started }));
     return {
       workers: this.workers,
@@ -294,9 +314,10 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
   /**
    * SIGTTIN: one more worker, now. The signal is authoritative: the limits move so that
    * scaling keeps the new size as a floor (`minWorkers`, and `maxWorkers` if needed).
+   * Ignored unless running.
    */
   addWorker(reason = "SIGTTIN"): void {
-    if (this.#closing) return;
+    if (this.state !== "running") return;
     const n = this.workers + 1;
     this.#min = Math.max(this.#min, n);
     this.#max = Math.max(this.#max, n);
@@ -307,10 +328,11 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
 
   /**
    * SIGTTOU: one worker fewer, now (it finishes its request first). The new size becomes the
-   * ceiling (`maxWorkers`, and `minWorkers` if needed). False when there is no worker.
+   * ceiling (`maxWorkers`, and `minWorkers` if needed). False when there is no worker or the
+   * server is not running.
    */
   removeWorker(reason = "SIGTTOU"): boolean {
-    if (this.#closing) return false;
+    if (this.state !== "running") return false;
     const victim = this.#pickVictim();
     if (!victim) return false;
     const n = this.workers - 1;
@@ -325,19 +347,21 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
   /**
    * SIGHUP: replace every worker, one at a time: fork the new one, wait for its READY, then
    * retire an old one (which finishes its request). Requests keep flowing throughout.
+   * Resolves at once unless running.
    */
   restartWorkers(): Promise<void> {
+    if (this.state !== "running") return this.#restarting ?? Promise.resolve();
     this.#restarting ??= (async () => {
       this.#counters.restarts++;
       const old = [...this.#children.values()].filter((c) => c.state !== "retiring");
       this.emit("pool:restarting", { workers: old.length });
       for (const child of old) {
-        if (this.#closing) break;
+        if (this.closed) break;
         if (!this.#children.has(child.id) || child.state === "retiring") continue;
         const fresh = this.#spawn("restart");
         // Keep the old worker when its replacement fails to start (the crash handling refills).
         if (!(await this.#whenReady(fresh))) continue;
-        if (this.#closing) break;
+        if (this.closed) break;
         if (this.#children.get(child.id) === child && (child.state as WorkerChildState) !== "retiring") this.#retire(child, "restart");
         await child.exited;
       }
@@ -347,28 +371,52 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
   }
 
   /**
-   * SIGTERM: stop growing, wait (at most `timeout` ms) until no request is waiting or
-   * running, then retire every worker and close the queue. Idempotent.
+   * Bind the control endpoint (if any), then the queue, fork `minWorkers` children and start
+   * scaling. A failed bind leaves nothing bound (the base class closes what was opened).
    */
-  close(timeout = 10_000): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#signal?.removeEventListener("abort", this.#onAbort);
+  protected async onStart(): Promise<void> {
+    if (this.#controlSpec !== undefined) {
+      const control = new ControlServer({ bind: this.#controlSpec, status: () => this.status(), reactor: this.reactor });
+      this.own(() => control.close());
+      await control.start();
+      this.#control = control;
+    }
+    await this.queue.start();
+    this.#lastBusy = this.reactor.clock.now();
+    this.#begun = true;
+    for (let i = 0; i < this.#min; i++) this.#spawn("minimum");
+    this.ownTimer(this.reactor.every(this.#scaleInterval, () => this.#scale()));
+  }
+
+  /**
+   * SIGTERM: stop growing, wait (at most `drainTimeout` ms) until no request is waiting or
+   * running, then retire every worker, wait for them to exit and close the queue.
+   */
+  protected override async onClose(cause: CloseCause): Promise<void> {
+    if (this.#begun) {
       this.#draining = true;
       this.emit("server:draining", { pending: this.queue.stats().pending });
-      this.#scaleTimer?.cancel();
-      const deadline = Date.now() + timeout;
-      while (Date.now() < deadline && !this.queue.closed) {
-        const q = this.queue.stats();
-        if (q.pending === 0 && q.idle >= q.workers) break;
-        await new Promise<void>((resolve) => this.queue.reactor.after(20, resolve));
+      // A shared reactor that closed has no timers and no queue left: no drain then.
+      if (cause !== "reactor") {
+        const deadline = Date.now() + this.#drainTimeout;
+        while (Date.now() < deadline && !this.queue.closed) {
+          const q = this.queue.stats();
+          if (q.pending === 0 && q.idle >= q.workers) break;
+          await new Promise<void>((resolve) => this.reactor.after(20, resolve));
+        }
       }
-      const children = [...this.#children.values()];
-      for (const child of children) if (child.state !== "retiring") this.#retire(child, "shutdown");
-      await Promise.all(children.map((c) => c.exited));
-      await this.queue.close();
-      this.emit("server:closed");
-    })();
-    return this.#closing;
+    }
+    const children = [...this.#children.values()];
+    for (const child of children) if (child.state !== "retiring") this.#retire(child, "shutdown");
+    await Promise.all(children.map((c) => c.exited));
+    await this.queue.close();
+  }
+
+  /** A timer on the reactor, or (once the reactor is closing, its timers inert) a Node timer. */
+  #after(ms: number, fn: () => void): { cancel(): void } {
+    if (!this.reactor.closed) return this.reactor.after(ms, fn);
+    const t = setTimeout(fn, ms).unref();
+    return { cancel: () => clearTimeout(t) };
   }
 
   #spawn(reason: string): Child {
@@ -391,13 +439,13 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
       id,
       proc,
       state: "starting",
-      started: this.queue.reactor.clock.now(),
+      started: this.reactor.clock.now(),
       exited: new Promise((resolve) => proc.once("exit", (code, signal) => {
         this.#onExit(child, code, signal);
         resolve();
       })),
     };
-    child.killTimer = this.queue.reactor.after(this.#startTimeout, () => {
+    child.killTimer = this.#after(this.#startTimeout, () => {
       if (child.state !== "starting") return;
       this.emit("worker:purged", { id, pid: proc.pid, reason: `not ready after ${this.#startTimeout} ms` });
       this.#counters.purged++;
@@ -452,7 +500,7 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
       child.proc.kill("SIGTERM");
     }
     child.killTimer?.cancel();
-    child.killTimer = this.queue.reactor.after(this.#retireTimeout, () => child.proc.kill("SIGKILL"));
+    child.killTimer = this.#after(this.#retireTimeout, () => child.proc.kill("SIGKILL"));
   }
 
   #onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
@@ -466,10 +514,10 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
     this.#counters.exited++;
     const expected = child.state === "retiring";
     this.emit("worker:exited", { id: child.id, pid: child.proc.pid, code, signal, expected });
-    if (expected || this.#closing) return;
+    if (expected || this.closed) return;
     this.#counters.crashed++;
     // A child that dies young is crash-looping: replace it with a growing delay (100 ms -> 5 s).
-    const now = this.queue.reactor.clock.now();
+    const now = this.reactor.clock.now();
     this.#crashStreak = now - child.started < 2000 ? this.#crashStreak + 1 : 0;
     this.#respawnAt = now + (this.#crashStreak === 0 ? 0 : Math.min(5000, 100 * 2 ** (this.#crashStreak - 1)));
     if (this.#respawnAt <= now) this.#spawn("replace crashed worker");
@@ -483,8 +531,8 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
   }
 
   #scale(): void {
-    if (this.#closing) return;
-    const now = this.queue.reactor.clock.now();
+    if (this.closed) return;
+    const now = this.reactor.clock.now();
     const q = this.queue.stats();
     const workers = this.workers;
     if (workers < this.#min) {
@@ -510,8 +558,4 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
       this.emit("pool:scaled", { direction: "down", reason: "idle", workers: this.workers });
     }
   }
-}
-
-function invalid(option: string, expected: string): never {
-  throw new InvalidOptionError(option, `JobServer: expected \`${option}\` to be ${expected}`);
 }

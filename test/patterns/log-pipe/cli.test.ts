@@ -1,21 +1,18 @@
 /**
  * `zpatterns pipe` as real processes (built CLI), plus Python peers speaking the same
- * one-frame JSON convention, and the library classes' option checks and malformed input.
+ * one-frame JSON convention.
  */
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import * as zmq from "zeromq";
-import { LogReceiver, LogSender, Pipe, StreamOutput, LineInput, FileOutput } from "../../../patterns/tools/index.js";
 import { uniqAddress } from "../../helpers/addresses.js";
-import { malformedMessages, sendMalformed } from "../../helpers/malformed.js";
 import { killAll, startCli, startPython, type Child } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
 
 afterEach(killAll);
 
-const FIX = "test/patterns/tools/fixtures";
+const FIX = "test/patterns/log-pipe/fixtures";
 const docs = (n: number, extra: Record<string, unknown> = {}) => Array.from({ length: n }, (_, i) => JSON.stringify({ seq: i, msg: `line ${i}`, ...extra }));
 
 /** The counters a pipe printed on exit (run with --json). */
@@ -181,124 +178,5 @@ describe("interop with a Python peer (one frame, one JSON document)", () => {
     expect(await push.exited).toBe(0);
     expect(await pull.exited).toBe(0);
     expect(pull.lines.slice(1).map((l) => JSON.parse(l).seq)).toEqual([0, 1, 2]);
-  });
-});
-
-describe("pipe library", () => {
-  it("validates options with TypeErrors naming the option", () => {
-    expect(() => new LogSender({} as never)).toThrow(/bind/);
-    expect(() => new LogSender({ connect: "nope" })).toThrow(/connect/);
-    expect(() => new LogSender({ connect: "tcp://127.0.0.1:1", hwm: 0 })).toThrow(/hwm/);
-    expect(() => new LogSender({ connect: "tcp://127.0.0.1:1", type: "sub" as never })).toThrow(/type/);
-    expect(() => new LogReceiver({ bind: "tcp://127.0.0.1:1", subscribe: [1] as never })).toThrow(/subscribe/);
-    expect(() => new Pipe({ input: {} as never, output: new StreamOutput(process.stdout) })).toThrow(/input/);
-    expect(() => new Pipe({ input: new LineInput(process.stdin), output: new StreamOutput(process.stdout), codec: "xml" as never })).toThrow(/codec/);
-    expect(() => new FileOutput("")).toThrow(TypeError);
-  });
-
-  it("counts malformed (multi-frame) and invalid messages on a bound PULL and never crashes", async () => {
-    const receiver = await new LogReceiver({ type: "pull", bind: "tcp://127.0.0.1:*" }).start();
-    const seen: string[] = [];
-    const output = { send: (t: string) => (seen.push(t), true), close: async () => {}, stats: () => ({ sent: seen.length, dropped: 0 }) };
-    const pipe = new Pipe({ input: receiver, output });
-    const running = pipe.run();
-    const sent = await sendMalformed(receiver.endpoints[0]!, { type: "push", count: 200, templates: [[Buffer.from('{"a":1}')]] });
-    await waitFor(() => {
-      const s = pipe.stats();
-      return s.in + s.malformed === sent;
-    }, { what: "all garbage accounted for" });
-    await receiver.close();
-    const stats = await running;
-    expect(stats.malformed).toBeGreaterThan(0);
-    expect(stats.in).toBe(stats.out + stats.invalid);
-    expect(stats.invalid).toBeGreaterThan(0);
-  });
-
-  it("counts garbage on a bound SUB input and on a bound PUB output's subscription channel", async () => {
-    const receiver = await new LogReceiver({ type: "sub", bind: "tcp://127.0.0.1:*" }).start();
-    const seen: string[] = [];
-    const pipe = new Pipe({ input: receiver, output: { send: (t: string) => (seen.push(t), true), close: async () => {}, stats: () => ({ sent: seen.length, dropped: 0 }) } });
-    const running = pipe.run();
-    // A publisher's messages only flow once the subscription reached it: send until they arrive.
-    const pub = new zmq.Publisher({ linger: 0 });
-    pub.connect(receiver.endpoints[0]!);
-    const garbage = malformedMessages(200, 7, [[Buffer.from('{"a":1}')]]);
-    await waitFor(async () => {
-      for (const m of garbage) await pub.send(m);
-      const s = pipe.stats();
-      return s.malformed > 0 && s.in > 0;
-    }, { what: "garbage counted at the SUB" });
-    pub.close();
-    const stats = await pipe.close();
-    expect(stats.in).toBe(stats.out + stats.invalid);
-    expect(await pipe.close()).toEqual(stats);
-
-    const sender = await new LogSender({ bind: "tcp://127.0.0.1:*", hwm: 10 }).start();
-    const xsub = new zmq.XSubscriber({ linger: 0 });
-    xsub.connect(sender.endpoints[0]!);
-    await xsub.send([Buffer.from([7, 1, 2])]);
-    await xsub.send([Buffer.alloc(0)]);
-    await xsub.send([Buffer.from([0x00])]); // an unsubscribe without a subscription
-    await waitFor(() => sender.stats().malformed === 2, { what: "2 malformed subscription frames" });
-    expect(sender.stats().subscriptions).toBe(0);
-    await xsub.send([Buffer.from([1])]);
-    await waitFor(() => sender.stats().subscriptions === 1, { what: "a real subscription" });
-    xsub.close();
-    await sender.close();
-  });
-
-  it("a PUSH sender rides out a collector restart: held while away (bounded, counted), flowing again after", async () => {
-    // The first collector picks a free port; the second one rebinds it.
-    const bindPull = async (ep: string) => {
-      const pull = new zmq.Pull({ linger: 0, receiveTimeout: 10_000 });
-      // A closed socket releases its port asynchronously: retry the bind.
-      await waitFor(() => pull.bind(ep).then(() => true, () => false), { what: `bind ${ep}` });
-      return pull;
-    };
-    const collect = async (pull: zmq.Pull, n: number, what: string) => {
-      const got: string[] = [];
-      try {
-        while (got.length < n) got.push(((await pull.receive()) as Buffer[])[0]!.toString());
-      } catch (error) {
-        throw new Error(`${what}: got ${JSON.stringify(got)}, sender ${JSON.stringify(sender.stats())}: ${String(error)}`);
-      } finally {
-        pull.close();
-      }
-      return got;
-    };
-    const pull1 = await bindPull("tcp://127.0.0.1:*");
-    const ep = pull1.lastEndpoint!;
-    const sender = await new LogSender({ type: "push", connect: ep, hwm: 50, reconnectInterval: 20, reconnectMaxInterval: 100 }).start();
-    for (let i = 0; i < 3; i++) sender.send(`a${i}`);
-    expect(await collect(pull1, 3, "first collector")).toEqual(["a0", "a1", "a2"]);
-    // Collector gone: the sender holds at most hwm (+1 in flight) and counts the rest.
-    for (let i = 0; i < 200; i++) sender.send(`b${i}`);
-    const away = sender.stats();
-    expect(away.queued).toBeLessThanOrEqual(51);
-    expect(away.accepted).toBe(203);
-    // Back again: what was held arrives, then new messages.
-    const pull2 = await bindPull(ep);
-    for (let i = 0; i < 5; i++) sender.send(`c${i}`);
-    expect((await collect(pull2, 5, "second collector")).length).toBe(5);
-    await sender.close();
-    const s = sender.stats();
-    expect(s.sent + s.dropped).toBe(s.accepted);
-    expect(s.droppedQueueFull).toBeGreaterThan(0);
-  });
-
-  it("a PUB sender holds messages until a subscriber arrives, then sends them in order", async () => {
-    const sender = await new LogSender({ bind: "tcp://127.0.0.1:*", hwm: 10 }).start();
-    for (let i = 0; i < 15; i++) sender.send(JSON.stringify({ i }));
-    expect(sender.stats()).toMatchObject({ accepted: 15, queued: 10, dropped: 5, droppedQueueFull: 5, sent: 0 });
-    const receiver = new LogReceiver({ connect: sender.endpoints[0]! });
-    const got: string[] = [];
-    const pipe = new Pipe({ input: receiver, output: { send: (t) => (got.push(t), true), close: async () => {}, stats: () => ({ sent: got.length, dropped: 0 }) }, count: 10 });
-    const stats = await pipe.run();
-    expect(stats.out).toBe(10);
-    expect(got.map((t) => JSON.parse(t).i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    await sender.close();
-    expect(sender.stats()).toMatchObject({ sent: 10, dropped: 5 });
-    expect(sender.send("late")).toBe(false);
-    expect(sender.stats().droppedClosed).toBe(1);
   });
 });

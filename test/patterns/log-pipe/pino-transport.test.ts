@@ -1,17 +1,24 @@
 /**
  * The pino transport: a burst with the collector stalled stays bounded (queue length and
- * counters, plus a generous RSS bound), and the log-collector example runs end to end.
+ * counters, plus a generous RSS bound), a failed bind leaves nothing bound, and the
+ * log-collector example runs end to end.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
-import type { LogSenderStats } from "../../../patterns/tools/index.js";
+import type { LogSenderStats } from "../../../patterns/log-pipe/index.js";
+import zeromqTransport from "../../../patterns/log-pipe/pino-transport.js";
 import { killAll, start } from "../../helpers/process.js";
+import { expectReleasedAfterFailedStart } from "./release.js";
 
 afterEach(killAll);
 
 type Counters = LogSenderStats;
 
 describe("pino transport", () => {
+  it("a failed bind closes the sender (no socket left bound behind the rejection)", async () => {
+    await expectReleasedAfterFailedStart((free, taken) => zeromqTransport({ type: "push", bind: [free, taken], statsInterval: 0 }));
+  });
+
   for (const type of ["push", "pub"] as const) {
     it(`a 100,000-record burst over ${type.toUpperCase()} with the collector stalled stays within the bound`, async () => {
       // A collector that connects and never reads.
@@ -20,7 +27,7 @@ describe("pino transport", () => {
       await stalled.bind("tcp://127.0.0.1:*");
       try {
         const hwm = 1000;
-        const app = start(process.execPath, ["--expose-gc", "test/patterns/tools/fixtures/pino-burst.mjs", stalled.lastEndpoint!, type, "100000", String(hwm)]);
+        const app = start(process.execPath, ["--expose-gc", "test/patterns/log-pipe/fixtures/pino-burst.mjs", stalled.lastEndpoint!, type, "100000", String(hwm)]);
         const line = await app.waitLine(/^\{/, 50_000);
         expect(await app.exited).toBe(0);
         const r = JSON.parse(line) as { rssBefore: number; rssMax: number; stats: Counters; final: Counters; maxQueued: number };
