@@ -5,7 +5,7 @@ import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClosedError, Reactor, type Lifecycle } from "../../src/index.js";
 import { uniqAddress } from "../helpers/addresses.js";
-import { within } from "../helpers/wait.js";
+import { waitFor, within } from "../helpers/wait.js";
 import type { FactoryContext, LifecycleFactory } from "./harness.js";
 import { factories } from "./factories/index.js";
 
@@ -26,7 +26,7 @@ function track<T extends Lifecycle>(instance: T): T {
   return instance;
 }
 
-async function bindable(endpoint: string): Promise<boolean> {
+async function bindOnce(endpoint: string): Promise<boolean> {
   const probe = new zmq.Router({ linger: 0 });
   try {
     await probe.bind(endpoint);
@@ -36,6 +36,14 @@ async function bindable(endpoint: string): Promise<boolean> {
   } finally {
     probe.close();
   }
+}
+
+/**
+ * True when `endpoint` can be bound again. libzmq closes a listener on its I/O thread after
+ * `close()` returns, so the port may stay busy for a moment: retry (bounded) until it is free.
+ */
+async function bindable(endpoint: string): Promise<boolean> {
+  return waitFor(() => bindOnce(endpoint), { timeout: 5000, every: 20, what: `${endpoint} to be free` }).catch(() => false);
 }
 
 describe.each(factories.map((f) => [f.name, f] as const))("lifecycle contract: %s", (_name, factory: LifecycleFactory) => {
