@@ -17,5 +17,6 @@ export * from "./options.js";
 export * from "./reactor.js";
 export * from "./lifecycle.js";
 export * from "./link.js";
+export * from "./worker.js";
 export * from "./peers.js";
 export * from "./handlers.js";

@@ -205,6 +205,12 @@ export class PubSubClient extends TypedEmitter<PubSubClientEvents> {
       if (this.#state === "ready") this.#state = "connecting";
       this.emit("link:lost", { reason });
     });
+    // The link connects in start() (it is a Lifecycle); a connect failure fails ready().
+    void this.#link.start().catch((error: unknown) => {
+      if (error instanceof ClosedError) return;
+      this.#failure ??= error instanceof Error ? error : new Error(String(error));
+      void this.close();
+    });
     if (this.#signal?.aborted) void this.close();
     else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
