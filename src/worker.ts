@@ -4,16 +4,16 @@
  * for each request, one at a time, with a bounded backlog, an optional `handlerTimeout`, an
  * optional `errorReply`, and the rule that a reply whose connection is gone is dropped and
  * counted, never sent on a later connection. The pattern parses its wire, hands requests to
- * the runner and frames the replies it gets back; the table of events and counters is in
- * src/README.md ("Workers").
+ * the runner and frames the replies it gets back (the base classes in src/worker-base.ts do
+ * the wiring); the table of options, events and counters is in src/README.md ("Workers").
  * @module
  */
 import type * as zmq from "zeromq";
 import { ClosedError, TimeoutError } from "./errors.js";
 import { toFrames, type MessageLike } from "./frames.js";
 import { HEARTBEAT_LIVENESS, RECONNECT_INTERVAL, RECONNECT_MAX_INTERVAL } from "./heartbeat.js";
-import type { Lifecycle, LifecycleOptions } from "./lifecycle.js";
-import { SEND_QUEUE_LIMIT, type HeartbeatLink, type HeartbeatLinkEvents } from "./link.js";
+import type { LifecycleOptions } from "./lifecycle.js";
+import { SEND_QUEUE_LIMIT, type HeartbeatLinkEvents } from "./link.js";
 import { endpointOption, functionOption, intOption, objectOption, requiredOption, type Bag } from "./options.js";
 import { BoundedQueue } from "./queue.js";
 import type { Timer } from "./timers.js";
@@ -178,31 +178,16 @@ export function heartbeatWorkerConfig<H>(owner: string, o: Bag, heartbeatInterva
 /** Emits one of the {@link WorkerEvents} on the worker. */
 export type WorkerEmit = <K extends keyof WorkerEvents & string>(event: K, ...args: WorkerEvents[K]) => void;
 
-/** Re-emit a link's events on its worker under the same names. Returns the `off`. */
-export function forwardLinkEvents(link: HeartbeatLink, emit: WorkerEmit): () => void {
-  const offs = (["link:connected", "link:established", "link:lost", "link:reconnecting"] as const).map((event) =>
-    link.on(event, (...args) => (emit as (e: string, ...a: unknown[]) => void)(event, ...args)),
-  );
-  return () => offs.forEach((off) => off());
-}
-
-/**
- * Start a worker once the caller's synchronous code has run (workers used to connect in
- * their constructor; they still start by themselves, but construct nothing that is open). A
- * failure is reported through `report`; a close first is not a failure.
- */
-export function startInBackground(service: Lifecycle, report: (error: unknown) => void): void {
-  setImmediate(() => {
-    service.start().catch((error: unknown) => {
-      if (!(error instanceof ClosedError)) report(error);
-    });
-  });
-}
-
 /** One request as the runner sees it: who asked, what; the pattern adds its own fields. */
 export interface WorkerJob {
   readonly client: Buffer;
   readonly body: Buffer[];
+}
+
+/** A request that carries the address stack its reply goes back with (Simple Pirate, 6/PPP). */
+export interface EnvelopeJob extends WorkerJob {
+  /** The addresses before the empty delimiter, outermost first (`client` is the first). */
+  readonly envelope: Buffer[];
 }
 
 /** What the pattern plugs into a {@link RequestRunner}. */

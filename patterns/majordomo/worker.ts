@@ -3,25 +3,20 @@
  * every (re)connect, heartbeats whenever nothing else went out (so also while a handler
  * runs), liveness, and reconnect on a fresh socket with backoff when the broker goes silent
  * or sends DISCONNECT. Requests are handled one at a time, as 7/MDP says, by the core
- * {@link RequestRunner}.
+ * {@link HeartbeatWorker}.
  * @module
  */
 import {
-  HeartbeatLink,
+  HeartbeatWorker,
   InvalidOptionError,
-  Lifecycle,
-  RequestRunner,
-  forwardLinkEvents,
   heartbeatWorkerConfig,
   optionsObject,
-  startInBackground,
   toFrames,
   type HeartbeatWorkerConfig,
   type HeartbeatWorkerOptions,
   type HeartbeatWorkerStats,
   type MessageLike,
   type RequestContext,
-  type WorkerEmit,
   type WorkerEvents,
 } from "../../src/index.js";
 import { MDP_HEARTBEAT_INTERVAL } from "./broker.js";
@@ -81,108 +76,60 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<MessageLike> {
  * `errorReply`, the worker sends DISCONNECT and reconnects, so the broker notices and
  * redelivers the request to another worker.
  */
-export class MajordomoWorker extends Lifecycle<WorkerEvents> {
-  readonly endpoint: string;
+export class MajordomoWorker extends HeartbeatWorker<Job, HeartbeatWorkerConfig<MajordomoHandler>> {
   readonly service: string;
   readonly version: MdpVersion;
-  readonly #c: HeartbeatWorkerConfig<MajordomoHandler>;
-  readonly #runner: RequestRunner<Job>;
-  #link: HeartbeatLink | undefined;
-  readonly #s = { partials: 0, disconnectsReceived: 0, heartbeatsReceived: 0 };
+  readonly #s = { partials: 0, disconnectsReceived: 0 };
 
   constructor(options: MajordomoWorkerOptions) {
     const owner = "MajordomoWorker";
     const o = optionsObject(owner, options);
-    const c = heartbeatWorkerConfig<MajordomoHandler>(owner, o, MDP_HEARTBEAT_INTERVAL);
+    const config = heartbeatWorkerConfig<MajordomoHandler>(owner, o, MDP_HEARTBEAT_INTERVAL);
     const service = o.service;
     if (typeof service !== "string" || !isServiceName(service) || service.startsWith(MMI_PREFIX)) {
       throw new InvalidOptionError("service", `${owner}: expected \`service\` to be a printable service name outside "mmi.", got ${JSON.stringify(service)}`);
     }
     const version = versionOption(owner, o);
-    super(owner, o);
-    this.#c = c;
-    this.endpoint = c.endpoint;
+    super(owner, o, config);
     this.service = service;
     this.version = version;
-    const emit: WorkerEmit = (event, ...args) => this.emit(event, ...args);
-    this.#runner = new RequestRunner<Job>(
-      { maxPending: c.maxPending, handlerTimeout: c.handlerTimeout, errorReply: c.errorReply, timers: this.reactor },
-      {
-        run: (job, ctx) => this.#run(job, ctx),
-        send: (job, reply) => this.#linkSend(workerReply(this.version, job.client, reply, true)),
-        // No reply: tell the broker and reconnect, so it redelivers the request elsewhere.
-        recover: () => {
-          if (!this.#linkSend(workerDisconnect(this.version))) return;
-          this.#link?.reconnect("handler failed");
-        },
-        emit,
-      },
-    );
-    startInBackground(this, (error) => this.emit("lifecycle:error", { phase: "start", error }));
-  }
-
-  /** True while connected to the broker (READY sent, not lost). */
-  get connected(): boolean {
-    return this.#link?.connected ?? false;
   }
 
   /** Counters. */
-  stats(): MajordomoWorkerStats {
-    const l = this.#link?.stats();
-    return { ...this.#runner.stats(), ...this.#s, heartbeatsSent: l?.heartbeatsSent ?? 0, connects: l?.connects ?? 0, reconnects: l?.reconnects ?? 0 };
+  override stats(): MajordomoWorkerStats {
+    return { ...super.stats(), ...this.#s };
   }
 
-  protected async onStart(): Promise<void> {
-    const c = this.#c;
-    const v = this.version;
-    const link = new HeartbeatLink({
-      reactor: this.reactor,
-      endpoint: c.endpoint,
-      greeting: () => workerReady(v, this.service),
-      heartbeat: () => workerHeartbeat(v),
-      onMessage: (frames) => this.#onMessage(frames),
-      heartbeatInterval: c.heartbeatInterval,
-      heartbeatLiveness: c.heartbeatLiveness,
-      reconnectInterval: c.reconnectInterval,
-      reconnectMaxInterval: c.reconnectMaxInterval,
-      sendQueueLimit: c.sendQueueLimit,
-      socketOptions: c.socketOptions,
-    });
-    this.#link = link;
-    this.own(() => link.close());
-    this.own(forwardLinkEvents(link, (event, ...args) => this.emit(event, ...args)));
-    link.on("link:lost", () => this.#runner.reset());
-    await link.start();
+  protected greeting(): MessageLike {
+    return workerReady(this.version, this.service);
   }
 
-  /** A request in progress is abandoned (the broker redelivers it). */
-  protected override onClose(): void {
-    this.#runner.close();
+  protected heartbeat(): MessageLike {
+    return workerHeartbeat(this.version);
   }
 
-  /** Send on the link; false when there is none (not started, or closed with a shared reactor). */
-  #linkSend(message: Buffer[]): boolean {
-    const link = this.#link;
-    return link !== undefined && !link.closed && link.send(message);
-  }
-
-  #onMessage(frames: Buffer[]): void {
+  protected onBrokerMessage(frames: Buffer[]): void {
     const msg = parseWorkerInbound(frames, this.version);
-    if (!msg.ok) return this.#runner.malformed("link", msg.reason, frames.length);
-    if (msg.kind === "heartbeat") {
-      this.#s.heartbeatsReceived++;
-      return;
-    }
+    if (!msg.ok) return this.runner.malformed("link", msg.reason, frames.length);
+    if (msg.kind === "heartbeat") return this.heartbeatReceived();
     if (msg.kind === "disconnect") {
       this.#s.disconnectsReceived++;
-      this.#link?.reconnect("DISCONNECT from broker");
-      return;
+      return this.reconnect("DISCONNECT from broker");
     }
-    this.#runner.accept({ client: msg.client, body: msg.body });
+    this.runner.accept({ client: msg.client, body: msg.body });
+  }
+
+  protected sendReply(job: Job, reply: Buffer[]): boolean {
+    return this.linkSend(workerReply(this.version, job.client, reply, true));
+  }
+
+  /** No reply: tell the broker and reconnect, so it redelivers the request elsewhere. */
+  protected recover(): void {
+    if (this.linkSend(workerDisconnect(this.version))) this.reconnect("handler failed");
   }
 
   /** Run the handler; a stream goes out as PARTIALs (0.2) or joined (0.1), its last item is the reply. */
-  #run(job: Job, base: RequestContext): MessageLike | Promise<MessageLike> {
+  protected override runRequest(job: Job, base: RequestContext): MessageLike | Promise<MessageLike> {
     const ctx: MajordomoRequestContext = {
       client: base.client,
       get signal() {
@@ -190,12 +137,12 @@ export class MajordomoWorker extends Lifecycle<WorkerEvents> {
       },
       partial: (frames) => {
         if (this.version === 1) throw new TypeError("MDP/0.1 has no partial replies (use version: 2)");
-        if (base.signal.aborted || !this.#linkSend(workerReply(this.version, job.client, frames, false))) return false;
+        if (base.signal.aborted || !this.linkSend(workerReply(this.version, job.client, frames, false))) return false;
         this.#s.partials++;
         return true;
       },
     };
-    const result = this.#c.handler(job.body, ctx);
+    const result = this.config.handler(job.body, ctx);
     return isAsyncIterable(result) ? this.#stream(result, ctx) : result;
   }
 

@@ -6,19 +6,19 @@ import * as zmq from "zeromq";
 import {
   EMPTY,
   InvalidOptionError,
-  Lifecycle,
-  RequestRunner,
+  WorkerBase,
   intOption,
   joinEnvelope,
   objectOption,
   optionsObject,
   splitEnvelope,
-  startInBackground,
   workerConfig,
+  type EnvelopeJob,
+  type MessageLike,
   type OverflowPolicy,
+  type RequestFailure,
   type SocketHandle,
   type WorkerConfig,
-  type WorkerEmit,
   type WorkerEvents,
   type WorkerHandler,
   type WorkerOptions,
@@ -42,12 +42,6 @@ export type SimplePirateWorkerStats = WorkerStats;
 /** Events of a {@link SimplePirateWorker}: the worker events (src/README.md, "Workers"). */
 export type SimplePirateWorkerEvents = WorkerEvents;
 
-interface Request {
-  client: Buffer;
-  envelope: Buffer[];
-  body: Buffer[];
-}
-
 /**
  * Simple Pirate worker (Guide ch4 "Basic Reliable Queuing"): connects a REQ socket to the
  * queue's backend, sends READY (0x01), then for each request `[...envelope, EMPTY, ...body]`
@@ -61,13 +55,9 @@ interface Request {
  * queue until it reconnects with a new socket. Use Paranoid Pirate when that matters.
  * Starts connecting by itself once constructed (or call {@link start} and await it).
  */
-export class SimplePirateWorker extends Lifecycle<WorkerEvents> {
-  /** The endpoint the worker connects to. */
-  readonly endpoint: string;
-  readonly #c: WorkerConfig<WorkerHandler>;
+export class SimplePirateWorker extends WorkerBase<EnvelopeJob, WorkerConfig<WorkerHandler>> {
   readonly #socketOptions: zmq.SocketOptions<zmq.Request>;
   readonly #linger: number;
-  readonly #runner: RequestRunner<Request>;
   readonly #closing = new Set<Promise<void>>();
   #handle: SocketHandle<zmq.Request, OverflowPolicy> | undefined;
   #heard = false;
@@ -77,30 +67,17 @@ export class SimplePirateWorker extends Lifecycle<WorkerEvents> {
   constructor(options: SimplePirateWorkerOptions) {
     const owner = "SimplePirateWorker";
     const o = optionsObject(owner, options);
-    const c = workerConfig<WorkerHandler>(owner, o);
+    const config = workerConfig<WorkerHandler>(owner, o);
     const identity = o.identity;
     if (identity !== undefined && !((typeof identity === "string" || Buffer.isBuffer(identity)) && identity.length > 0 && identity.length <= 255)) {
       throw new InvalidOptionError("identity", `${owner}: expected \`identity\` to be a string or Buffer of 1..255 bytes, got ${String(identity)}`);
     }
     const linger = intOption(owner, o, "linger", 0, -1);
     const socketOptions = objectOption<zmq.SocketOptions<zmq.Request>>(owner, o, "socketOptions") ?? {};
-    super(owner, o, { linger });
-    this.#c = c;
-    this.endpoint = c.endpoint;
+    // A REQ socket takes one request at a time: the backlog never holds one.
+    super(owner, o, config, 1, { linger });
     this.#linger = linger;
     this.#socketOptions = { ...socketOptions, ...(identity !== undefined ? { routingId: identity.toString() } : {}) };
-    const emit: WorkerEmit = (event, ...args) => this.emit(event, ...args);
-    // A REQ socket takes one request at a time: the backlog never holds one.
-    this.#runner = new RequestRunner<Request>(
-      { maxPending: 1, handlerTimeout: c.handlerTimeout, errorReply: c.errorReply, timers: this.reactor },
-      {
-        run: (request, ctx) => c.handler(request.body, ctx),
-        send: (request, reply) => this.#handle?.send(joinEnvelope(request.envelope, reply.length > 0 ? reply : [EMPTY])) ?? false,
-        recover: (_request, reason) => this.#reopen(reason === "timeout" ? "request timed out" : "request failed"),
-        emit,
-      },
-    );
-    startInBackground(this, (error) => this.emit("lifecycle:error", { phase: "start", error }));
   }
 
   /** True while a socket to the queue is open. */
@@ -110,7 +87,7 @@ export class SimplePirateWorker extends Lifecycle<WorkerEvents> {
 
   /** Counters (see {@link WorkerStats}). */
   stats(): SimplePirateWorkerStats {
-    return { ...this.#runner.stats(), connects: this.#connects, reconnects: Math.max(0, this.#connects - 1) };
+    return { ...this.runner.stats(), connects: this.#connects, reconnects: Math.max(0, this.#connects - 1) };
   }
 
   protected onStart(): void {
@@ -121,9 +98,13 @@ export class SimplePirateWorker extends Lifecycle<WorkerEvents> {
     this.#open();
   }
 
-  /** A request being handled gets no reply. */
-  protected override onClose(): void {
-    this.#runner.close();
+  protected sendReply(request: EnvelopeJob, reply: Buffer[]): boolean {
+    return this.#handle?.send(joinEnvelope(request.envelope, reply.length > 0 ? reply : [EMPTY])) ?? false;
+  }
+
+  /** The REQ socket owes a reply it will not send: start again on a fresh one. */
+  protected recover(_request: EnvelopeJob, reason: RequestFailure): void {
+    this.#reopen(reason === "timeout" ? "request timed out" : "request failed");
   }
 
   #open(): void {
@@ -138,7 +119,7 @@ export class SimplePirateWorker extends Lifecycle<WorkerEvents> {
     const handle = this.reactor.add(socket, {
       name: `simple-pirate-worker-${attempt}`,
       linger: this.#linger,
-      sendQueueLimit: this.#c.sendQueueLimit,
+      sendQueueLimit: this.config.sendQueueLimit,
       overflow: "drop-newest" as OverflowPolicy,
       onMessage: (frames) => {
         if (handle === this.#handle) this.#onMessage(frames);
@@ -163,7 +144,7 @@ export class SimplePirateWorker extends Lifecycle<WorkerEvents> {
   #reopen(reason: string): void {
     if (this.closed) return;
     this.#retire();
-    this.#runner.reset();
+    this.runner.reset();
     this.emit("link:lost", { reason, silentMs: this.reactor.clock.now() - this.#lastHeard });
     this.emit("link:reconnecting", { delay: 0 });
     this.#open();
@@ -177,9 +158,9 @@ export class SimplePirateWorker extends Lifecycle<WorkerEvents> {
     }
     const split = splitEnvelope(frames, 1);
     if (!split) {
-      this.#runner.malformed("link", "request without an address envelope", frames.length);
+      this.runner.malformed("link", "request without an address envelope", frames.length);
       return this.#reopen("malformed message");
     }
-    this.#runner.accept({ client: split.envelope[0]!, envelope: split.envelope, body: split.body });
+    this.runner.accept({ client: split.envelope[0]!, envelope: split.envelope, body: split.body });
   }
 }
