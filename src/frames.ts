@@ -65,18 +65,6 @@ export function joinEnvelope(envelope: readonly Buffer[], body: readonly FrameLi
   return out;
 }
 
-/** A message as a ROUTER receives it: the sender's routing id and the rest. */
-export interface Routed {
-  identity: Buffer;
-  frames: Buffer[];
-}
-
-/** Split a ROUTER message into routing id and frames; undefined if there is nothing after the id. */
-export function splitRouted(frames: readonly Buffer[]): Routed | undefined {
-  if (frames.length < 2) return undefined;
-  return { identity: frames[0]!, frames: frames.slice(1) };
-}
-
 /** True when two frames hold the same bytes. */
 export function framesEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && a.equals(b);
@@ -103,7 +91,6 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 export function frameToText(frame: Buffer): string {
   try {
     const text = strictUtf8.decode(frame);
-    // eslint-disable-next-line no-control-regex
     if (!/[\x00-\x08\x0b-\x1f\x7f]/.test(text)) return text;
   } catch {
     // not UTF-8: fall through to hex

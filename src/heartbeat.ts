@@ -1,11 +1,12 @@
 /**
  * Liveness and backoff, as pure logic on an injectable clock: no sockets, no timers. The
  * patterns drive these from reactor timers; unit tests drive them with a
- * {@link ManualClock}. Defaults are the 6/PPP constants (REFERENCE.md §1): interval 1000 ms,
- * liveness 3, reconnect backoff 1000 ms doubling to 32000 ms.
+ * {@link ManualClock}. Defaults are the constants of the 6/PPP spec
+ * (https://rfc.zeromq.org/spec/6/): interval 1000 ms, liveness 3, reconnect backoff 1000 ms
+ * doubling to 32000 ms.
  * @module
  */
-import { systemClock, type Clock } from "./clock.js";
+import type { Clock } from "./clock.js";
 import { clockOption, intOption, numberOption, optionsObject } from "./options.js";
 
 /** 6/PPP `HEARTBEAT_INTERVAL`. */
@@ -125,36 +126,5 @@ export class Backoff {
   reset(): void {
     this.#current = this.initial;
     this.#attempts = 0;
-  }
-}
-
-/** Decides when the next heartbeat is due: every `interval` ms, pushed back by other sends. */
-export class HeartbeatSchedule {
-  readonly #clock: Clock;
-  #due: number;
-
-  constructor(
-    /** Heartbeat interval, ms. */
-    readonly interval: number,
-    clock: Clock = systemClock,
-  ) {
-    intOption("HeartbeatSchedule", { interval }, "interval", 0, 1);
-    this.#clock = clockOption("HeartbeatSchedule", { clock });
-    this.#due = clock.now() + interval;
-  }
-
-  /** True when a heartbeat should be sent now. */
-  get due(): boolean {
-    return this.#clock.now() >= this.#due;
-  }
-
-  /** Clock time at which the next heartbeat is due. */
-  get dueAt(): number {
-    return this.#due;
-  }
-
-  /** Record that something was sent (a heartbeat or, where the protocol allows, any traffic). */
-  sent(): void {
-    this.#due = this.#clock.now() + this.interval;
   }
 }

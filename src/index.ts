@@ -18,5 +18,7 @@ export * from "./reactor.js";
 export * from "./lifecycle.js";
 export * from "./request.js";
 export * from "./link.js";
+export * from "./worker.js";
+export * from "./worker-base.js";
 export * from "./peers.js";
 export * from "./handlers.js";

@@ -41,7 +41,7 @@ export async function runServeWorker(config: ServeWorkerConfig): Promise<number>
     socketOptions: { routingId: config.id },
     reactor,
   });
-  worker.on("handler:error", ({ error }) => process.stderr.write(`worker ${config.id}: handler failed: ${error instanceof Error ? error.message : String(error)}\n`));
+  worker.on("request:failed", ({ error }) => void process.stderr.write(`worker ${config.id}: handler failed: ${error instanceof Error ? error.message : String(error)}\n`));
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGTERM", stop);
@@ -54,7 +54,7 @@ export async function runServeWorker(config: ServeWorkerConfig): Promise<number>
   await new Promise<void>((resolve) => {
     const check = () => {
       const s = worker.stats();
-      if (!s.busy && s.queued === 0) {
+      if (s.running === 0 && s.pending === 0) {
         timer.cancel();
         resolve();
       }

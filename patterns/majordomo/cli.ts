@@ -57,19 +57,56 @@ export const mdpCommands: CliCommand[] = [
   {
     name: "mdp worker",
     summary: "Run a Majordomo worker for one service",
-    usage: "--connect EP --service NAME [--handler echo|upper|PATH] [--mdp 0.1|0.2] [--heartbeat MS] [--liveness N]",
-    help: `Options:\n  --connect EP        broker endpoint\n  --service NAME      service to offer\n  --handler H         echo (default), upper, or a path to a module whose default export handles requests\n  --mdp V             protocol version 0.1 (default) or 0.2\n${HEARTBEAT_HELP}\n\nRuns until SIGINT/SIGTERM.`,
-    options: { ...HEARTBEAT_OPTIONS, connect: { type: "string" }, service: { type: "string" }, handler: { type: "string" }, mdp: { type: "string" } },
+    usage: "--connect EP --service NAME [--handler echo|upper|PATH] [--mdp 0.1|0.2] [--heartbeat-interval MS] [--heartbeat-liveness N] [options]",
+    help: `Options:
+  --connect EP                  broker endpoint
+  --service NAME                service to offer
+  --handler H                   echo (default), upper, or a path to a module whose default export handles requests
+  --mdp V                       protocol version 0.1 (default) or 0.2
+  --heartbeat-interval MS       heartbeat interval (default 2500; use the broker's)
+  --heartbeat-liveness N        silent intervals before the broker is dead (default 3)
+  --reconnect-interval MS       first reconnect delay (default 1000)
+  --reconnect-max-interval MS   reconnect delay cap (default 32000)
+  --handler-timeout MS          give up a handler running longer, 0 = never (default 0)
+  --max-pending N               requests held while the handler is busy (default 1000)
+  --send-queue-limit N          the socket's send queue limit (default 10000)
+
+Runs until SIGINT/SIGTERM.`,
+    options: {
+      connect: { type: "string" },
+      service: { type: "string" },
+      handler: { type: "string" },
+      mdp: { type: "string" },
+      "heartbeat-interval": { type: "string" },
+      "heartbeat-liveness": { type: "string" },
+      "reconnect-interval": { type: "string" },
+      "reconnect-max-interval": { type: "string" },
+      "handler-timeout": { type: "string" },
+      "max-pending": { type: "string" },
+      "send-queue-limit": { type: "string" },
+    },
     async run(ctx) {
       const endpoint = strArg(ctx.values, "connect", true);
       const service = strArg(ctx.values, "service", true);
       const v = version(ctx);
-      const heartbeatInterval = intArg(ctx.values, "heartbeat", 2500, 1);
-      const heartbeatLiveness = intArg(ctx.values, "liveness", 3, 1);
+      const reconnectInterval = intArg(ctx.values, "reconnect-interval", 1000);
+      const options = {
+        heartbeatInterval: intArg(ctx.values, "heartbeat-interval", 2500, 1),
+        heartbeatLiveness: intArg(ctx.values, "heartbeat-liveness", 3, 1),
+        reconnectInterval,
+        reconnectMaxInterval: intArg(ctx.values, "reconnect-max-interval", Math.max(32_000, reconnectInterval), reconnectInterval),
+        handlerTimeout: intArg(ctx.values, "handler-timeout", 0),
+        maxPending: intArg(ctx.values, "max-pending", 1000, 1),
+        sendQueueLimit: intArg(ctx.values, "send-queue-limit", 10_000, 1),
+      };
       const handler = await loadHandler(strArg(ctx.values, "handler") ?? "echo");
-      const worker = usage(() => new MajordomoWorker({ endpoint, service, handler: (f) => handler(f) as MessageLike | Promise<MessageLike>, version: v, heartbeatInterval, heartbeatLiveness }));
-      worker.on("worker:connected", (e) => ctx.out.log(`connected to ${endpoint} as ${service} (attempt ${e.attempt})`, { event: "worker:connected", attempt: e.attempt }));
-      worker.on("worker:disconnected", (e) => ctx.out.log(`disconnected: ${e.reason}`, { event: "worker:disconnected", reason: e.reason }));
+      const worker = usage(() => new MajordomoWorker({ endpoint, service, handler: (f) => handler(f) as MessageLike | Promise<MessageLike>, version: v, ...options }));
+      worker.on("link:connected", (e) => ctx.out.log(`connected to ${endpoint} as ${service} (attempt ${e.attempt})`, { event: "link:connected", attempt: e.attempt }));
+      worker.on("link:lost", (e) => ctx.out.log(`disconnected: ${e.reason}`, { event: "link:lost", reason: e.reason }));
+      await worker.start().catch((error: unknown) => {
+        void worker.close();
+        throw error instanceof TypeError ? new UsageError(error.message) : error;
+      });
       return serve(ctx, worker);
     },
   },

@@ -138,21 +138,26 @@ const workerCommand: CliCommand = {
   --connect EP                  the queue's backend endpoint
   --handler H                   echo, upper, or the path of a JS module whose default export is
                                 the handler (frames) => reply (default echo)
-${heartbeatHelp(30)}
+  --handler-timeout MS          give up a handler running longer, 0 = never (default 0)
+  --send-queue-limit N          the socket's send queue limit (default 10000)
+  --heartbeat-interval MS       6/PPP heartbeat interval (default 1000; paranoid only)
+  --heartbeat-liveness N        silent intervals before the queue is dead (default 3; paranoid only)
   --reconnect-interval MS       first reconnect delay (default 1000; paranoid only)
   --reconnect-max-interval MS   reconnect delay cap (default 32000; paranoid only)
-  --handler-timeout MS          abandon a handler running longer, 0 = never (default 0; paranoid only)
+  --max-pending N               requests held while the handler is busy (default 1000; paranoid only)
 
 Prints "worker started protocol=P endpoint=EP" once connecting.`,
   options: {
     protocol: { type: "string" },
     connect: { type: "string" },
     handler: { type: "string" },
+    "handler-timeout": { type: "string" },
+    "send-queue-limit": { type: "string" },
     "heartbeat-interval": { type: "string" },
-    liveness: { type: "string" },
+    "heartbeat-liveness": { type: "string" },
     "reconnect-interval": { type: "string" },
     "reconnect-max-interval": { type: "string" },
-    "handler-timeout": { type: "string" },
+    "max-pending": { type: "string" },
   },
   async run(ctx) {
     const protocol = choiceArg<Protocol>(ctx.values, "protocol", PROTOCOLS, "paranoid");
@@ -164,22 +169,26 @@ Prints "worker started protocol=P endpoint=EP" once connecting.`,
     } catch (error) {
       throw new UsageError(`--handler ${spec}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    let worker: WorkerRole;
+    const common = { endpoint, handler, handlerTimeout: intArg(ctx.values, "handler-timeout", 0), sendQueueLimit: intArg(ctx.values, "send-queue-limit", 10_000, 1) };
+    let worker: WorkerRole & { start(): Promise<void> };
     if (protocol === "paranoid") {
       const reconnectInterval = intArg(ctx.values, "reconnect-interval", 1000);
       worker = usage(() => new ParanoidPirateWorker({
-        endpoint,
-        handler,
+        ...common,
         heartbeatInterval: intArg(ctx.values, "heartbeat-interval", 1000, 1),
-        heartbeatLiveness: intArg(ctx.values, "liveness", 3, 1),
+        heartbeatLiveness: intArg(ctx.values, "heartbeat-liveness", 3, 1),
         reconnectInterval,
         reconnectMaxInterval: intArg(ctx.values, "reconnect-max-interval", Math.max(32_000, reconnectInterval), reconnectInterval),
-        handlerTimeout: intArg(ctx.values, "handler-timeout", 0),
-      })) as unknown as WorkerRole;
-      logEvents(ctx, worker, ["worker:connected", "worker:linked", "worker:disconnected", "worker:reconnecting", "reply:stale", "handler:error", "handler:timeout", "message:malformed"]);
+        maxPending: intArg(ctx.values, "max-pending", 1000, 1),
+      })) as unknown as WorkerRole & { start(): Promise<void> };
     } else {
-      worker = usage(() => new SimplePirateWorker({ endpoint, handler })) as unknown as WorkerRole;
+      worker = usage(() => new SimplePirateWorker(common)) as unknown as WorkerRole & { start(): Promise<void> };
     }
+    logEvents(ctx, worker, ["link:connected", "link:established", "link:lost", "link:reconnecting", "request:failed", "request:dropped", "reply:dropped", "message:malformed"]);
+    await worker.start().catch((error: unknown) => {
+      void worker.close();
+      throw error instanceof TypeError ? new UsageError(error.message) : error;
+    });
     ctx.out.result(`worker started protocol=${protocol} endpoint=${endpoint} handler=${spec}`, { event: "started", role: "worker", protocol, endpoint, handler: spec });
     await aborted(ctx.signal);
     await worker.close();

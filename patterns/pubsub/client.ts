@@ -209,7 +209,7 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
     });
   }
 
-  protected onStart(): void {
+  protected async onStart(): Promise<void> {
     const hello = () => this.#helloFrames();
     const link = new HeartbeatLink({ ...this.#linkOptions, reactor: this.reactor, greeting: hello, heartbeat: hello, onMessage: (frames) => this.#onMessage(frames) });
     this.own(() => link.close());
@@ -221,6 +221,7 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
       }),
     );
     this.#link = link;
+    await link.start();
   }
 
   /** Where the session is: connecting, ready, denied (credentials refused) or closed. */

@@ -5,181 +5,162 @@
 import * as zmq from "zeromq";
 import {
   EMPTY,
-  Reactor,
-  TypedEmitter,
-  endpointOption,
-  functionOption,
+  InvalidOptionError,
+  WorkerBase,
   intOption,
   joinEnvelope,
   objectOption,
   optionsObject,
-  signalOption,
   splitEnvelope,
-  toFrames,
-  type RequestHandler,
+  workerConfig,
+  type EnvelopeJob,
+  type MessageLike,
+  type OverflowPolicy,
+  type RequestFailure,
   type SocketHandle,
-  reactorOption,
+  type WorkerConfig,
+  type WorkerEvents,
+  type WorkerHandler,
+  type WorkerOptions,
+  type WorkerStats,
 } from "../../src/index.js";
 import { READY_FRAME } from "./protocol.js";
 
-/** Options of {@link SimplePirateWorker}. */
-export interface SimplePirateWorkerOptions {
-  /** The queue's backend endpoint. Required. */
-  readonly endpoint: string;
-  /** Turns request frames into reply frames (may be async). Required. */
-  readonly handler: RequestHandler;
+/** Options of {@link SimplePirateWorker}: the worker vocabulary (src/README.md, "Workers"), without heartbeats. */
+export interface SimplePirateWorkerOptions extends WorkerOptions<WorkerHandler> {
   /** Routing id of the REQ socket (the Guide uses a random `"%04X-%04X"`). Default: libzmq's. */
   readonly identity?: string | Buffer;
-  /** Share a reactor (not closed by the worker). Default: the worker owns one. */
-  readonly reactor?: Reactor;
-  /** Aborting it closes the worker. */
-  readonly signal?: AbortSignal;
   /** Linger (ms) when the socket closes. Default 0. */
   readonly linger?: number;
   /** Extra zeromq.js options for the REQ socket. */
   readonly socketOptions?: zmq.SocketOptions<zmq.Request>;
 }
 
-/** Counters of a {@link SimplePirateWorker}. */
-export interface SimplePirateWorkerStats {
-  /** Requests received. */
-  requests: number;
-  /** Replies sent. */
-  replies: number;
-  /** Requests whose handler threw or rejected (the request is dropped, the socket reset). */
-  handlerErrors: number;
-  /** Messages with no envelope (dropped, socket reset). */
-  malformed: number;
-  /** Sockets opened after the first (after a handler error or malformed message). */
-  reopened: number;
-}
+/** Counters of a {@link SimplePirateWorker}: the worker counters. */
+export type SimplePirateWorkerStats = WorkerStats;
 
-/** Events of a {@link SimplePirateWorker}. */
-export interface SimplePirateWorkerEvents {
-  [event: string]: unknown[];
-  /** The handler threw or rejected; the request got no reply. */
-  "handler:error": [{ error: unknown; request: Buffer[] }];
-  /** A message without an address envelope was dropped. */
-  "message:malformed": [{ frames: Buffer[] }];
-  /** The REQ socket was replaced (and READY sent again). */
-  "socket:reopened": [{ reason: "handler-error" | "malformed" }];
-}
+/** Events of a {@link SimplePirateWorker}: the worker events (src/README.md, "Workers"). */
+export type SimplePirateWorkerEvents = WorkerEvents;
 
 /**
  * Simple Pirate worker (Guide ch4 "Basic Reliable Queuing"): connects a REQ socket to the
  * queue's backend, sends READY (0x01), then for each request `[...envelope, EMPTY, ...body]`
  * calls `handler(body)` and replies `[...envelope, EMPTY, ...reply]`. A REQ socket must answer
- * before it can receive again, so when the handler fails (or a message has no envelope) the
- * worker drops the request, opens a fresh socket and says READY again; the client's Lazy
+ * before it can receive again, so when the handler fails (or a message has no envelope) and
+ * there is no `errorReply`, the worker drops the request, opens a fresh socket and says READY
+ * again (`link:lost`, `link:reconnecting` with delay 0, `link:connected`); the client's Lazy
  * Pirate retry takes care of the lost request.
  *
  * Simple Pirate has no heartbeats: if the queue restarts, this worker is not known to the new
  * queue until it reconnects with a new socket. Use Paranoid Pirate when that matters.
+ * Starts connecting by itself once constructed (or call {@link start} and await it).
  */
-export class SimplePirateWorker extends TypedEmitter<SimplePirateWorkerEvents> {
-  /** The endpoint the worker connects to. */
-  readonly endpoint: string;
-  readonly #handler: RequestHandler;
-  readonly #reactor: Reactor;
-  readonly #ownsReactor: boolean;
+export class SimplePirateWorker extends WorkerBase<EnvelopeJob, WorkerConfig<WorkerHandler>> {
   readonly #socketOptions: zmq.SocketOptions<zmq.Request>;
   readonly #linger: number;
-  readonly #signal: AbortSignal | undefined;
-  readonly #stats: SimplePirateWorkerStats = { requests: 0, replies: 0, handlerErrors: 0, malformed: 0, reopened: 0 };
   readonly #closing = new Set<Promise<void>>();
-  #handle!: SocketHandle<zmq.Request>;
-  #generation = 0;
-  #closePromise: Promise<void> | undefined;
-  readonly #onSignal = () => void this.close();
+  #handle: SocketHandle<zmq.Request, OverflowPolicy> | undefined;
+  #heard = false;
+  #lastHeard = 0;
+  #connects = 0;
 
   constructor(options: SimplePirateWorkerOptions) {
-    super();
-    const o = optionsObject("SimplePirateWorker", options);
-    this.endpoint = endpointOption("SimplePirateWorker", o, "endpoint");
-    const handler = functionOption<RequestHandler, undefined>("SimplePirateWorker", o, "handler", undefined);
-    if (!handler) throw new TypeError("SimplePirateWorker: expected `handler` to be a function, got undefined");
-    this.#handler = handler;
+    const owner = "SimplePirateWorker";
+    const o = optionsObject(owner, options);
+    const config = workerConfig<WorkerHandler>(owner, o);
     const identity = o.identity;
     if (identity !== undefined && !((typeof identity === "string" || Buffer.isBuffer(identity)) && identity.length > 0 && identity.length <= 255)) {
-      throw new TypeError(`SimplePirateWorker: expected \`identity\` to be a string or Buffer of 1..255 bytes, got ${String(identity)}`);
+      throw new InvalidOptionError("identity", `${owner}: expected \`identity\` to be a string or Buffer of 1..255 bytes, got ${String(identity)}`);
     }
-    this.#linger = intOption("SimplePirateWorker", o, "linger", 0, -1);
-    this.#signal = signalOption("SimplePirateWorker", o);
-    this.#socketOptions = { ...(objectOption<zmq.SocketOptions<zmq.Request>>("SimplePirateWorker", o, "socketOptions") ?? {}), ...(identity !== undefined ? { routingId: identity.toString() } : {}) };
-    ({ reactor: this.#reactor, owned: this.#ownsReactor } = reactorOption("SimplePirateWorker", o, { linger: this.#linger }));
-    this.#open();
-    if (this.#signal?.aborted) queueMicrotask(() => void this.close());
-    else this.#signal?.addEventListener("abort", this.#onSignal, { once: true });
+    const linger = intOption(owner, o, "linger", 0, -1);
+    const socketOptions = objectOption<zmq.SocketOptions<zmq.Request>>(owner, o, "socketOptions") ?? {};
+    // A REQ socket takes one request at a time: the backlog never holds one.
+    super(owner, o, config, 1, { linger });
+    this.#linger = linger;
+    this.#socketOptions = { ...socketOptions, ...(identity !== undefined ? { routingId: identity.toString() } : {}) };
   }
 
-  /** Counters (see {@link SimplePirateWorkerStats}). */
+  /** True while a socket to the queue is open. */
+  get connected(): boolean {
+    return this.#handle !== undefined;
+  }
+
+  /** Counters (see {@link WorkerStats}). */
   stats(): SimplePirateWorkerStats {
-    return { ...this.#stats };
+    return { ...this.runner.stats(), connects: this.#connects, reconnects: Math.max(0, this.#connects - 1) };
   }
 
-  /** True once {@link close} was called. */
-  get closed(): boolean {
-    return this.#closePromise !== undefined;
-  }
-
-  /** Close the socket (a request being handled gets no reply), and the reactor if owned. Idempotent. */
-  close(): Promise<void> {
-    if (this.#closePromise) return this.#closePromise;
-    this.#signal?.removeEventListener("abort", this.#onSignal);
-    this.#closePromise = (async () => {
+  protected onStart(): void {
+    this.own(() => {
       this.#retire();
-      await Promise.all(this.#closing);
-      if (this.#ownsReactor) await this.#reactor.close();
-    })();
-    return this.#closePromise;
+      return Promise.all(this.#closing);
+    });
+    this.#open();
+  }
+
+  protected sendReply(request: EnvelopeJob, reply: Buffer[]): boolean {
+    return this.#handle?.send(joinEnvelope(request.envelope, reply.length > 0 ? reply : [EMPTY])) ?? false;
+  }
+
+  /** The REQ socket owes a reply it will not send: start again on a fresh one. */
+  protected recover(_request: EnvelopeJob, reason: RequestFailure): void {
+    this.#reopen(reason === "timeout" ? "request timed out" : "request failed");
   }
 
   #open(): void {
-    const generation = ++this.#generation;
     const socket = new zmq.Request({ ...this.#socketOptions, linger: this.#linger });
-    this.#handle = this.#reactor.add(socket, {
-      name: `simple-pirate-worker-${generation}`,
+    try {
+      socket.connect(this.endpoint);
+    } catch (error) {
+      socket.close();
+      throw new InvalidOptionError("endpoint", `SimplePirateWorker: cannot connect to \`endpoint\` ${JSON.stringify(this.endpoint)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const attempt = ++this.#connects;
+    const handle = this.reactor.add(socket, {
+      name: `simple-pirate-worker-${attempt}`,
       linger: this.#linger,
-      onMessage: (frames) => this.#onRequest(frames, generation),
+      sendQueueLimit: this.config.sendQueueLimit,
+      overflow: "drop-newest" as OverflowPolicy,
+      onMessage: (frames) => {
+        if (handle === this.#handle) this.#onMessage(frames);
+      },
     });
-    socket.connect(this.endpoint);
-    this.#handle.send(READY_FRAME);
+    this.#handle = handle;
+    this.#heard = false;
+    this.#lastHeard = this.reactor.clock.now();
+    this.emit("link:connected", { attempt, endpoint: this.endpoint });
+    handle.send(READY_FRAME);
   }
 
   #retire(): void {
-    const closing = this.#handle.close(this.#linger);
+    const closing = this.#handle?.close(this.#linger);
+    this.#handle = undefined;
+    if (!closing) return;
     this.#closing.add(closing);
     void closing.then(() => this.#closing.delete(closing));
   }
 
-  #reopen(reason: "handler-error" | "malformed"): void {
+  /** Drop the socket (and with it the request it owes a reply) and start again on a new one. */
+  #reopen(reason: string): void {
     if (this.closed) return;
     this.#retire();
+    this.runner.reset();
+    this.emit("link:lost", { reason, silentMs: this.reactor.clock.now() - this.#lastHeard });
+    this.emit("link:reconnecting", { delay: 0 });
     this.#open();
-    this.#stats.reopened++;
-    this.emit("socket:reopened", { reason });
   }
 
-  async #onRequest(frames: Buffer[], generation: number): Promise<void> {
+  #onMessage(frames: Buffer[]): void {
+    this.#lastHeard = this.reactor.clock.now();
+    if (!this.#heard) {
+      this.#heard = true;
+      this.emit("link:established", { attempt: this.#connects, endpoint: this.endpoint });
+    }
     const split = splitEnvelope(frames, 1);
     if (!split) {
-      this.#stats.malformed++;
-      this.emit("message:malformed", { frames });
-      this.#reopen("malformed");
-      return;
+      this.runner.malformed("link", "request without an address envelope", frames.length);
+      return this.#reopen("malformed message");
     }
-    this.#stats.requests++;
-    let reply: Buffer[];
-    try {
-      reply = toFrames(await this.#handler(split.body));
-    } catch (error) {
-      this.#stats.handlerErrors++;
-      this.emit("handler:error", { error, request: split.body });
-      if (generation === this.#generation) this.#reopen("handler-error");
-      return;
-    }
-    if (generation !== this.#generation || this.closed) return;
-    this.#stats.replies++;
-    this.#handle.send(joinEnvelope(split.envelope, reply.length > 0 ? reply : [EMPTY]));
+    this.runner.accept({ client: split.envelope[0]!, envelope: split.envelope, body: split.body });
   }
 }

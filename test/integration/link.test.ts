@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import * as zmq from "zeromq";
-import { ClosedError, HeartbeatLink, ManualClock, Reactor, type CancelTimer, type Clock, type HeartbeatLinkOptions } from "../../src/index.js";
+import { ClosedError, HeartbeatLink, InvalidOptionError, ManualClock, Reactor, type CancelTimer, type Clock, type HeartbeatLinkOptions } from "../../src/index.js";
 import { TRANSPORTS, uniqAddress } from "../helpers/addresses.js";
 import { waitFor, within } from "../helpers/wait.js";
 import { own, track, useCleanup } from "./setup.js";
@@ -48,7 +48,7 @@ describe("HeartbeatLink options", () => {
     const reactor = own(new Reactor());
     const good = linkOptions(reactor, "tcp://127.0.0.1:1");
     const bad: [Partial<HeartbeatLinkOptions> | Record<string, unknown>, RegExp][] = [
-      [{ reactor: undefined }, /`reactor`/],
+      [{ reactor: {} as never }, /`reactor`/],
       [{ endpoint: "nowhere" }, /`endpoint`/],
       [{ greeting: undefined }, /`greeting`/],
       [{ heartbeat: "HB" as never }, /`heartbeat`/],
@@ -62,25 +62,45 @@ describe("HeartbeatLink options", () => {
       [{ sendQueueLimit: 0 }, /`sendQueueLimit`/],
       [{ signal: {} as never }, /`signal`/],
     ];
-    for (const [patch, re] of bad) expect(() => new HeartbeatLink({ ...good, ...patch } as HeartbeatLinkOptions)).toThrow(re);
+    for (const [patch, re] of bad) {
+      expect(() => new HeartbeatLink({ ...good, ...patch } as HeartbeatLinkOptions)).toThrow(re);
+      expect(() => new HeartbeatLink({ ...good, ...patch } as HeartbeatLinkOptions)).toThrow(InvalidOptionError);
+    }
     expect(reactor.sockets).toHaveLength(0); // nothing leaked by the failed constructions
   });
 
-  it("a failed connect or greeting leaves no socket, timer or ticket behind", async () => {
+  it("the constructor opens nothing; start() connects", async () => {
+    const reactor = own(new Reactor());
+    const link = new HeartbeatLink(linkOptions(reactor, "tcp://127.0.0.1:1"));
+    expect(reactor.sockets).toHaveLength(0);
+    expect(reactor.stats()).toMatchObject({ timersActive: 0, ticketsActive: 0 });
+    expect(link.send("early")).toBe(false); // nothing to send on yet: counted
+    expect(link.stats().dropped).toBe(1);
+    await link.start();
+    expect(link.connected).toBe(true);
+    expect(reactor.sockets).toHaveLength(1);
+    await link.close();
+    expect(reactor.sockets).toHaveLength(0);
+    expect(reactor.stats()).toMatchObject({ timersActive: 0, ticketsActive: 0 });
+  });
+
+  it("a failed connect or greeting fails start() and leaves no socket, timer or ticket behind", async () => {
     const reactor = own(new Reactor());
     const good = linkOptions(reactor, "tcp://127.0.0.1:1");
-    expect(() => new HeartbeatLink({ ...good, endpoint: "tcp://127.0.0.1:notaport" })).toThrow(TypeError);
-    expect(() => new HeartbeatLink({ ...good, endpoint: "tcp://127.0.0.1:notaport" })).toThrow(/`endpoint`/);
-    expect(() =>
-      new HeartbeatLink({
-        ...good,
-        greeting: () => {
-          throw new Error("no greeting");
-        },
-      }),
-    ).toThrow(/no greeting/);
-    await waitFor(() => reactor.sockets.length === 0, { what: "the greeting link's socket to close" });
+    const bad = new HeartbeatLink({ ...good, endpoint: "tcp://127.0.0.1:notaport" });
+    await expect(bad.start()).rejects.toThrow(InvalidOptionError);
+    await expect(bad.start()).rejects.toThrow(/`endpoint`/);
+    const noGreeting = new HeartbeatLink({
+      ...good,
+      greeting: () => {
+        throw new Error("no greeting");
+      },
+    });
+    await expect(noGreeting.start()).rejects.toThrow(/no greeting/);
+    expect(reactor.sockets).toHaveLength(0);
     expect(reactor.stats()).toMatchObject({ timersActive: 0, ticketsActive: 0, sockets: 0 });
+    await bad.close();
+    await noGreeting.close();
   });
 });
 
@@ -94,9 +114,12 @@ describe.each(TRANSPORTS)("HeartbeatLink over %s", (transport) => {
     const lost: string[] = [];
     const delays: number[] = [];
     const connected: number[] = [];
+    const established: number[] = [];
     link.on("link:lost", (e) => void lost.push(e.reason));
     link.on("link:reconnecting", (e) => void delays.push(e.delay));
     link.on("link:connected", (e) => void connected.push(e.attempt));
+    link.on("link:established", (e) => void established.push(e.attempt));
+    await link.start();
     try {
       // greeting first, then heartbeats while idle
       await waitFor(() => b.state.ids.length === 1 && b.count(b.state.ids[0]!, "HB") >= 3, { what: "greeting and 3 heartbeats" });
@@ -130,7 +153,9 @@ describe.each(TRANSPORTS)("HeartbeatLink over %s", (transport) => {
       await waitFor(() => delays.length > before, { what: "the next loss", timeout: 15_000 });
       expect(delays[before]).toBe(40);
       const s = link.stats();
-      expect(s.connects).toBe(connected.length + 1); // the first connect happened in the constructor
+      expect(s.connects).toBe(connected.length);
+      expect(established[0]).toBe(1); // the broker answered on the first socket
+      expect(new Set(established).size).toBe(established.length); // once per socket
       expect(s.reconnects).toBe(delays.length);
     } finally {
       await link.close();
@@ -156,6 +181,7 @@ describe.each(TRANSPORTS)("HeartbeatLink over %s", (transport) => {
     const b = await broker(reactor, address);
     b.state.answering = false;
     const link = new HeartbeatLink(linkOptions(reactor, address, { heartbeatInterval: 100, heartbeatLiveness: 1000 }));
+    await link.start();
     try {
       await waitFor(() => b.state.ids.length === 1, { what: "greeting" });
       const id = b.state.ids[0]!;
@@ -182,6 +208,7 @@ describe.each(TRANSPORTS)("HeartbeatLink over %s", (transport) => {
     const address = await uniqAddress(transport);
     const b = await broker(reactor, address);
     const link = new HeartbeatLink(linkOptions(reactor, address, { heartbeatInterval: 1000, reconnectInterval: 10 }));
+    await link.start();
     const timersBefore = reactor.stats().timersActive;
     await waitFor(() => b.state.ids.length === 1, { what: "first greeting" });
     const lost = link.next("link:lost");
@@ -224,6 +251,7 @@ describe.each(TRANSPORTS)("HeartbeatLink over %s", (transport) => {
     );
     const lost: string[] = [];
     link.on("link:lost", (e) => void lost.push(e.reason));
+    await link.start();
     try {
       await waitFor(() => b.state.ids.length === 1, { what: "first greeting" });
       link.reconnect("test");
@@ -243,6 +271,7 @@ describe.each(TRANSPORTS)("HeartbeatLink over %s", (transport) => {
     await broker(reactor, address);
     const controller = new AbortController();
     const link = new HeartbeatLink(linkOptions(reactor, address, { signal: controller.signal }));
+    await link.start();
     expect(link.connected).toBe(true);
     controller.abort();
     expect(link.closed).toBe(true);
@@ -250,6 +279,7 @@ describe.each(TRANSPORTS)("HeartbeatLink over %s", (transport) => {
     expect(reactor.sockets.map((h) => h.name)).toEqual(["broker"]);
     const pre = new HeartbeatLink(linkOptions(reactor, address, { signal: AbortSignal.abort() }));
     expect(pre.closed).toBe(true);
+    await expect(pre.start()).rejects.toThrow(ClosedError);
     await pre.close();
     expect(reactor.sockets.map((h) => h.name)).toEqual(["broker"]);
   });

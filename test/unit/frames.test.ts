@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { EMPTY, byteFrame, frameToText, framesEqual, framesToText, idKey, isByte, isMessageLike, joinEnvelope, splitEnvelope, splitRouted, toFrame, toFrames } from "../../src/index.js";
+import { EMPTY, byteFrame, frameToText, framesEqual, framesToText, idKey, isByte, isMessageLike, joinEnvelope, splitEnvelope, toFrame, toFrames } from "../../src/index.js";
 
 const b = (s: string) => Buffer.from(s);
 
@@ -46,12 +46,6 @@ describe("frames", () => {
     const split = splitEnvelope(joined)!;
     expect(joinEnvelope(split.envelope, split.body)).toEqual(joined);
     expect(joinEnvelope([], [])).toEqual([EMPTY]);
-  });
-
-  it("splitRouted takes the routing id off, undefined when nothing follows it", () => {
-    expect(splitRouted([b("id"), b("a"), b("b")])).toEqual({ identity: b("id"), frames: [b("a"), b("b")] });
-    expect(splitRouted([b("id")])).toBeUndefined();
-    expect(splitRouted([])).toBeUndefined();
   });
 
   it("isByte, byteFrame, framesEqual, idKey", () => {

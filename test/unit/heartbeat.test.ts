@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { Backoff, HeartbeatSchedule, Liveness, ManualClock, HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, RECONNECT_INTERVAL, RECONNECT_MAX_INTERVAL } from "../../src/index.js";
+import { Backoff, Liveness, ManualClock, HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, RECONNECT_INTERVAL, RECONNECT_MAX_INTERVAL } from "../../src/index.js";
 
 describe("6/PPP constants", () => {
   it("match the spec", () => {
@@ -63,32 +63,5 @@ describe("Backoff", () => {
     expect(() => new Backoff({ initial: -1 })).toThrow(/`initial`/);
     expect(() => new Backoff({ initial: 5000, max: 1000 })).toThrow(/`max`/);
     expect(() => new Backoff({ factor: 0.5 })).toThrow(/`factor`/);
-  });
-});
-
-describe("HeartbeatSchedule", () => {
-  it("validates interval and clock", () => {
-    expect(() => new HeartbeatSchedule(0)).toThrow(/`interval`/);
-    expect(() => new HeartbeatSchedule(Number.NaN)).toThrow(/`interval`/);
-    expect(() => new HeartbeatSchedule(100, {} as never)).toThrow(/`clock`/);
-  });
-
-  it("is due every interval, pushed back by sends", () => {
-    const clock = new ManualClock();
-    const s = new HeartbeatSchedule(100, clock);
-    expect(s.dueAt).toBe(100);
-    clock.advance(99);
-    expect(s.due).toBe(false);
-    clock.advance(1);
-    expect(s.due).toBe(true);
-    s.sent();
-    expect(s.due).toBe(false);
-    expect(s.dueAt).toBe(200);
-    clock.advance(50);
-    s.sent(); // other traffic
-    clock.advance(99);
-    expect(s.due).toBe(false);
-    clock.advance(1);
-    expect(s.due).toBe(true);
   });
 });

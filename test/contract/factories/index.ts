@@ -4,5 +4,6 @@ import { coreFactories } from "./core.js";
 import { pubsubFactories } from "./pubsub.js";
 import { requestFactories } from "./request.js";
 import { toolsFactories } from "./tools.js";
+import { workerFactories } from "./workers.js";
 
-export const factories: LifecycleFactory[] = [...coreFactories, ...pubsubFactories, ...requestFactories, ...toolsFactories];
+export const factories: LifecycleFactory[] = [...coreFactories, ...pubsubFactories, ...requestFactories, ...toolsFactories, ...workerFactories];

@@ -22,7 +22,7 @@ async function cliBroker(extra: string[] = []): Promise<{ endpoint: string; stop
 describe("zpatterns mdp", () => {
   it("broker, worker and client work together; client prints the reply on one line", async () => {
     const b = await cliBroker();
-    const w = startCli(["mdp", "worker", "--connect", b.endpoint, "--service", "up", "--handler", "upper", "--heartbeat", "100", "--liveness", "5"]);
+    const w = startCli(["mdp", "worker", "--connect", b.endpoint, "--service", "up", "--handler", "upper", "--heartbeat-interval", "100", "--heartbeat-liveness", "5"]);
     const c = startCli(["mdp", "client", "--connect", b.endpoint, "--service", "up", "--timeout", "1000", "--retries", "5", "hello", "there"]);
     expect(await c.exited).toBe(0);
     expect(c.lines).toEqual(["HELLO THERE"]);
@@ -40,7 +40,7 @@ describe("zpatterns mdp", () => {
       const module = join(dir, "count.mjs");
       writeFileSync(module, "export default async function* (frames) { for (const f of frames) yield [String(f), String(String(f).length)]; }\n");
       const b = await cliBroker();
-      startCli(["mdp", "worker", "--connect", b.endpoint, "--service", "count", "--mdp", "0.2", "--handler", module, "--heartbeat", "100", "--liveness", "5"]);
+      startCli(["mdp", "worker", "--connect", b.endpoint, "--service", "count", "--mdp", "0.2", "--handler", module, "--heartbeat-interval", "100", "--heartbeat-liveness", "5"]);
       const c = startCli(["mdp", "client", "--connect", b.endpoint, "--service", "count", "--mdp", "0.2", "--timeout", "1000", "--retries", "5", "a", "bb", "ccc"]);
       expect(await c.exited).toBe(0);
       expect(c.lines).toEqual(["a 1", "bb 2", "ccc 3"]);
@@ -56,7 +56,7 @@ describe("zpatterns mdp", () => {
       const module = join(dir, "fail.mjs");
       writeFileSync(module, "export default () => { throw new Error('boom'); };\n");
       const b = await cliBroker();
-      const w = startCli(["mdp", "worker", "--connect", b.endpoint, "--service", "fail", "--handler", module, "--heartbeat", "100", "--liveness", "5"]);
+      const w = startCli(["mdp", "worker", "--connect", b.endpoint, "--service", "fail", "--handler", module, "--heartbeat-interval", "100", "--heartbeat-liveness", "5"]);
       const c = startCli(["mdp", "client", "--connect", b.endpoint, "--service", "fail", "--timeout", "300", "--retries", "0"]);
       expect(await c.exited).toBe(1);
       await new Promise((r) => setTimeout(r, 500));

@@ -131,7 +131,7 @@ describe("Majordomo failure handling", () => {
     await waitFor(() => b.stats().workers === 1);
     const c = client(endpoint, { requestTimeout: 5000, retries: 0 });
     const reply = c.request("flaky", "x");
-    await waitFor(() => bad.stats().handlerErrors === 1);
+    await waitFor(() => bad.stats().failed === 1);
     await bad.close();
     worker(endpoint, "flaky");
     expect(text(await reply)).toEqual(["x"]);

@@ -200,12 +200,29 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
     expect(w.stats().reconnects).toBe(0);
   });
 
-  it("validates options (TypeError naming the option)", () => {
+  it("validates options (InvalidOptionError naming the option)", () => {
     expect(() => new MajordomoBroker({ heartbeatInterval: 0 })).toThrow(/heartbeatInterval/);
     expect(() => new MajordomoBroker({ queueOverflow: "nope" as never })).toThrow(/queueOverflow/);
     expect(() => new MajordomoWorker({ endpoint: "tcp://127.0.0.1:1", service: "mmi.x", handler: (f) => f })).toThrow(/service/);
     expect(() => new MajordomoWorker({ endpoint: "nope", service: "s", handler: (f) => f })).toThrow(/endpoint/);
     expect(() => new MajordomoWorker({ endpoint: "tcp://127.0.0.1:1", service: "s", handler: undefined as never })).toThrow(/handler/);
+    const ok = { endpoint: "tcp://127.0.0.1:1", service: "s", handler: (f: Buffer[]) => f };
+    for (const [patch, name] of [
+      [{ service: "mmi.x" }, "service"],
+      [{ endpoint: undefined }, "endpoint"],
+      [{ handler: undefined }, "handler"],
+      [{ heartbeatInterval: 0 }, "heartbeatInterval"],
+      [{ heartbeatLiveness: 0 }, "heartbeatLiveness"],
+      [{ reconnectInterval: 100, reconnectMaxInterval: 50 }, "reconnectMaxInterval"],
+      [{ maxPending: 0 }, "maxPending"],
+      [{ handlerTimeout: -1 }, "handlerTimeout"],
+      [{ sendQueueLimit: 0 }, "sendQueueLimit"],
+      [{ errorReply: 1 }, "errorReply"],
+      [{ version: 3 }, "version"],
+    ] as const) {
+      expect(() => new MajordomoWorker({ ...ok, ...patch } as never), name).toThrow(InvalidOptionError);
+      expect(() => new MajordomoWorker({ ...ok, ...patch } as never), name).toThrow(new RegExp(`\`${name}\``));
+    }
     expect(() => new MajordomoClient({ endpoint: "tcp://127.0.0.1:1", version: 3 as never })).toThrow(/version/);
     expect(() => new MajordomoClient({ endpoint: "tcp://127.0.0.1:1", requestTimeout: -1 })).toThrow(/requestTimeout/);
     expect(() => new MajordomoClient({ endpoint: "tcp://127.0.0.1:1", pendingLimit: 5 } as never)).toThrow(/`pendingLimit` is now called `maxPending`/);
@@ -223,13 +240,14 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
 });
 
 describe("MajordomoWorker close() with requests in hand", () => {
-  it("counts the requests it never answers (backlog and the one running) as discarded, reason closed", async () => {
+  it("counts the requests it never answers as dropped, reason closed: the backlog's unrun, the running one's reply", async () => {
     const router = new zmq.Router({ linger: 0 });
     await router.bind("tcp://127.0.0.1:*");
     let release: (() => void) | undefined;
     const w = worker(router.lastEndpoint!, "slow", { handler: (f) => new Promise((r) => (release = () => r(f))) });
     const reasons: string[] = [];
-    w.on("reply:discarded", (e) => reasons.push(e.reason));
+    w.on("request:dropped", (e) => reasons.push(`request ${e.reason}`));
+    w.on("reply:dropped", (e) => reasons.push(`reply ${e.reason}`));
     try {
       const [id] = (await router.receive()) as Buffer[]; // READY
       // A broker that breaks the one-request-at-a-time rule: three REQUESTs at once.
@@ -237,9 +255,9 @@ describe("MajordomoWorker close() with requests in hand", () => {
       await waitFor(() => w.stats().requests === 3 && release !== undefined);
       await w.close();
       release!();
-      await waitFor(() => w.stats().discarded === 3);
-      expect(reasons).toEqual(["closed", "closed", "closed"]);
-      expect(w.stats()).toMatchObject({ requests: 3, replies: 0, backlogDropped: 0, discarded: 3 });
+      await waitFor(() => w.stats().droppedReplies === 1);
+      expect(reasons).toEqual(["request closed", "request closed", "reply closed"]);
+      expect(w.stats()).toMatchObject({ requests: 3, replies: 0, droppedRequests: 2, droppedReplies: 1 });
     } finally {
       router.close();
     }

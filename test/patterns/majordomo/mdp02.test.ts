@@ -63,7 +63,7 @@ describe("MDP/0.2", () => {
     const errors: unknown[] = [];
     worker(endpoint, "joined", { handler: (f) => countTo(3, f) });
     const w = worker(endpoint, "refuse", { handler: (_f, ctx) => (ctx.partial("x"), ["never"]), errorReply: (e) => [String(e instanceof TypeError)] });
-    w.on("handler:error", (e) => errors.push(e.error));
+    w.on("request:failed", (e) => errors.push(e.error));
     const c = client(endpoint);
     expect(text(await c.request("joined", "j"))).toEqual(["j-1", "j-2", "j-3"]);
     expect(text(await c.request("refuse", "r"))).toEqual(["true"]);

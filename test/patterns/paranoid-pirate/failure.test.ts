@@ -14,6 +14,7 @@ import { RawLazyClient, runClients } from "./fixtures.js";
 const INTERVAL = 100;
 const LIVENESS = 3;
 const HB = ["--heartbeat-interval", String(INTERVAL), "--liveness", String(LIVENESS)];
+const WORKER_HB = ["--heartbeat-interval", String(INTERVAL), "--heartbeat-liveness", String(LIVENESS)];
 const upper = (p: string) => p.toUpperCase();
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 
@@ -23,7 +24,7 @@ afterEach(async () => {
 });
 
 function worker(backend: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Child {
-  return startCli(["worker", "--connect", backend, "--handler", "test/patterns/paranoid-pirate/chaos-handler.mjs", ...HB, "--reconnect-interval", "100", ...extra], { env });
+  return startCli(["worker", "--connect", backend, "--handler", "test/patterns/paranoid-pirate/chaos-handler.mjs", ...WORKER_HB, "--reconnect-interval", "100", ...extra], { env });
 }
 
 function queueProcess(frontend: string, backend: string): Child {
@@ -63,7 +64,7 @@ describe("6/PPP failure handling with real processes", () => {
     const chaos = (answered: number) => {
       if (answered < nextKill || kills.length >= 15) return;
       // only workers the queue knows (a process killed before its READY is never purged)
-      const known = workers.filter((w) => w.errLines.some((l) => l.startsWith("worker:linked")));
+      const known = workers.filter((w) => w.errLines.some((l) => l.startsWith("link:established")));
       if (known.length === 0) return;
       nextKill = answered + 60 + Math.floor(random() * 120);
       const victim = known[Math.floor(random() * known.length)]!;
@@ -132,7 +133,7 @@ describe("6/PPP failure handling with real processes", () => {
     expect((await client.request("slow")).reply).toEqual(["SLOW"]);
     expect(q.stats()).toMatchObject({ redelivered: 1, duplicateReady: 1, expired: 0 });
     expect(await stop(stalled)).toBe(0);
-    expect(stalled.lines.at(-1)).toMatch(/handlerTimeouts=1/);
+    expect(stalled.lines.at(-1)).toMatch(/timedOut=1/);
   });
 
   it("survives the queue being killed and restarted on the same port mid-run", async () => {

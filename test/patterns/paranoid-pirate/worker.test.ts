@@ -1,8 +1,8 @@
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
-import { Reactor, echoHandler, type RequestHandler } from "../../../src/index.js";
+import { InvalidOptionError, Reactor, echoHandler, type RequestHandler, type WorkerHandler } from "../../../src/index.js";
 import { ParanoidPirateWorker, type ParanoidPirateWorkerOptions } from "../../../patterns/paranoid-pirate/index.js";
-import { waitFor } from "../../helpers/wait.js";
+import { waitFor, within } from "../../helpers/wait.js";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -49,6 +49,7 @@ class RawQueue {
   }
 
   send(id: Buffer, ...frames: (string | Buffer)[]): Promise<void> {
+    if (this.router.closed) return Promise.resolve(); // a queue that went away says nothing
     return this.router.send([id, ...frames]);
   }
 
@@ -58,7 +59,7 @@ class RawQueue {
   }
 }
 
-async function setup(options: Partial<ParanoidPirateWorkerOptions> & { handler?: RequestHandler } = {}) {
+async function setup(options: Partial<ParanoidPirateWorkerOptions> & { handler?: RequestHandler | WorkerHandler } = {}) {
   const q = await new RawQueue().bind();
   cleanup.push(() => q.close());
   const w = new ParanoidPirateWorker({ endpoint: q.endpoint, handler: echoHandler, heartbeatInterval: 50, reconnectInterval: 50, ...options });
@@ -71,7 +72,7 @@ async function setup(options: Partial<ParanoidPirateWorkerOptions> & { handler?:
 }
 
 describe("ParanoidPirateWorker", () => {
-  it("rejects bad options with a TypeError naming the option", () => {
+  it("rejects bad options with an InvalidOptionError naming the option", () => {
     const ok = { endpoint: "tcp://127.0.0.1:1", handler: echoHandler };
     expect(() => new ParanoidPirateWorker({ ...ok, endpoint: "x" })).toThrow(/endpoint/);
     expect(() => new ParanoidPirateWorker({ ...ok, handler: undefined as never })).toThrow(/handler/);
@@ -80,8 +81,29 @@ describe("ParanoidPirateWorker", () => {
     expect(() => new ParanoidPirateWorker({ ...ok, reconnectInterval: -1 })).toThrow(/reconnectInterval/);
     expect(() => new ParanoidPirateWorker({ ...ok, reconnectInterval: 500, reconnectMaxInterval: 100 })).toThrow(/reconnectMaxInterval/);
     expect(() => new ParanoidPirateWorker({ ...ok, handlerTimeout: -5 })).toThrow(/handlerTimeout/);
-    expect(() => new ParanoidPirateWorker({ ...ok, maxQueued: 0 })).toThrow(/maxQueued/);
+    expect(() => new ParanoidPirateWorker({ ...ok, maxPending: 0 })).toThrow(/maxPending/);
+    expect(() => new ParanoidPirateWorker({ ...ok, sendQueueLimit: 0 })).toThrow(/sendQueueLimit/);
+    expect(() => new ParanoidPirateWorker({ ...ok, errorReply: "x" as never })).toThrow(/errorReply/);
     expect(() => new ParanoidPirateWorker({ ...ok, reactor: {} as Reactor })).toThrow(/reactor/);
+    for (const bad of [{ endpoint: undefined }, { handler: undefined }, { heartbeatInterval: 0 }, { maxPending: 0 }]) {
+      expect(() => new ParanoidPirateWorker({ ...ok, ...bad } as never)).toThrow(InvalidOptionError);
+    }
+  });
+
+  it("opens nothing in its constructor and starts by itself", async () => {
+    const reactor = new Reactor();
+    cleanup.push(() => reactor.close());
+    const q = await new RawQueue().bind();
+    cleanup.push(() => q.close());
+    const w = new ParanoidPirateWorker({ endpoint: q.endpoint, handler: echoHandler, reactor });
+    cleanup.push(() => w.close());
+    expect(reactor.sockets).toHaveLength(0);
+    expect(reactor.stats()).toMatchObject({ timersActive: 0, ticketsActive: 0 });
+    const connected = w.next("link:connected");
+    expect(await connected).toEqual([{ attempt: 1, endpoint: q.endpoint }]);
+    await w.start(); // the same start
+    expect(w.state).toBe("running");
+    expect(w.connected).toBe(true);
   });
 
   it("says READY, heartbeats, and replies with the request's address stack", async () => {
@@ -109,7 +131,7 @@ describe("ParanoidPirateWorker", () => {
     };
     const { q, w, id } = await setup({ handler });
     for (const n of ["1", "2", "3"]) await q.send(id, "c", "", n);
-    await waitFor(() => release.length === 1 && w.stats().queued === 2, { what: "one running, two queued" });
+    await waitFor(() => release.length === 1 && w.stats().pending === 2, { what: "one running, two queued" });
     const beats = q.heartbeats(id);
     await waitFor(() => q.heartbeats(id) >= beats + 4, { what: "heartbeats during the handler" });
     while (q.replies().length < 3) {
@@ -129,7 +151,7 @@ describe("ParanoidPirateWorker", () => {
     const w = new ParanoidPirateWorker({ endpoint: q.endpoint, handler: echoHandler, heartbeatInterval: 20, heartbeatLiveness: 2, reconnectInterval: 20, reconnectMaxInterval: 80 });
     cleanup.push(() => w.close());
     const delays: number[] = [];
-    w.on("worker:reconnecting", (e) => delays.push(e.delay));
+    w.on("link:reconnecting", (e) => delays.push(e.delay));
     await waitFor(() => q.readies().length >= 5, { what: "5 READYs", timeout: 5000 });
     expect(delays.slice(0, 4)).toEqual([20, 40, 80, 80]);
     const ids = new Set(q.readies().map((r) => r.id.toString("hex")));
@@ -152,7 +174,7 @@ describe("ParanoidPirateWorker", () => {
     cleanup.push(() => w.close());
     const first = await waitFor(() => q.readies()[0], { what: "READY" });
     const stale: string[] = [];
-    w.on("reply:stale", (e) => stale.push(e.reason));
+    w.on("reply:dropped", (e) => stale.push(e.reason));
     await q.send(first.id, "c", "", "old");
     await waitFor(() => finish !== undefined, { what: "handler started" });
     await waitFor(() => q.readies().length >= 2, { what: "reconnect" }); // the queue never answers
@@ -160,10 +182,10 @@ describe("ParanoidPirateWorker", () => {
     await waitFor(() => stale.length === 1, { what: "stale reply" });
     expect(stale).toEqual(["reconnected"]);
     expect(q.replies()).toEqual([]);
-    expect(w.stats()).toMatchObject({ staleReplies: 1, replies: 0 });
+    expect(w.stats()).toMatchObject({ droppedReplies: 1, replies: 0 });
   });
 
-  it("says READY again when a handler throws, and abandons one past handlerTimeout", async () => {
+  it("says READY again when a handler throws, and gives up one past handlerTimeout", async () => {
     let calls = 0;
     const handler: RequestHandler = (frames) => {
       calls++;
@@ -173,7 +195,7 @@ describe("ParanoidPirateWorker", () => {
     };
     const { q, w, id } = await setup({ handler, handlerTimeout: 100, heartbeatInterval: 50 });
     const errors: unknown[] = [];
-    w.on("handler:error", (e) => errors.push(e.error));
+    w.on("request:failed", (e) => errors.push(e.error));
     await q.send(id, "c", "", "throw");
     await waitFor(() => q.readies().length === 2, { what: "READY after the error" });
     expect(String(errors[0])).toMatch(/boom/);
@@ -182,7 +204,8 @@ describe("ParanoidPirateWorker", () => {
     await q.send(id, "c", "", "fine");
     await waitFor(() => q.replies().length === 1, { what: "next request served" });
     expect(q.replies()[0]).toEqual(["c", "", "fine"]);
-    expect(w.stats()).toMatchObject({ handlerErrors: 1, handlerTimeouts: 1, replies: 1 });
+    expect(w.stats()).toMatchObject({ failed: 2, timedOut: 1, replies: 1 });
+    expect(String(errors[1])).toMatch(/handlerTimeout/);
     expect(calls).toBe(3);
   });
 
@@ -195,6 +218,39 @@ describe("ParanoidPirateWorker", () => {
     await waitFor(() => w.stats().malformed === 4, { what: "4 malformed" });
     await q.send(id, "c", "", "ok");
     await waitFor(() => q.replies().length === 1, { what: "still serving" });
+  });
+
+  it("answers with errorReply when a handler fails, instead of READY", async () => {
+    const handler: RequestHandler = () => {
+      throw new Error("no");
+    };
+    const { q, w, id } = await setup({ handler, errorReply: (error, request) => ["error", String((error as Error).message), ...request] });
+    await q.send(id, "c", "", "x");
+    await waitFor(() => q.replies().length === 1, { what: "error reply" });
+    expect(q.replies()[0]).toEqual(["c", "", "error", "no", "x"]);
+    expect(q.readies()).toHaveLength(1);
+    expect(w.stats()).toMatchObject({ failed: 1, replies: 1 });
+  });
+
+  it("drops (and counts) requests beyond maxPending; aborts a handler's signal when the link is lost", async () => {
+    let signal: AbortSignal | undefined;
+    const handler: WorkerHandler = (_frames, ctx) => {
+      signal = ctx.signal;
+      return new Promise(() => undefined);
+    };
+    const { q, w, id } = await setup({ handler, maxPending: 1 });
+    const dropped: string[] = [];
+    w.on("request:dropped", (e) => dropped.push(`${String(e.client)}:${e.reason}`));
+    for (const n of ["a", "b", "c"]) await q.send(id, n, "", n);
+    await waitFor(() => dropped.length === 1, { what: "overflow" });
+    expect(dropped).toEqual(["c:overflow"]);
+    expect(w.stats()).toMatchObject({ requests: 3, running: 1, pending: 1, droppedRequests: 1 });
+    expect(signal?.aborted).toBe(false);
+    const lost = w.next("link:lost");
+    await q.close(); // the queue goes away: the worker loses the link
+    await within(lost, 5000, "link:lost");
+    expect(signal?.aborted).toBe(true);
+    expect(dropped).toEqual(["c:overflow", "b:reconnected"]);
   });
 
   it("closes cleanly: sockets and timers of its reactor back to zero", async () => {
@@ -223,7 +279,7 @@ describe("ParanoidPirateWorker", () => {
     const w = new ParanoidPirateWorker({ endpoint: q.endpoint, handler: () => new Promise(() => undefined), handlerTimeout: 60_000, heartbeatInterval: 50, reactor });
     const ready = await waitFor(() => q.readies()[0], { what: "READY" });
     await q.send(ready.id, "c", "", "stall");
-    await waitFor(() => w.stats().busy, { what: "busy" });
+    await waitFor(() => w.stats().running === 1, { what: "busy" });
     await w.close();
     expect(reactor.stats()).toMatchObject({ sockets: 0, timersActive: 0 });
   });
@@ -231,18 +287,18 @@ describe("ParanoidPirateWorker", () => {
 
 describe("ParanoidPirateWorker: a handler that returns something that is not a message", () => {
   for (const mode of ["sync", "async"] as const) {
-    it(`counts it as a handler error and stays usable (${mode})`, async () => {
+    it(`counts it as a failed request and stays usable (${mode})`, async () => {
       const handler: RequestHandler = (frames) => {
         const reply = frames[0]!.toString() === "bad" ? (undefined as never) : frames;
         return mode === "sync" ? reply : Promise.resolve(reply);
       };
       const { q, w, id } = await setup({ handler });
       await q.send(id, "c", "", "bad");
-      await waitFor(() => w.stats().handlerErrors === 1, { what: "handler error" });
+      await waitFor(() => w.stats().failed === 1, { what: "handler error" });
       await q.send(id, "c", "", "good");
       await waitFor(() => q.replies().length === 1, { what: "reply after the bad one" });
       expect(q.replies()[0]).toEqual(["c", "", "good"]);
-      expect(w.stats()).toMatchObject({ busy: false, handlerErrors: 1, replies: 1 });
+      expect(w.stats()).toMatchObject({ running: 0, failed: 1, replies: 1 });
     });
   }
 });

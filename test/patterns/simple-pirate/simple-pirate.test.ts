@@ -1,6 +1,6 @@
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClosedError, EMPTY, Reactor } from "../../../src/index.js";
+import { ClosedError, EMPTY, InvalidOptionError, Reactor } from "../../../src/index.js";
 import { LazyPirateClient, PipelinedClient } from "../../../patterns/lazy-pirate/index.js";
 import { READY_FRAME, SimplePirateQueue, SimplePirateWorker, type SimplePirateQueueOptions, type SimplePirateWorkerOptions } from "../../../patterns/simple-pirate/index.js";
 import { TRANSPORTS, uniqAddress, type Transport } from "../../helpers/addresses.js";
@@ -178,11 +178,35 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
       },
     });
     const errors: unknown[] = [];
-    w.on("handler:error", (e) => errors.push(e.error));
+    w.on("request:failed", (e) => errors.push(e.error));
     const c = own(new LazyPirateClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 300, retries: 3 }));
     expect(text(await c.request("again"))).toEqual(["again"]);
     expect(errors).toEqual([new Error("boom")]);
-    expect(w.stats()).toMatchObject({ handlerErrors: 1, reopened: 1, replies: 1 });
+    expect(w.stats()).toMatchObject({ failed: 1, reconnects: 1, connects: 2, replies: 1 });
+  });
+
+  it("a handler past handlerTimeout is given up: fresh socket, READY again; errorReply answers a failure instead", async () => {
+    const q = await queue("tcp");
+    let calls = 0;
+    const w = worker(q, { handlerTimeout: 50, handler: (f) => (++calls === 1 ? new Promise(() => undefined) : f) });
+    const failed: string[] = [];
+    w.on("request:failed", (e) => failed.push(e.reason));
+    const c = own(new LazyPirateClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 300, retries: 3 }));
+    expect(text(await c.request("late"))).toEqual(["late"]);
+    expect(failed).toEqual(["timeout"]);
+    expect(w.stats()).toMatchObject({ failed: 1, timedOut: 1, reconnects: 1, replies: 1 });
+
+    const q2 = await queue("tcp");
+    const e = worker(q2, {
+      handler: () => {
+        throw new Error("nope");
+      },
+      errorReply: (error) => ["error", (error as Error).message],
+    });
+    await workersReady(q2, 1);
+    const c2 = own(new LazyPirateClient({ endpoint: q2.endpoints.frontend[0]!, requestTimeout: 2000 }));
+    expect(text(await c2.request("x"))).toEqual(["error", "nope"]);
+    expect(e.stats()).toMatchObject({ failed: 1, replies: 1, reconnects: 0 });
   });
 
   it("a worker drops a message without envelope (counted), reopens and says READY again; empty replies become one empty frame", async () => {
@@ -196,7 +220,7 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     await router.send([id1!, EMPTY, Buffer.from("no-envelope")]);
     const [, , ready2] = await router.receive();
     expect(ready2).toEqual(READY_FRAME);
-    expect(w.stats()).toMatchObject({ malformed: 1, reopened: 1, requests: 0 });
+    expect(w.stats()).toMatchObject({ malformed: 1, reconnects: 1, requests: 0 });
     await router.send([id1!, EMPTY, Buffer.from("client"), EMPTY, Buffer.from("body")]);
     const reply = await router.receive();
     expect(reply.map(String)).toEqual(["w1", "", "client", "", ""]);
@@ -285,9 +309,13 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
       [{ endpoint: "tcp://127.0.0.1:1", handler: "echo" }, "handler"],
       [{ endpoint: "tcp://127.0.0.1:1", handler: () => [], identity: "" }, "identity"],
       [{ endpoint: "tcp://127.0.0.1:1", handler: () => [], linger: "x" }, "linger"],
+      [{ endpoint: "tcp://127.0.0.1:1", handler: () => [], handlerTimeout: -1 }, "handlerTimeout"],
+      [{ endpoint: "tcp://127.0.0.1:1", handler: () => [], sendQueueLimit: 0 }, "sendQueueLimit"],
+      [{ endpoint: "tcp://127.0.0.1:1", handler: () => [], errorReply: 1 }, "errorReply"],
+      [{ endpoint: "tcp://127.0.0.1:1", handler: () => [], reactor: {} }, "reactor"],
     ];
     for (const [o, name] of badWorker) {
-      expect(() => new SimplePirateWorker(o as never), name).toThrow(TypeError);
+      expect(() => new SimplePirateWorker(o as never), name).toThrow(InvalidOptionError);
       expect(() => new SimplePirateWorker(o as never), name).toThrow(new RegExp(name));
     }
   });
