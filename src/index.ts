@@ -19,3 +19,4 @@ export * from "./lifecycle.js";
 export * from "./link.js";
 export * from "./peers.js";
 export * from "./handlers.js";
+export * from "./dispatch.js";
