@@ -230,7 +230,7 @@ export class JobServer extends TypedEmitter<JobServerEvents> {
     });
     this.queue.on("worker:ready", ({ id }) => this.#onReady(id));
     this.queue.on("worker:expired", ({ id, silentMs, busy }) => this.#onPurged(id, `silent for ${silentMs} ms${busy ? " while busy" : ""}`));
-    this.queue.on("worker:unreachable", ({ id }) => this.#onPurged(id, "unreachable"));
+    this.queue.on("worker:disconnected", ({ id, reason }) => this.#onPurged(id, reason));
   }
 
   /** Lowest and highest pool size (signals move them when they push past them). */

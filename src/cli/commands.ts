@@ -10,10 +10,11 @@ import { lazyPirateCommands } from "../../patterns/lazy-pirate/cli.js";
 import { pubsubCommands } from "../../patterns/pubsub/cli.js";
 import { mdpCommands } from "../../patterns/majordomo/cli.js";
 import { pirateCommands } from "../../patterns/paranoid-pirate/cli.js";
+import { simplePirateCommands } from "../../patterns/simple-pirate/cli.js";
 import { toolsCommands } from "../../patterns/tools/cli.js";
 
 /** All commands, in the order `--help` lists them. */
 
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...pirateCommands, ...toolsCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...pirateCommands, ...simplePirateCommands, ...toolsCommands];
