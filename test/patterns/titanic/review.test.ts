@@ -22,7 +22,7 @@ afterEach(async () => {
 
 describe("Titanic review", () => {
   it("close() rejects a call() that is waiting between polls (ClosedError, not pending forever)", async () => {
-    const { endpoint } = await broker({ requestExpiry: 100 });
+    const { endpoint } = await broker({ pendingTimeout: 100 });
     const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
     const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
     const call = c.call("nobody", "x");
@@ -60,7 +60,7 @@ describe("Titanic review", () => {
   });
 
   it("closing a shared reactor rejects a call() waiting between polls (ClosedError)", async () => {
-    const { endpoint } = await broker({ requestExpiry: 100 });
+    const { endpoint } = await broker({ pendingTimeout: 100 });
     const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
     const reactor = new Reactor();
     const c = track(new TitanicClient({ endpoint, reactor, timeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
@@ -93,11 +93,11 @@ describe("Titanic review", () => {
     const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
     expect(text(await c.call("echo", "x"))).toEqual(["x"]);
     // titanic.request/reply/close once each, plus echo: four workers, not seven.
-    expect(b.stats().workersRegistered).toBe(4);
+    expect(b.stats().readies).toBe(4);
   });
 
   it("bounds the requests waiting for a reply (maxPending): beyond it titanic.request answers 500, counted", async () => {
-    const { endpoint } = await broker({ requestExpiry: 100 });
+    const { endpoint } = await broker({ pendingTimeout: 100 });
     const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500, maxPending: 2 }).then(track);
     const c = track(new TitanicClient({ endpoint, timeout: 1000, retries: 5 }));
     const first = await c.request("nobody", "1");
@@ -138,7 +138,7 @@ describe("Titanic review", () => {
 
   it("call() rejects with TimeoutError at its deadline, even while a step is waiting for an answer", async () => {
     // No Titanic server: titanic.request is never answered, and each attempt waits 60 s.
-    const { endpoint } = await broker({ requestExpiry: 0 });
+    const { endpoint } = await broker({ pendingTimeout: 0 });
     const c = track(new TitanicClient({ endpoint, timeout: 60_000, retries: 0 }));
     const outcome = c.call("echo", "x", { deadline: 200 }).then(
       () => "resolved",
