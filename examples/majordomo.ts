@@ -9,9 +9,10 @@
 import { MajordomoBroker, MajordomoClient, MajordomoWorker, ServiceExpiredError } from "../patterns/majordomo/index.js";
 
 const hb = { heartbeatInterval: 250 };
-const broker = new MajordomoBroker({ ...hb, requestExpiry: 500 });
-const endpoint = await broker.bind("tcp://127.0.0.1:*");
-broker.on("worker:ready", (e) => console.log(`broker: worker ready for "${e.service}" (MDP/0.${e.version})`));
+const broker = new MajordomoBroker({ bind: "tcp://127.0.0.1:*", ...hb, pendingTimeout: 500 });
+await broker.start();
+const endpoint = broker.endpoints[0]!;
+broker.on("worker:ready", (e) => console.log(`broker: worker ready for "${e.service}"`));
 broker.on("request:redelivered", (e) => console.log(`broker: redelivered a "${e.service}" request (attempt ${e.attempt})`));
 
 const echo = new MajordomoWorker({ endpoint, service: "echo", handler: (frames) => frames, ...hb });
@@ -64,6 +65,6 @@ console.log(`client: work -> ${(await pending).map(String).join(" ")}`);
 fragile = undefined;
 
 const s = broker.stats();
-console.log(`broker: ${s.requests} requests, ${s.replies} replies, ${s.partials} partials, ${s.redelivered} redelivered, ${s.expired} expired, ${s.malformed} malformed`);
+console.log(`broker: ${s.requests} requests, ${s.replies} replies, ${s.partials} partials, ${s.redelivered} redelivered, ${s.requestsExpired} expired, ${s.malformed} malformed`);
 await Promise.all([client.close(), streaming.close(), echo.close(), clock.close(), steady.close()]);
 await broker.close();

@@ -14,7 +14,7 @@ export async function paranoidPirateExample(requests = 300, log: (line: string) 
   await queue.start();
   queue.on("worker:ready", (e) => log(`worker ${e.id.toString("hex")} ready (${e.workers} in all)`));
   queue.on("worker:expired", (e) => log(`worker ${e.id.toString("hex")} expired after ${e.silentMs.toFixed(0)} ms`));
-  queue.on("worker:unreachable", (e) => log(`worker ${e.id.toString("hex")} gone${e.busy ? ", its request goes to another worker" : ""}`));
+  queue.on("worker:disconnected", (e) => log(`worker ${e.id.toString("hex")} ${e.reason}${e.busy ? ", its request goes to another worker" : ""}`));
 
   // A worker that takes a few ms per request, so requests are in the workers' hands when one dies.
   const handler: RequestHandler = async (frames) => {
@@ -36,11 +36,11 @@ export async function paranoidPirateExample(requests = 300, log: (line: string) 
     }),
   );
   const s = queue.stats();
-  log(`${answered}/${requests} answered; queue: ${s.replies} replies, ${s.redelivered} redelivered, ${s.expired + s.unreachable} workers purged; client: ${client.stats().retries} retries`);
+  log(`${answered}/${requests} answered; queue: ${s.replies} replies, ${s.redelivered} redelivered, ${s.workersExpired + s.workersDisconnected} workers purged; client: ${client.stats().retries} retries`);
   await client.close();
   await Promise.all(workers.map((w) => w.close()));
   await queue.close();
-  return { answered, redelivered: s.redelivered, purged: s.expired + s.unreachable };
+  return { answered, redelivered: s.redelivered, purged: s.workersExpired + s.workersDisconnected };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

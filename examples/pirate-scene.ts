@@ -64,9 +64,9 @@ export async function runPirateScene(options: PirateSceneOptions): Promise<Pirat
     purged++;
     log(`  ! worker ${e.id.toString("hex")} purged after ${e.silentMs.toFixed(0)} ms of silence${e.busy ? " (its request is redelivered)" : ""}`);
   });
-  queue.on("worker:unreachable", (e) => {
+  queue.on("worker:disconnected", (e) => {
     purged++;
-    log(`  ! worker ${e.id.toString("hex")} is gone${e.busy ? " (its request is redelivered)" : ""}`);
+    log(`  ! worker ${e.id.toString("hex")} is ${e.reason}${e.busy ? " (its request is redelivered)" : ""}`);
   });
 
   // Workers in this process: two steady, one that overloads now and then.

@@ -13,8 +13,9 @@ import { TitanicClient, TitanicServer } from "../patterns/titanic/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "titanic-example-"));
 const hb = { heartbeatInterval: 250 };
-const broker = new MajordomoBroker({ ...hb, requestExpiry: 300 });
-const endpoint = await broker.bind("tcp://127.0.0.1:*");
+const broker = new MajordomoBroker({ bind: "tcp://127.0.0.1:*", ...hb, pendingTimeout: 300 });
+await broker.start();
+const endpoint = broker.endpoints[0]!;
 const titanic = await TitanicServer.start({ endpoint, dir, ...hb, dispatchInterval: 100 });
 const client = new TitanicClient({ endpoint, pollInterval: 50 });
 

@@ -22,3 +22,4 @@ export * from "./worker.js";
 export * from "./worker-base.js";
 export * from "./peers.js";
 export * from "./handlers.js";
+export * from "./dispatch.js";

@@ -77,7 +77,7 @@ export interface HeartbeatWorkerOptions<H = WorkerHandler> extends WorkerOptions
 export type RequestFailure = "error" | "timeout";
 
 /** Why a request was dropped before its handler ran. */
-export type RequestDropReason = "overflow" | "reconnected" | "closed";
+export type WorkerRequestDropReason = "overflow" | "reconnected" | "closed";
 
 /** Why a handler's reply did not go out. */
 export type ReplyDropReason = "reconnected" | "closed" | "abandoned" | "unsent";
@@ -89,7 +89,7 @@ export interface WorkerEvents extends HeartbeatLinkEvents {
   /** The handler threw, rejected, returned no message, or ran past `handlerTimeout`. */
   "request:failed": [{ client: Buffer; reason: RequestFailure; error: unknown }];
   /** A request was dropped before its handler ran. */
-  "request:dropped": [{ client: Buffer; reason: RequestDropReason }];
+  "request:dropped": [{ client: Buffer; reason: WorkerRequestDropReason }];
   /** A reply went out. */
   "reply:sent": [{ client: Buffer }];
   /** A handler's reply was dropped (its connection was lost, the worker closed, it came after the timeout, or the socket refused it). */
@@ -300,7 +300,7 @@ export class RequestRunner<J extends WorkerJob> {
     return task.epoch === this.#epoch && !this.#closed;
   }
 
-  #dropRequest(job: J, reason: RequestDropReason): void {
+  #dropRequest(job: J, reason: WorkerRequestDropReason): void {
     this.#s.droppedRequests++;
     this.#hooks.emit("request:dropped", { client: job.client, reason });
   }

@@ -26,8 +26,9 @@ const REPLY = Buffer.from([3]);
 
 if (mode === "ours") {
   // Long heartbeats: the raw workers do not heartbeat, and idle time between rounds must not expire them.
-  const broker = new MajordomoBroker({ heartbeatInterval: 60_000, heartbeatLiveness: 10, requestExpiry: 0, highWaterMark: 100_000, sendQueueLimit: 100_000 });
-  process.stdout.write(`READY ${await broker.bind("tcp://127.0.0.1:*")}\n`);
+  const broker = new MajordomoBroker({ bind: "tcp://127.0.0.1:*", heartbeatInterval: 60_000, heartbeatLiveness: 10, pendingTimeout: 0, highWaterMark: 100_000, sendQueueLimit: 100_000 });
+  await broker.start();
+  process.stdout.write(`READY ${broker.endpoints[0]}\n`);
   process.on("SIGTERM", () => void broker.close());
 } else if (mode === "raw") {
   const router = new zmq.Router(HWM);

@@ -12,8 +12,9 @@ import { pubsubCommands } from "../pubsub/cli.js";
 import { mdpCommands } from "../majordomo/cli.js";
 import { titanicCommands } from "../titanic/cli.js";
 import { pirateCommands } from "../paranoid-pirate/cli.js";
+import { simplePirateCommands } from "../simple-pirate/cli.js";
 import { logPipeCommands } from "../log-pipe/cli.js";
 import { jobServerCommands } from "../job-server/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...titanicCommands, ...pirateCommands, ...logPipeCommands, ...jobServerCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...titanicCommands, ...pirateCommands, ...simplePirateCommands, ...logPipeCommands, ...jobServerCommands];

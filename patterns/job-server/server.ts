@@ -265,13 +265,13 @@ export class JobServer extends Lifecycle<JobServerEvents> {
       heartbeatLiveness: this.heartbeatLiveness,
       ...(c.pendingTimeout === undefined ? {} : { pendingTimeout: c.pendingTimeout }),
       ...(c.maxPending === undefined ? {} : { maxPending: c.maxPending }),
-      ...(c.pendingOverflow === undefined ? {} : { overflow: c.pendingOverflow }),
+      ...(c.pendingOverflow === undefined ? {} : { pendingOverflow: c.pendingOverflow }),
       maxRedeliveries: c.maxRedeliveries,
       reactor: this.reactor,
     });
     this.queue.on("worker:ready", ({ id }) => this.#onReady(id));
     this.queue.on("worker:expired", ({ id, silentMs, busy }) => this.#onPurged(id, `silent for ${silentMs} ms${busy ? " while busy" : ""}`));
-    this.queue.on("worker:unreachable", ({ id }) => this.#onPurged(id, "unreachable"));
+    this.queue.on("worker:disconnected", ({ id, reason }) => this.#onPurged(id, reason));
   }
 
   /** Lowest and highest pool size (signals move them when they push past them). */

@@ -3,18 +3,14 @@
  * Every long-running command stops cleanly on SIGINT/SIGTERM.
  * @module
  */
-import { EXIT, UsageError, choiceArg, intArg, serve, strArg, usage, type CliCommand, type CliContext, type CliOptions } from "../../src/cli/cli.js";
-import { InvalidOptionError, REQUEST_RETRIES, REQUEST_TIMEOUT, framesToText, loadHandler, type MessageLike } from "../../src/index.js";
-import { MajordomoBroker } from "./broker.js";
+import { EXIT, UsageError, choiceArg, intArg, listArg, serve, strArg, usage, type CliCommand, type CliContext, type CliOptions } from "../../src/cli/cli.js";
+import { DISPATCH_DEFAULTS, InvalidOptionError, OVERFLOW_POLICIES, REQUEST_RETRIES, REQUEST_TIMEOUT, framesToText, loadHandler, type MessageLike } from "../../src/index.js";
+import { MDP_HEARTBEAT_INTERVAL, MajordomoBroker } from "./broker.js";
 import { MajordomoClient } from "./client.js";
 import { MajordomoWorker } from "./worker.js";
 import type { MdpVersion } from "./protocol.js";
 
-const HEARTBEAT_OPTIONS: CliOptions = {
-  heartbeat: { type: "string" },
-  liveness: { type: "string" },
-};
-const HEARTBEAT_HELP = "  --heartbeat MS      heartbeat interval (default 2500)\n  --liveness N        silent intervals before a peer is dead (default 3)";
+const D = DISPATCH_DEFAULTS;
 
 function version(ctx: CliContext): MdpVersion {
   return choiceArg(ctx.values, "mdp", ["0.1", "0.2"], "0.1") === "0.1" ? 1 : 2;
@@ -25,30 +21,56 @@ export const mdpCommands: CliCommand[] = [
   {
     name: "mdp broker",
     summary: "Run a Majordomo broker (7/MDP 0.1 + 18/MDP 0.2 + 8/MMI) on one ROUTER",
-    usage: "--bind EP [--heartbeat MS] [--liveness N] [--expiry MS] [--redeliveries N] [--queue N]",
-    help: `Options:\n  --bind EP           endpoint to bind (repeatable), e.g. tcp://*:5555\n${HEARTBEAT_HELP}\n  --expiry MS         expire requests for services with no worker after MS (0 = never; default 2000)\n  --redeliveries N    redeliveries after a worker dies mid-request (default 3)\n  --queue N           request queue limit per service (default 1000)\n\nPrints "bound EP" for each endpoint; runs until SIGINT/SIGTERM.`,
-    options: { ...HEARTBEAT_OPTIONS, bind: { type: "string", multiple: true }, expiry: { type: "string" }, redeliveries: { type: "string" }, queue: { type: "string" } },
+    usage: "--bind EP [--heartbeat-interval MS] [--heartbeat-liveness N] [--pending-timeout MS] [options]",
+    help: `Options:
+  --bind EP                 endpoint to bind (repeatable), e.g. tcp://*:5555
+  --heartbeat-interval MS   heartbeat interval (default ${MDP_HEARTBEAT_INTERVAL})
+  --heartbeat-liveness N    silent intervals before a worker is dead (default ${D.heartbeatLiveness})
+  --max-pending N           requests held per service while no worker is ready (default ${D.maxPending})
+  --pending-overflow P      what a full backlog drops: drop-oldest (default), drop-newest, reject
+  --pending-timeout MS      answer "504" to requests that waited this long, 0 = never (default ${D.pendingTimeout})
+  --max-redeliveries N      redeliveries after a worker dies mid-request (default ${D.maxRedeliveries})
+  --max-workers N           most workers known at once (default ${D.maxWorkers})
+  --max-services N          most services at once (default ${D.maxServices})
+  --send-queue-limit N      send queue limit of the ROUTER (default 10000)
+
+Prints "bound EP" for each endpoint; runs until SIGINT/SIGTERM.`,
+    options: {
+      bind: { type: "string", multiple: true },
+      "heartbeat-interval": { type: "string" },
+      "heartbeat-liveness": { type: "string" },
+      "max-pending": { type: "string" },
+      "pending-overflow": { type: "string" },
+      "pending-timeout": { type: "string" },
+      "max-redeliveries": { type: "string" },
+      "max-workers": { type: "string" },
+      "max-services": { type: "string" },
+      "send-queue-limit": { type: "string" },
+    },
     async run(ctx) {
-      const binds = (ctx.values.bind as string[] | undefined) ?? [];
-      if (binds.length === 0) throw new UsageError("--bind is required");
-      const broker = new MajordomoBroker({
-        heartbeatInterval: intArg(ctx.values, "heartbeat", 2500, 1),
-        heartbeatLiveness: intArg(ctx.values, "liveness", 3, 1),
-        requestExpiry: intArg(ctx.values, "expiry", 2000, 0),
-        maxRedeliveries: intArg(ctx.values, "redeliveries", 3, 0),
-        queueLimit: intArg(ctx.values, "queue", 1000, 1),
-      });
+      const bind = listArg(ctx.values, "bind");
+      if (bind.length === 0) throw new UsageError("--bind is required");
+      // usage(): an option the constructor rejects (an endpoint that is not one) is a usage error (exit 2).
+      const broker = usage(() => new MajordomoBroker({
+        bind,
+        heartbeatInterval: intArg(ctx.values, "heartbeat-interval", MDP_HEARTBEAT_INTERVAL, 1),
+        heartbeatLiveness: intArg(ctx.values, "heartbeat-liveness", D.heartbeatLiveness, 1),
+        maxPending: intArg(ctx.values, "max-pending", D.maxPending, 1),
+        pendingOverflow: choiceArg(ctx.values, "pending-overflow", OVERFLOW_POLICIES, D.pendingOverflow),
+        pendingTimeout: intArg(ctx.values, "pending-timeout", D.pendingTimeout),
+        maxRedeliveries: intArg(ctx.values, "max-redeliveries", D.maxRedeliveries),
+        maxWorkers: intArg(ctx.values, "max-workers", D.maxWorkers, 1),
+        maxServices: intArg(ctx.values, "max-services", D.maxServices, 1),
+        sendQueueLimit: intArg(ctx.values, "send-queue-limit", 10_000, 1),
+      }));
       try {
-        for (const ep of binds) {
-          const bound = await broker.bind(ep).catch((error: unknown) => {
-            throw error instanceof TypeError ? new UsageError(error.message) : error;
-          });
-          ctx.out.result(`bound ${bound}`, { bound });
-        }
+        await broker.start();
       } catch (error) {
         await broker.close();
-        throw error;
+        ctx.out.error(`cannot bind: ${error instanceof Error ? error.message : String(error)}`);
+        return EXIT.FAILURE;
       }
+      for (const bound of broker.endpoints) ctx.out.result(`bound ${bound}`, { bound });
       broker.on("worker:ready", (e) => ctx.out.log(`worker ready for ${e.service}`, { event: "worker:ready", service: e.service }));
       broker.on("worker:expired", (e) => ctx.out.log(`worker for ${e.service} expired${e.busy ? " (busy: request redelivered)" : ""}`, { event: "worker:expired", service: e.service, busy: e.busy }));
       return serve(ctx, broker);
@@ -105,7 +127,7 @@ Runs until SIGINT/SIGTERM.`,
       worker.on("link:lost", (e) => ctx.out.log(`disconnected: ${e.reason}`, { event: "link:lost", reason: e.reason }));
       await worker.start().catch((error: unknown) => {
         void worker.close();
-        throw error instanceof TypeError ? new UsageError(error.message) : error;
+        throw error instanceof InvalidOptionError ? new UsageError(error.message) : error;
       });
       return serve(ctx, worker);
     },

@@ -60,7 +60,8 @@ export type WorkerCommandName = "READY" | "REQUEST" | "REPLY" | "PARTIAL" | "FIN
 
 /** What a broker receives (after the routing id). */
 export type BrokerInbound =
-  | { readonly ok: true; readonly kind: "request"; readonly version: MdpVersion; readonly service: string; readonly body: Buffer[] }
+  /** `serviceFrame`: the service name as it came (the broker's replies name the service with it). */
+  | { readonly ok: true; readonly kind: "request"; readonly version: MdpVersion; readonly service: string; readonly serviceFrame: Buffer; readonly body: Buffer[] }
   | { readonly ok: true; readonly kind: "ready"; readonly version: MdpVersion; readonly service: string }
   | { readonly ok: true; readonly kind: "reply"; readonly version: MdpVersion; readonly client: Buffer; readonly body: Buffer[]; readonly final: boolean }
   | { readonly ok: true; readonly kind: "heartbeat"; readonly version: MdpVersion }
@@ -144,7 +145,7 @@ function parseClientRequest(frames: Buffer[], version: MdpVersion): BrokerInboun
   const service = serviceOf(frames[2]);
   if (service === undefined) return fail("client REQUEST: bad or missing service name");
   if (frames.length < 4) return fail("client REQUEST: no body");
-  return { ok: true, kind: "request", version, service, body: frames.slice(3) };
+  return { ok: true, kind: "request", version, service, serviceFrame: frames[2]!, body: frames.slice(3) };
 }
 
 function parseWorkerCommand(frames: Buffer[], at: number, version: MdpVersion): BrokerInbound {
@@ -212,7 +213,8 @@ export function parseClientInbound(frames: Buffer[], version: MdpVersion): Clien
 }
 
 // ---------------------------------------------------------------------------------------
-// Serialisers. Each returns the frames a DEALER sends (or a ROUTER sends after the id).
+// Serialisers. Each returns the frames a DEALER sends; the broker's (ROUTER side) take the
+// routing id `to` and put it first, so the frames are built once.
 
 const CMD_CACHE = new Map<number, Buffer>();
 /** A shared one-byte command frame (never mutated). */
@@ -231,9 +233,12 @@ export function bodyFrames(body: MessageLike): Buffer[] {
   return out;
 }
 
-function workerHead(version: MdpVersion, name: Exclude<WorkerCommandName, "PARTIAL" | "FINAL" | "REPLY">): Buffer[] {
+function workerHead(version: MdpVersion, name: Exclude<WorkerCommandName, "PARTIAL" | "FINAL" | "REPLY">, to?: Buffer): Buffer[] {
   const cmd = cmdFrame(version === 1 ? W1[name] : W2[name]);
-  return version === 1 ? [EMPTY, MDPW01, cmd] : [MDPW02, cmd];
+  const out: Buffer[] = to === undefined ? [] : [to];
+  if (version === 1) out.push(EMPTY, MDPW01, cmd);
+  else out.push(MDPW02, cmd);
+  return out;
 }
 
 /** MDP client REQUEST: 0.1 `"", MDPC01, service, body...`; 0.2 `MDPC02, 0x01, service, body...`. */
@@ -243,11 +248,15 @@ export function clientRequest(version: MdpVersion, service: string, body: Messag
   return head.concat(bodyFrames(body));
 }
 
-/** MDP client REPLY (0.1) or PARTIAL/FINAL (0.2), as the broker sends it. */
-export function clientReply(version: MdpVersion, service: FrameLike, body: readonly Buffer[], final = true): Buffer[] {
-  const head = version === 1 ? [EMPTY, MDPC01] : [MDPC02, cmdFrame(final ? CLIENT_COMMANDS_V2.FINAL : CLIENT_COMMANDS_V2.PARTIAL)];
-  head.push(toFrame(service));
-  return head.concat(body.length ? (body as Buffer[]) : [EMPTY]);
+/** MDP client REPLY (0.1) or PARTIAL/FINAL (0.2), as the broker sends it (to the client `to`, when given). 0.1 has no partials. */
+export function clientReply(version: MdpVersion, service: FrameLike, body: readonly Buffer[], final = true, to?: Buffer): Buffer[] {
+  const out: Buffer[] = to === undefined ? [] : [to];
+  if (version === 1) out.push(EMPTY, MDPC01);
+  else out.push(MDPC02, cmdFrame(final ? CLIENT_COMMANDS_V2.FINAL : CLIENT_COMMANDS_V2.PARTIAL));
+  out.push(toFrame(service));
+  if (body.length === 0) out.push(EMPTY);
+  else for (const frame of body) out.push(frame);
+  return out;
 }
 
 /** MDP worker READY. */
@@ -257,21 +266,22 @@ export function workerReady(version: MdpVersion, service: string): Buffer[] {
   return head;
 }
 
-/** MDP worker HEARTBEAT. */
-export function workerHeartbeat(version: MdpVersion): Buffer[] {
-  return workerHead(version, "HEARTBEAT");
+/** MDP worker HEARTBEAT (both ways; from the broker, to the worker `to`). */
+export function workerHeartbeat(version: MdpVersion, to?: Buffer): Buffer[] {
+  return workerHead(version, "HEARTBEAT", to);
 }
 
-/** MDP worker DISCONNECT. */
-export function workerDisconnect(version: MdpVersion): Buffer[] {
-  return workerHead(version, "DISCONNECT");
+/** MDP worker DISCONNECT (both ways; from the broker, to the worker `to`). */
+export function workerDisconnect(version: MdpVersion, to?: Buffer): Buffer[] {
+  return workerHead(version, "DISCONNECT", to);
 }
 
-/** MDP worker REQUEST (broker to worker): header, 0x02, client, "", body... */
-export function workerRequest(version: MdpVersion, client: Buffer, body: readonly Buffer[]): Buffer[] {
-  const head = workerHead(version, "REQUEST");
-  head.push(client, EMPTY);
-  return head.concat(body as Buffer[]);
+/** MDP worker REQUEST (broker to the worker `to`): header, 0x02, client, "", body... */
+export function workerRequest(version: MdpVersion, client: Buffer, body: readonly Buffer[], to?: Buffer): Buffer[] {
+  const out = workerHead(version, "REQUEST", to);
+  out.push(client, EMPTY);
+  for (const frame of body) out.push(frame);
+  return out;
 }
 
 /** MDP worker REPLY (0.1) or PARTIAL/FINAL (0.2) (worker to broker). 0.1 has no partials. */

@@ -23,26 +23,33 @@ function delimiterAt(frames: readonly Buffer[], from: number): number {
 }
 
 /**
- * True when a request as the frontend ROUTER sees it is well formed: a sender id, then an
- * address stack ending in the empty delimiter, then at least one body frame.
+ * Check a request as the frontend ROUTER sees it: a sender id, then an address stack ending
+ * in the empty delimiter, then at least one body frame. Returns undefined when it is well
+ * formed, else the reason.
  */
-export function isRequest(frames: readonly Buffer[]): boolean {
+export function checkRequest(frames: readonly Buffer[]): string | undefined {
+  if (frames.length < 3) return "too few frames";
+  if (frames[0]!.length === 0) return "empty sender id";
   const d = delimiterAt(frames, 1);
-  return d >= 1 && frames[0]!.length > 0 && d < frames.length - 1;
+  if (d < 0) return "no delimiter";
+  if (d === frames.length - 1) return "no body";
+  return undefined;
 }
 
 /** What a worker sent, as the backend ROUTER sees it. */
 export type BackendMessage =
   | { kind: "ready"; worker: Buffer }
   /** `reply` is what goes to the frontend: `[clientId, ...addresses, EMPTY, ...reply]`. */
-  | { kind: "reply"; worker: Buffer; reply: Buffer[] };
+  | { kind: "reply"; worker: Buffer; reply: Buffer[] }
+  | { kind: "malformed"; reason: string };
 
-/** Parse a backend message; undefined when malformed. */
-export function parseBackend(frames: readonly Buffer[]): BackendMessage | undefined {
-  if (frames.length < 3 || frames[0]!.length === 0 || frames[1]!.length !== 0) return undefined;
+/** Parse a backend message; `kind: "malformed"` (with the reason) when it is not READY or a reply. */
+export function parseBackend(frames: readonly Buffer[]): BackendMessage {
+  if (frames.length < 3) return { kind: "malformed", reason: "too few frames" };
+  if (frames[0]!.length === 0 || frames[1]!.length !== 0) return { kind: "malformed", reason: "no REQ envelope" };
   const worker = frames[0]!;
   if (frames.length === 3 && isByte(frames[2], READY)) return { kind: "ready", worker };
   const reply = frames.slice(2);
-  if (reply[0]!.length === 0 || delimiterAt(reply, 1) < 0) return undefined;
+  if (reply[0]!.length === 0 || delimiterAt(reply, 1) < 0) return { kind: "malformed", reason: "neither READY nor a reply" };
   return { kind: "reply", worker, reply };
 }

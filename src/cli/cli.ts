@@ -125,6 +125,33 @@ export function listArg(values: CliValues, name: string): string[] {
 }
 
 /** Resolves when `signal` aborts. */
+/** `k=v` pairs of the numeric and boolean fields of `record` (for stats lines). */
+export function kv(record: object): string {
+  return Object.entries(record)
+    .filter(([, v]) => typeof v === "number" || typeof v === "boolean")
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(" ");
+}
+
+/** Anything with an `on(event, listener)` method (every component of the package). */
+export type EventSource = object;
+
+type LooseEmitter = { on(event: string, listener: (payload?: Record<string, unknown>) => void): unknown };
+
+/**
+ * Log `events` of `source` on stderr, one line each (`event k=v ...`; ids in hex, arrays as
+ * their length, errors as their message), and as JSON lines with `--json`.
+ */
+export function logEvents(ctx: CliContext, source: EventSource, events: readonly string[]): void {
+  for (const event of events) {
+    (source as LooseEmitter).on(event, (payload = {}) => {
+      const fields: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(payload)) fields[k] = Buffer.isBuffer(v) ? v.toString("hex") : Array.isArray(v) ? v.length : v instanceof Error ? v.message : v;
+      ctx.out.log(`${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(" ")}`.trimEnd(), { event, ...fields });
+    });
+  }
+}
+
 export function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));

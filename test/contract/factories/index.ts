@@ -1,9 +1,10 @@
 /** Every long-lived class under the lifecycle contract; each area lists its own. */
 import type { LifecycleFactory } from "../harness.js";
 import { coreFactories } from "./core.js";
+import { dispatchFactories } from "./dispatch.js";
 import { pubsubFactories } from "./pubsub.js";
 import { requestFactories } from "./request.js";
 import { toolsFactories } from "./tools.js";
 import { workerFactories } from "./workers.js";
 
-export const factories: LifecycleFactory[] = [...coreFactories, ...pubsubFactories, ...requestFactories, ...toolsFactories, ...workerFactories];
+export const factories: LifecycleFactory[] = [...coreFactories, ...dispatchFactories, ...pubsubFactories, ...requestFactories, ...toolsFactories, ...workerFactories];

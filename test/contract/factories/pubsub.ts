@@ -70,9 +70,10 @@ export const pubsubFactories: LifecycleFactory[] = [
   {
     name: "TitanicServer",
     make: async (ctx, extras): Promise<Lifecycle> => {
-      const broker = new MajordomoBroker({ heartbeatInterval: 100 });
-      const endpoint = await broker.bind(await ctx.endpoint());
+      const broker = new MajordomoBroker({ bind: await ctx.endpoint(), heartbeatInterval: 100 });
       ctx.defer(() => broker.close());
+      await broker.start();
+      const endpoint = broker.endpoints[0]!;
       return new TitanicServer({ endpoint, dir: tempDir(ctx), heartbeatInterval: 100, reconnectInterval: 50, dispatchInterval: 50, ...extras });
     },
   },

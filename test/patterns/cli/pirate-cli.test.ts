@@ -1,6 +1,6 @@
 /**
- * `zpatterns queue`, `zpatterns worker` and `zpatterns demo`, run from the build
- * (`npm run build` first).
+ * `zpatterns queue|worker` (6/PPP), `zpatterns simple-pirate queue|worker` and
+ * `zpatterns demo`, run from the build (`npm run build` first).
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { killAll, startCli, type Child } from "../../helpers/process.js";
@@ -21,27 +21,32 @@ async function exitCode(child: Child, ms = 10_000): Promise<number | string> {
 
 describe("zpatterns queue / worker", () => {
   it("prints help and rejects bad usage with exit code 2", async () => {
-    // all at once: five processes
+    // all at once: six processes
     const help = startCli(["queue", "--help"]);
+    const spHelp = startCli(["simple-pirate", "queue", "--help"]);
     const missing = startCli(["queue", "--backend", "tcp://127.0.0.1:*"]);
-    const protocol = startCli(["worker", "--connect", "tcp://127.0.0.1:1", "--protocol", "lazy"]);
+    const overflow = startCli(["simple-pirate", "queue", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", "--pending-overflow", "later"]);
     const handler = startCli(["worker", "--connect", "tcp://127.0.0.1:1", "--handler", "test/does-not-exist.mjs"]);
     const interval = startCli(["worker", "--connect", "tcp://127.0.0.1:1", "--heartbeat-interval", "0"]);
     expect(await exitCode(help)).toBe(0);
-    expect(help.lines.join("\n")).toMatch(/--protocol P\s+simple or paranoid/);
+    expect(help.lines.join("\n")).toMatch(/--heartbeat-liveness N\s+silent intervals/);
+    expect(help.lines.join("\n")).toMatch(/--pending-timeout MS .*default 2000/);
+    expect(await exitCode(spHelp)).toBe(0);
+    expect(spHelp.lines.join("\n")).toMatch(/--max-pending N\s+requests held/);
     expect(await exitCode(missing)).toBe(2);
     expect(missing.errLines.join("\n")).toMatch(/--frontend is required/);
-    expect(await exitCode(protocol)).toBe(2);
+    expect(await exitCode(overflow)).toBe(2);
     expect(await exitCode(handler)).toBe(2);
     expect(await exitCode(interval)).toBe(2);
   });
 
   for (const protocol of ["paranoid", "simple"] as const) {
     it(`runs a ${protocol} queue and worker that answer requests and stop on SIGTERM/SIGINT with exit 0`, async () => {
-      const queue = startCli(["queue", "--protocol", protocol, "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", "--heartbeat-interval", "100"]);
+      const [queueCmd, workerCmd, hb] = protocol === "paranoid" ? [["queue"], ["worker"], ["--heartbeat-interval", "100"]] : [["simple-pirate", "queue"], ["simple-pirate", "worker"], []];
+      const queue = startCli([...queueCmd, "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", ...hb]);
       const ep = endpoints(await queue.waitLine(/^queue ready/));
       expect(queue.lines[0]).toContain(`protocol=${protocol}`);
-      const worker = startCli(["worker", "--protocol", protocol, "--connect", ep.backend, "--handler", "upper", "--heartbeat-interval", "100"]);
+      const worker = startCli([...workerCmd, "--connect", ep.backend, "--handler", "upper", ...hb]);
       await worker.waitLine(/^worker started/);
       for (let i = 0; i < 3; i++) expect((await lazyRequest(ep.frontend, `hi ${i}`, { timeout: 5000 })).reply).toEqual([`HI ${i}`]);
       worker.kill("SIGINT");

@@ -8,7 +8,7 @@ import { killAll, startCli } from "../../helpers/process.js";
 afterEach(killAll);
 
 async function cliBroker(extra: string[] = []): Promise<{ endpoint: string; stop(): Promise<number | string> }> {
-  const b = startCli(["mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--heartbeat", "100", "--liveness", "5", ...extra]);
+  const b = startCli(["mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--heartbeat-interval", "100", "--heartbeat-liveness", "5", ...extra]);
   const endpoint = (await b.waitLine(/^bound /)).split(" ")[1]!;
   return {
     endpoint,
@@ -70,7 +70,7 @@ describe("zpatterns mdp", () => {
   });
 
   it("client exits 1 when the request is abandoned or expired, 2 on usage errors", async () => {
-    const b = await cliBroker(["--expiry", "200"]);
+    const b = await cliBroker(["--pending-timeout", "200"]);
     const expired = startCli(["mdp", "client", "--connect", b.endpoint, "--service", "nobody", "--retries", "0", "x"]);
     expect(await expired.exited).toBe(1);
     expect(expired.errLines.join("\n")).toMatch(/abandoned.*no worker for service nobody/);
@@ -81,6 +81,8 @@ describe("zpatterns mdp", () => {
     expect(await startCli(["mdp", "worker", "--connect", b.endpoint, "--service", "mmi.x"]).exited).toBe(2);
     expect(await startCli(["mdp", "broker"]).exited).toBe(2);
     expect(await startCli(["mdp", "broker", "--bind", "not-an-endpoint"]).exited).toBe(2);
+    expect(await startCli(["mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--pending-overflow", "later"]).exited).toBe(2);
+    expect(await startCli(["mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--expiry", "200"]).exited).toBe(2); // the old flag
     const dir = mkdtempSync(join(tmpdir(), "titanic-cli-"));
     try {
       expect(await startCli(["titanic", "--connect", "not-an-endpoint", "--dir", dir]).exited).toBe(2);

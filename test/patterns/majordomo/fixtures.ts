@@ -25,9 +25,10 @@ export async function closeAll(): Promise<void> {
   await Promise.all(open.splice(0).map((x) => x.close()));
 }
 
-export async function broker(options: MajordomoBrokerOptions = {}, endpoint = "tcp://127.0.0.1:*"): Promise<{ broker: MajordomoBroker; endpoint: string }> {
-  const b = track(new MajordomoBroker({ heartbeatInterval: HB, heartbeatLiveness: LIVENESS, ...options }));
-  return { broker: b, endpoint: await b.bind(endpoint) };
+export async function broker(options: Omit<MajordomoBrokerOptions, "bind"> = {}, endpoint = "tcp://127.0.0.1:*"): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+  const b = track(new MajordomoBroker({ bind: endpoint, heartbeatInterval: HB, heartbeatLiveness: LIVENESS, ...options }));
+  await b.start();
+  return { broker: b, endpoint: b.endpoints[0]! };
 }
 
 export function worker(endpoint: string, service: string, options: Partial<MajordomoWorkerOptions> = {}): MajordomoWorker {

@@ -34,7 +34,7 @@ describe("MDP/0.1 interop with Python peers", () => {
   });
 
   it("a Python client gets the expiry answer for a service with no worker", async () => {
-    const { endpoint } = await broker({ requestExpiry: 200 });
+    const { endpoint } = await broker({ pendingTimeout: 200 });
     const c = startPython("mdp_client.py", [endpoint, "nobody", "3000", "0", "x"]);
     expect(await c.waitLine(/^REPLY/)).toMatch(/^REPLY 504 mmi\.expired: /);
   });

@@ -59,7 +59,7 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
   });
 
   it("queues requests until a worker for the service registers", async () => {
-    const { endpoint } = await broker({ requestExpiry: 0 });
+    const { endpoint } = await broker({ pendingTimeout: 0 });
     const c = client(endpoint, { requestTimeout: 5000 });
     const reply = c.request("late", "x");
     await new Promise((r) => setTimeout(r, 100));
@@ -77,7 +77,7 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
   });
 
   it("expires a request for a service with no worker and answers 504 (counted)", async () => {
-    const { broker: b, endpoint } = await broker({ requestExpiry: 200 });
+    const { broker: b, endpoint } = await broker({ pendingTimeout: 200 });
     const expired: string[] = [];
     b.on("request:expired", (e) => expired.push(e.service));
     const c = client(endpoint, { requestTimeout: 2000, retries: 0 });
@@ -86,11 +86,11 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as ServiceExpiredError).reply[0]!.toString()).toBe("504");
     expect(expired).toEqual(["nobody"]);
-    expect(b.stats()).toMatchObject({ expired: 1, queued: 0, services: 0 });
+    expect(b.stats()).toMatchObject({ requestsExpired: 1, pending: 0, services: 0 });
   });
 
   it("abandons a request after its retries with TimeoutError, reopening the socket each time", async () => {
-    const { endpoint } = await broker({ requestExpiry: 0 });
+    const { endpoint } = await broker({ pendingTimeout: 0 });
     const c = client(endpoint, { requestTimeout: 100, retries: 2 });
     const retries: number[] = [];
     c.on("request:retry", (e) => retries.push(e.attempt));
@@ -114,7 +114,7 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
   });
 
   it("an abandoned request rejects with RequestAbandonedError; bad arguments reject (never throw)", async () => {
-    const { endpoint } = await broker({ requestExpiry: 0 });
+    const { endpoint } = await broker({ pendingTimeout: 0 });
     const c = client(endpoint, { requestTimeout: 100, retries: 1 });
     const error = await c.request("void", "x").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestAbandonedError);
@@ -127,7 +127,7 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
   });
 
   it("aborts a request with its signal", async () => {
-    const { endpoint } = await broker({ requestExpiry: 0 });
+    const { endpoint } = await broker({ pendingTimeout: 0 });
     const c = client(endpoint, { requestTimeout: 5000 });
     const ac = new AbortController();
     const p = c.request("void", "x", { signal: ac.signal });
@@ -201,8 +201,12 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
   });
 
   it("validates options (InvalidOptionError naming the option)", () => {
-    expect(() => new MajordomoBroker({ heartbeatInterval: 0 })).toThrow(/heartbeatInterval/);
-    expect(() => new MajordomoBroker({ queueOverflow: "nope" as never })).toThrow(/queueOverflow/);
+    const bind = "tcp://127.0.0.1:*";
+    expect(() => new MajordomoBroker({ bind, heartbeatInterval: 0 })).toThrow(/heartbeatInterval/);
+    expect(() => new MajordomoBroker({ bind, pendingOverflow: "nope" as never })).toThrow(/pendingOverflow/);
+    expect(() => new MajordomoBroker({ bind, pendingTimeout: -1 })).toThrow(/pendingTimeout/);
+    expect(() => new MajordomoBroker({ bind: "nowhere" })).toThrow(/bind/);
+    expect(() => new MajordomoBroker(undefined as never)).toThrow(/bind/);
     expect(() => new MajordomoWorker({ endpoint: "tcp://127.0.0.1:1", service: "mmi.x", handler: (f) => f })).toThrow(/service/);
     expect(() => new MajordomoWorker({ endpoint: "nope", service: "s", handler: (f) => f })).toThrow(/endpoint/);
     expect(() => new MajordomoWorker({ endpoint: "tcp://127.0.0.1:1", service: "s", handler: undefined as never })).toThrow(/handler/);
@@ -229,7 +233,7 @@ describe("MajordomoBroker + MajordomoWorker + MajordomoClient (MDP/0.1)", () => 
   });
 
   it("close() is idempotent and rejects requests in flight with ClosedError", async () => {
-    const { broker: b, endpoint } = await broker({ requestExpiry: 0 });
+    const { broker: b, endpoint } = await broker({ pendingTimeout: 0 });
     const c = new MajordomoClient({ endpoint });
     const p = c.request("void", "x");
     await within(Promise.all([c.close(), c.close()]), 2000, "client close");
@@ -266,7 +270,7 @@ describe("MajordomoWorker close() with requests in hand", () => {
 
 describe("MajordomoClient on a shared reactor", () => {
   it("closing the reactor rejects requests in flight and waiting (ClosedError), and a closed client stops listening", async () => {
-    const { endpoint } = await broker({ requestExpiry: 0 });
+    const { endpoint } = await broker({ pendingTimeout: 0 });
     const reactor = new Reactor();
     const c = client(endpoint, { reactor, requestTimeout: 60_000, retries: 0, maxInFlight: 1 });
     const outcomes = ["a", "b"].map((p) => c.request("nobody", p).then(() => "resolved", (error: unknown) => error));

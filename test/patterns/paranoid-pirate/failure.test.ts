@@ -13,8 +13,7 @@ import { RawLazyClient, runClients } from "./fixtures.js";
 
 const INTERVAL = 100;
 const LIVENESS = 3;
-const HB = ["--heartbeat-interval", String(INTERVAL), "--liveness", String(LIVENESS)];
-const WORKER_HB = ["--heartbeat-interval", String(INTERVAL), "--heartbeat-liveness", String(LIVENESS)];
+const HB = ["--heartbeat-interval", String(INTERVAL), "--heartbeat-liveness", String(LIVENESS)];
 const upper = (p: string) => p.toUpperCase();
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 
@@ -24,7 +23,7 @@ afterEach(async () => {
 });
 
 function worker(backend: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Child {
-  return startCli(["worker", "--connect", backend, "--handler", "test/patterns/paranoid-pirate/chaos-handler.mjs", ...WORKER_HB, "--reconnect-interval", "100", ...extra], { env });
+  return startCli(["worker", "--connect", backend, "--handler", "test/patterns/paranoid-pirate/chaos-handler.mjs", ...HB, "--reconnect-interval", "100", ...extra], { env });
 }
 
 function queueProcess(frontend: string, backend: string): Child {
@@ -48,9 +47,9 @@ describe("6/PPP failure handling with real processes", () => {
   it("answers 2,000 requests from 6 clients while workers are SIGKILLed at random moments", async () => {
     const q = await inProcessQueue();
     const backend = q.endpoints.backend[0]!;
-    const purges: number[] = [];
-    q.on("worker:expired", () => purges.push(performance.now()));
-    q.on("worker:unreachable", () => purges.push(performance.now()));
+    let purges = 0;
+    q.on("worker:expired", () => void purges++);
+    q.on("worker:disconnected", () => void purges++);
     let workers = Array.from({ length: 4 }, () => worker(backend));
     await Promise.all(workers.map((w) => w.waitLine(/^worker started/)));
     await waitFor(() => q.stats().workers === 4, { what: "4 workers" });
@@ -69,26 +68,24 @@ describe("6/PPP failure handling with real processes", () => {
       nextKill = answered + 60 + Math.floor(random() * 120);
       const victim = known[Math.floor(random() * known.length)]!;
       victim.kill("SIGKILL");
-      kills.push(performance.now());
+      kills.push(answered);
       workers = workers.filter((w) => w !== victim).concat(worker(backend));
     };
     const t0 = performance.now();
     const result = await runClients(q.endpoints.frontend[0]!, 6, 2000, upper, { timeout: 600, retries: 30, onAnswer: chaos });
     const s = q.stats();
-    await waitFor(() => purges.length >= kills.length, { what: "every killed worker purged", timeout: 5000 });
-    // Each kill is followed by a purge within liveness × interval (plus scheduling slack).
-    const delays = kills.map((k) => Math.min(...purges.filter((p) => p >= k)) - k);
-    const worst = Math.max(...delays);
+    // Every killed worker is purged (expired or unreachable); how fast is covered on a
+    // ManualClock in test/unit/dispatch.test.ts.
+    await waitFor(() => purges >= kills.length, { what: "every killed worker purged", timeout: 5000 });
     console.log(
       `[ppp chaos] 2000 requests in ${(performance.now() - t0).toFixed(0)} ms: ${kills.length} workers SIGKILLed, ` +
         `${result.retried} requests retried by clients (${result.resends} resends), ${s.redelivered} redelivered by the queue, ` +
-        `${s.expired} expired + ${s.unreachable} unreachable workers purged, worst purge ${worst.toFixed(0)} ms after the kill, ` +
+        `${s.workersExpired} expired + ${s.workersUnreachable} unreachable workers purged, ` +
         `dropped ${s.dropped}, late replies ${s.lateReplies}`,
     );
     expect(result.answered).toBe(2000);
     expect(kills.length).toBeGreaterThanOrEqual(5);
-    expect(s.expired + s.unreachable).toBeGreaterThanOrEqual(kills.length);
-    expect(worst).toBeLessThanOrEqual(LIVENESS * INTERVAL + 500);
+    expect(q.stats().workersExpired + q.stats().workersDisconnected).toBeGreaterThanOrEqual(kills.length);
     expect(s.malformed).toBe(0);
     for (const w of workers) expect(await stop(w)).toBe(0);
     await waitFor(() => q.stats().workers === 0, { what: "stopped workers purged" });
@@ -97,15 +94,14 @@ describe("6/PPP failure handling with real processes", () => {
   it("purges a worker that hangs (blocked event loop) and redelivers its request", async () => {
     const q = await inProcessQueue();
     const backend = q.endpoints.backend[0]!;
-    const expired: { busy: boolean; silentMs: number; at: number }[] = [];
-    q.on("worker:expired", (e) => expired.push({ busy: e.busy, silentMs: e.silentMs, at: performance.now() }));
+    const expired: { busy: boolean; silentMs: number }[] = [];
+    q.on("worker:expired", (e) => expired.push({ busy: e.busy, silentMs: e.silentMs }));
     const hung = worker(backend, [], { PPP_CHAOS: "hang" });
     await waitFor(() => q.stats().workers === 1, { what: "the hanging worker" });
     const client = new RawLazyClient(q.endpoints.frontend[0]!, 10_000, 0);
     cleanup.push(() => client.close());
     const answer = client.request("stuck");
     await waitFor(() => q.stats().dispatched === 1, { what: "request dispatched" });
-    const since = performance.now();
     const healthy = worker(backend);
     await healthy.waitLine(/^worker started/);
     const { reply, attempts } = await answer;
@@ -113,10 +109,8 @@ describe("6/PPP failure handling with real processes", () => {
     expect(attempts).toBe(1); // answered through the queue's redelivery, not a client retry
     expect(expired).toHaveLength(1);
     expect(expired[0]!.busy).toBe(true);
-    const took = expired[0]!.at - since;
-    console.log(`[ppp hang] hung worker purged ${took.toFixed(0)} ms after its request (silent ${expired[0]!.silentMs.toFixed(0)} ms), request redelivered`);
-    expect(took).toBeLessThanOrEqual(LIVENESS * INTERVAL + 500);
-    expect(q.stats()).toMatchObject({ redelivered: 1, replies: 1, expired: 1 });
+    console.log(`[ppp hang] hung worker purged after ${expired[0]!.silentMs.toFixed(0)} ms of silence, request redelivered`);
+    expect(q.stats()).toMatchObject({ redelivered: 1, replies: 1, workersExpired: 1 });
     hung.kill("SIGKILL");
     expect(await stop(healthy)).toBe(0);
   });
@@ -131,7 +125,7 @@ describe("6/PPP failure handling with real processes", () => {
     // The first try stalls; the worker gives it up (READY), the queue redelivers it to the
     // same (now healthy) worker.
     expect((await client.request("slow")).reply).toEqual(["SLOW"]);
-    expect(q.stats()).toMatchObject({ redelivered: 1, duplicateReady: 1, expired: 0 });
+    expect(q.stats()).toMatchObject({ redelivered: 1, duplicateReady: 1, workersExpired: 0 });
     expect(await stop(stalled)).toBe(0);
     expect(stalled.lines.at(-1)).toMatch(/timedOut=1/);
   });

@@ -30,7 +30,7 @@ describe("6/PPP interop with Python peers", () => {
     const first = await runClients(q.endpoints.frontend[0]!, 4, 100, upper, { timeout: 1000 });
     expect(first.answered).toBe(100);
     workers[0]!.kill("SIGKILL");
-    await waitFor(() => q.stats().expired + q.stats().unreachable === 1, { what: "killed worker purged" });
+    await waitFor(() => q.stats().workersExpired + q.stats().workersDisconnected === 1, { what: "killed worker purged" });
     const second = await runClients(q.endpoints.frontend[0]!, 2, 50, upper, { timeout: 1000 });
     expect(second.answered).toBe(50);
     expect(q.stats()).toMatchObject({ workers: 1, malformed: 0, rejected: 0 });

@@ -44,7 +44,7 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
       const first = seen[0]!;
       const second = first === "a" ? "b" : "a";
       expect(seen).toEqual([first, second, first, second, first, second]);
-      expect(q.stats()).toMatchObject({ requests: 6, dispatched: 6, replies: 6, ready: 2, workers: 2, malformed: 0, dropped: 0 });
+      expect(q.stats()).toMatchObject({ requests: 6, dispatched: 6, replies: 6, readies: 2, workers: 2, malformed: 0, dropped: 0 });
     });
   }
 
@@ -59,33 +59,47 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     expect(q.stats().pending).toBe(0);
   });
 
-  it("holds requests while no worker is free, bounded, dropping the newest by default", async () => {
-    const q = await queue("tcp", { maxPending: 2 });
+  it("holds requests while no worker is free, bounded, dropping the oldest by default", async () => {
+    const q = await queue("tcp", { maxPending: 2, pendingTimeout: 0 });
     const dropped: string[] = [];
     q.on("request:dropped", (e) => dropped.push(e.reason));
     const c = own(new PipelinedClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 10_000, retries: 0 }));
-    const answers = ["1", "2", "3"].map((p) => c.request(p));
+    const first = c.request("1");
+    await waitFor(() => q.stats().pending === 1, { what: "the first request held" });
+    const answers = ["2", "3"].map((p) => c.request(p));
     await waitFor(() => q.stats().requests === 3, { what: "3 requests at the queue" });
-    expect(q.stats()).toMatchObject({ pending: 2, dropped: 1 });
+    expect(q.stats()).toMatchObject({ pending: 2, dropped: 1, droppedOverflow: 1 });
     expect(dropped).toEqual(["overflow"]);
     worker(q);
-    expect(text(await answers[0]!)).toEqual(["1"]);
-    expect(text(await answers[1]!)).toEqual(["2"]);
+    expect(text(await answers[0]!)).toEqual(["2"]);
+    expect(text(await answers[1]!)).toEqual(["3"]);
     await c.close();
-    await expect(answers[2]).rejects.toBeInstanceOf(ClosedError);
+    await expect(first).rejects.toBeInstanceOf(ClosedError);
   });
 
-  it("drop-oldest keeps the newest requests", async () => {
-    const q = await queue("tcp", { maxPending: 1, overflow: "drop-oldest" });
+  it("drop-newest keeps the oldest requests", async () => {
+    const q = await queue("tcp", { maxPending: 1, pendingOverflow: "drop-newest", pendingTimeout: 0 });
     const c = own(new PipelinedClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 10_000, retries: 0 }));
     const a = c.request("a");
     await waitFor(() => q.stats().pending === 1);
     const b = c.request("b");
-    await waitFor(() => q.stats().dropped === 1, { what: "a dropped" });
+    await waitFor(() => q.stats().dropped === 1, { what: "b dropped" });
     worker(q);
-    expect(text(await b)).toEqual(["b"]);
+    expect(text(await a)).toEqual(["a"]);
     await c.close();
-    await expect(a).rejects.toBeInstanceOf(ClosedError);
+    await expect(b).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it("answers nothing for a request that waited pendingTimeout: it is taken out, counted", async () => {
+    const q = await queue("tcp", { pendingTimeout: 50 });
+    const expired = q.next("request:expired");
+    const c = own(new PipelinedClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 10_000, retries: 0 }));
+    const lost = c.request("late").catch((e: unknown) => e);
+    const [e] = await expired;
+    expect(e.waitedMs).toBeGreaterThanOrEqual(50);
+    expect(q.stats()).toMatchObject({ pending: 0, requestsExpired: 1 });
+    await c.close();
+    expect(await lost).toBeInstanceOf(ClosedError);
   });
 
   it("a worker that dies mid-request costs one client retry, another worker answers", async () => {
@@ -114,7 +128,7 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     await workersReady(q, 2);
     const c = own(new LazyPirateClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 300, retries: 5 }));
     expect(text(await c.request("x"))).toEqual(["x"]);
-    expect(q.stats().requeued + c.stats().retries).toBeGreaterThanOrEqual(1);
+    expect(q.stats().redelivered + c.stats().retries).toBeGreaterThanOrEqual(1);
     expect(live.stats().replies).toBe(1);
   });
 
@@ -124,7 +138,7 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     await workersReady(q, 1);
     await first.close();
     const second = worker(q, { identity: "same", handler: (f) => ["second", ...f] });
-    await waitFor(() => q.stats().ready === 2, { what: "the second READY" });
+    await waitFor(() => q.stats().readies === 2, { what: "the second READY" });
     expect(q.stats()).toMatchObject({ workers: 1, duplicateReady: 1 });
     const c = own(new LazyPirateClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 5000 }));
     expect(text(await c.request("hi"))).toEqual(["second", "hi"]);
@@ -137,7 +151,7 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     fake.connect(q.endpoints.backend[0]!);
     await fake.send([EMPTY, READY_FRAME]);
     await fake.send([EMPTY, READY_FRAME]);
-    await waitFor(() => q.stats().ready === 2);
+    await waitFor(() => q.stats().readies === 2);
     expect(q.stats()).toMatchObject({ workers: 1, duplicateReady: 1 });
   });
 
@@ -149,7 +163,7 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     const replyTemplate = [Buffer.alloc(0), Buffer.from("client"), Buffer.alloc(0), Buffer.from("reply")];
     await sendMalformed(q.endpoints.frontend[0]!, { type: "dealer", count: 150, templates: [requestTemplate] });
     await sendMalformed(q.endpoints.backend[0]!, { type: "dealer", count: 150, seed: 2, templates: [replyTemplate, [Buffer.alloc(0), READY_FRAME]] });
-    await waitFor(() => q.stats().frontend.received >= 150 && q.stats().backend.received >= 150, { what: "all garbage received" });
+    await waitFor(() => q.stats().frontend!.received >= 150 && q.stats().backend!.received >= 150, { what: "all garbage received" });
     const s = q.stats();
     expect(s.malformed).toBeGreaterThan(0);
     expect(malformed).toContain("frontend");
@@ -157,8 +171,9 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     expect(s.malformedFrontend).toBeGreaterThan(0);
     expect(s.malformedBackend).toBeGreaterThan(0);
     expect(s.malformed).toBe(s.malformedFrontend + s.malformedBackend);
-    expect(s.requests + s.malformedFrontend).toBe(s.frontend.received);
-    expect(s.ready + s.replies + s.malformedBackend).toBe(s.backend.received);
+    expect(s.requests + s.malformedFrontend).toBe(s.frontend!.received);
+    // a reply from a peer not known yet takes it on as a worker (counted as a READY)
+    expect(s.readies + s.replies + s.lateReplies + s.malformedBackend).toBe(s.backend!.received);
     // Garbage that parsed as READY registered fake workers; drop them by closing, then check a real round trip.
     await q.close();
     const q2 = await queue("tcp");
@@ -283,7 +298,8 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     await q.close();
     await w.close();
     expect(reactor.closed).toBe(false);
-    await expect(q.start()).resolves.toBeUndefined();
+    expect(q.closeCause).toBe("signal");
+    await expect(q.start()).rejects.toBeInstanceOf(ClosedError);
     const q3 = new SimplePirateQueue({ frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*" });
     await q3.close();
     await expect(q3.start()).rejects.toBeInstanceOf(ClosedError);
@@ -297,7 +313,9 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
       [{ frontend: ep }, "backend"],
       [{ frontend: [], backend: ep }, "frontend"],
       [{ frontend: ep, backend: ep, maxPending: 0 }, "maxPending"],
-      [{ frontend: ep, backend: ep, overflow: "reject" }, "overflow"],
+      [{ frontend: ep, backend: ep, pendingOverflow: "later" }, "pendingOverflow"],
+      [{ frontend: ep, backend: ep, pendingTimeout: -1 }, "pendingTimeout"],
+      [{ frontend: ep, backend: ep, maxWorkers: 0 }, "maxWorkers"],
       [{ frontend: ep, backend: ep, signal: 1 }, "signal"],
       [{ frontend: ep, backend: ep, reactor: {} }, "reactor"],
     ];

@@ -22,7 +22,7 @@ afterEach(async () => {
 
 describe("TitanicClient", () => {
   it("close() rejects a call() that is waiting between polls (ClosedError, not pending forever)", async () => {
-    const { endpoint } = await broker({ requestExpiry: 100 });
+    const { endpoint } = await broker({ pendingTimeout: 100 });
     const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
     const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
     const call = c.call("nobody", "x");
@@ -38,7 +38,7 @@ describe("TitanicClient", () => {
   });
 
   it("closing a shared reactor rejects a call() waiting between polls (ClosedError)", async () => {
-    const { endpoint } = await broker({ requestExpiry: 100 });
+    const { endpoint } = await broker({ pendingTimeout: 100 });
     const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 }).then(track);
     const reactor = new Reactor();
     const c = track(new TitanicClient({ endpoint, reactor, requestTimeout: 1000, retries: 5, pollInterval: 600_000, retryDelay: 600_000 }));
@@ -55,7 +55,7 @@ describe("TitanicClient", () => {
 
   it("call() rejects with TimeoutError at its deadline, even while a step is waiting for an answer", async () => {
     // No Titanic server: titanic.request is never answered, and each attempt waits 60 s.
-    const { endpoint } = await broker({ requestExpiry: 0 });
+    const { endpoint } = await broker({ pendingTimeout: 0 });
     const c = track(new TitanicClient({ endpoint, requestTimeout: 60_000, retries: 0 }));
     const outcome = c.call("echo", "x", { deadline: 200 }).then(
       () => "resolved",

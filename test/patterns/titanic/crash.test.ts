@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 async function startStack(endpoint: string): Promise<{ broker: Child; titanic: Child }> {
-  const broker = startCli(["mdp", "broker", "--bind", endpoint, "--heartbeat", String(HB), "--liveness", String(LIVENESS), "--expiry", "300"]);
+  const broker = startCli(["mdp", "broker", "--bind", endpoint, "--heartbeat-interval", String(HB), "--heartbeat-liveness", String(LIVENESS), "--pending-timeout", "300"]);
   await broker.waitLine(/^bound /);
   const titanic = startCli(["titanic", "--connect", endpoint, "--dir", dir, "--heartbeat-interval", String(HB), "--heartbeat-liveness", String(LIVENESS), "--dispatch-interval", "50", "--dispatch-timeout", "1000"]);
   await titanic.waitLine(/^titanic ready/);

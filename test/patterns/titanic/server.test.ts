@@ -55,11 +55,11 @@ describe("TitanicServer", () => {
     const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
     expect(text(await c.call("echo", "x"))).toEqual(["x"]);
     // titanic.request/reply/close once each, plus echo: four workers, not seven.
-    expect(b.stats().workersRegistered).toBe(4);
+    expect(b.stats().readies).toBe(4);
   });
 
   it("bounds the requests waiting for a reply (maxPending): beyond it titanic.request answers 500, counted", async () => {
-    const { endpoint } = await broker({ requestExpiry: 100 });
+    const { endpoint } = await broker({ pendingTimeout: 100 });
     const server = await TitanicServer.start({ endpoint, dir: tempDir(), ...timings, maxPending: 2 }).then(track);
     const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5 }));
     const first = await c.request("nobody", "1");

@@ -54,7 +54,7 @@ describe("Titanic (9/TSP)", () => {
   });
 
   it("answers 300 while pending, 400 for unknown or bad UUIDs and bad requests", async () => {
-    const { endpoint } = await broker({ requestExpiry: 100 });
+    const { endpoint } = await broker({ pendingTimeout: 100 });
     await server(endpoint, tempDir());
     const c = tclient(endpoint);
     const { body } = await c.request("later", "x");
@@ -75,7 +75,7 @@ describe("Titanic (9/TSP)", () => {
   });
 
   it("keeps pending requests across a restart of the Titanic server", async () => {
-    const { endpoint } = await broker({ requestExpiry: 100 });
+    const { endpoint } = await broker({ pendingTimeout: 100 });
     const dir = tempDir();
     const first = await server(endpoint, dir);
     const c = tclient(endpoint);
