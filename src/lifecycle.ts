@@ -165,6 +165,25 @@ export abstract class Lifecycle<E extends EventMap = EventMap> extends TypedEmit
    */
   protected onClose(_cause: CloseCause): Promise<void> | void {}
 
+  /**
+   * Start by itself, for objects that users expect to run once constructed (workers, a
+   * subscriber): call it at the end of the subclass constructor. The start runs on the next
+   * turn of the event loop, so the caller can attach listeners first, or call `start()`
+   * itself and await it (then this does nothing). A failure is reported as `lifecycle:error`
+   * (`phase: "start"`) and passed to `onFailure`; a close before or during it is not one.
+   */
+  protected startSoon(onFailure?: (error: unknown) => void): void {
+    if (this.#closing) return;
+    setImmediate(() => {
+      if (this.#state !== "new" || this.#closing) return;
+      this.start().catch((error: unknown) => {
+        if (this.#closing && error instanceof ClosedError) return;
+        this.#emit("lifecycle:error", { phase: "start", error });
+        onFailure?.(error);
+      });
+    });
+  }
+
   /** Throw {@link ClosedError} when closed (for public methods that need a live object). */
   protected assertOpen(what = this.lifecycleName): void {
     if (this.#closing) throw new ClosedError(`${what}: ${this.lifecycleName} is closed`);

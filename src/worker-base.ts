@@ -7,7 +7,6 @@
  * counters: src/README.md ("Workers").
  * @module
  */
-import { ClosedError } from "./errors.js";
 import type { MessageLike } from "./frames.js";
 import { Lifecycle } from "./lifecycle.js";
 import { HeartbeatLink } from "./link.js";
@@ -24,19 +23,6 @@ import {
   type WorkerHandler,
   type WorkerJob,
 } from "./worker.js";
-
-/**
- * Start `service` once the caller's synchronous code has run (the workers used to connect in
- * their constructor; they still start by themselves, but their constructor opens nothing). A
- * failure is reported through `report`; a close first is not a failure.
- */
-export function startInBackground(service: Lifecycle, report: (error: unknown) => void): void {
-  setImmediate(() => {
-    service.start().catch((error: unknown) => {
-      if (!(error instanceof ClosedError)) report(error);
-    });
-  });
-}
 
 /** What every worker is; a pattern implements the three hooks of its {@link RequestRunner}. */
 export abstract class WorkerBase<J extends WorkerJob, C extends WorkerConfig<unknown>> extends Lifecycle<WorkerEvents> {
@@ -64,7 +50,7 @@ export abstract class WorkerBase<J extends WorkerJob, C extends WorkerConfig<unk
         emit: (event, ...args) => this.emit(event, ...args),
       },
     );
-    startInBackground(this, (error) => this.emit("lifecycle:error", { phase: "start", error }));
+    this.startSoon();
   }
 
   /** Run the handler for one request (the pattern may wrap it, as Majordomo does for streams). */

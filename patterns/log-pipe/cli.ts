@@ -3,7 +3,7 @@
  * @module
  */
 import { createReadStream } from "node:fs";
-import { EXIT, UsageError, aborted, choiceArg, intArg, listArg, strArg, type CliCommand, type CliValues, type Output } from "../../src/cli/cli.js";
+import { EXIT, UsageError, choiceArg, intArg, listArg, strArg, type CliCommand, type CliValues, type Output } from "../../src/cli/cli.js";
 import { FileOutput } from "./file-output.js";
 import { LineInput } from "./line-input.js";
 import { Pipe, loadFilter, type PipeInput, type PipeOutput, type PipeStats } from "./pipe.js";

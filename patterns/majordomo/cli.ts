@@ -3,7 +3,7 @@
  * Every long-running command stops cleanly on SIGINT/SIGTERM.
  * @module
  */
-import { EXIT, UsageError, choiceArg, intArg, listArg, serve, strArg, usage, type CliCommand, type CliContext, type CliOptions } from "../../src/cli/cli.js";
+import { EXIT, UsageError, choiceArg, intArg, listArg, serve, strArg, usage, type CliCommand, type CliContext } from "../../src/cli/cli.js";
 import { DISPATCH_DEFAULTS, InvalidOptionError, OVERFLOW_POLICIES, REQUEST_RETRIES, REQUEST_TIMEOUT, framesToText, loadHandler, type MessageLike } from "../../src/index.js";
 import { MDP_HEARTBEAT_INTERVAL, MajordomoBroker } from "./broker.js";
 import { MajordomoClient } from "./client.js";

@@ -5,7 +5,7 @@
  * `zpatterns simple-pirate queue|worker`, in patterns/simple-pirate/cli.ts.)
  * @module
  */
-import { EXIT, aborted, kv, logEvents, choiceArg, intArg, listArg, strArg, usage, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { EXIT, aborted, kv, logEvents, choiceArg, intArg, listArg, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
 import { DISPATCH_DEFAULTS, HEARTBEAT_INTERVAL, InvalidOptionError, OVERFLOW_POLICIES, loadHandler, type RequestHandler } from "../../src/index.js";
 import { ParanoidPirateQueue } from "./queue.js";
 import { ParanoidPirateWorker } from "./worker.js";

@@ -196,15 +196,8 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
     // Starts in the background on the next turn of the event loop (unless start() is called
     // first): the caller may attach listeners, or start it and await that. A start that fails
     // there is reported (lifecycle:error, and ready() rejects with it) and closes the client.
-    if (!this.closed) setImmediate(() => this.#startInBackground());
-  }
-
-  #startInBackground(): void {
-    if (this.state !== "new") return;
-    this.start().catch((error: unknown) => {
-      if (this.closed) return;
+    this.startSoon((error) => {
       this.#failure = error instanceof Error ? error : new Error(String(error));
-      this.emit("lifecycle:error", { phase: "start", error });
       void this.close();
     });
   }

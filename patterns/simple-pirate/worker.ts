@@ -14,7 +14,6 @@ import {
   splitEnvelope,
   workerConfig,
   type EnvelopeJob,
-  type MessageLike,
   type OverflowPolicy,
   type RequestFailure,
   type SocketHandle,

@@ -220,7 +220,7 @@ describe("tickets", () => {
     clock.advance(10);
     const b = list.add(() => fired.push("b"));
     clock.advance(10);
-    const c = list.add(() => fired.push("c"));
+    list.add(() => fired.push("c"));
     a.reset(); // a now due at 120, after b (110) and c (120, added earlier)
     expect(a.expiresAt).toBe(120);
     clock.advance(89); // t=109

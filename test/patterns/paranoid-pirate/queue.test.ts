@@ -121,7 +121,6 @@ describe("ParanoidPirateQueue with ParanoidPirateWorkers", () => {
     const w = new ParanoidPirateWorker({ endpoint: q.endpoints.backend[0]!, handler: upperHandler, heartbeatInterval: 100 });
     cleanup.push(() => w.close());
     await readyWorkers(q, 1);
-    const requestTemplate = [Buffer.from("id"), Buffer.alloc(0), Buffer.from("body")];
     await sendMalformed(q.endpoints.frontend[0]!, { type: "dealer", count: 150, seed: 7 });
     await sendMalformed(q.endpoints.frontend[0]!, { type: "req", count: 20, seed: 8 });
     await sendMalformed(q.endpoints.backend[0]!, { type: "dealer", count: 150, seed: 9, templates: [[READY], [HEARTBEAT], [Buffer.from("client"), Buffer.alloc(0), Buffer.from("reply")]] });
