@@ -2,9 +2,23 @@
  * `zpatterns serve` (the preforking job server, after Net::Server::ZMQ) and `zpatterns status`.
  * @module
  */
-import { EXIT, UsageError, aborted, choiceArg, intArg, listArg, strArg, type CliCommand } from "../../src/cli/cli.js";
+import { EXIT, UsageError, aborted, intArg, listArg, strArg, type CliCommand } from "../../src/cli/cli.js";
 import { requestStatus } from "./control.js";
-import { JobServer, type JobServerStatus } from "./server.js";
+import { FLAGS, FlagGroup } from "../../src/cli/flags.js";
+import { JOB_MAX_REDELIVERIES, JobServer, type JobServerOptions, type JobServerStatus } from "./server.js";
+
+/**
+ * The queue's flags. A rolling restart retires every worker in turn, so a request may see
+ * many of them go: the job server allows 10 redeliveries, not the brokers' 3.
+ */
+const JOB_FLAGS = new FlagGroup([
+  FLAGS.heartbeatInterval,
+  FLAGS.heartbeatLiveness,
+  FLAGS.maxPending,
+  FLAGS.pendingOverflow,
+  FLAGS.pendingTimeout,
+  { ...FLAGS.maxRedeliveries, def: JOB_MAX_REDELIVERIES },
+]);
 
 const SERVE_HELP = `A preforking job server (after Net::Server::ZMQ): the parent runs a 6/PPP queue, a pool of
 forked worker processes runs the handler. Clients are plain REQ sockets (or DEALER with the
@@ -19,15 +33,7 @@ Options:
   --max-workers M           workers at most (default 4)
   --idle-timeout MS         shrink by one after the pool was idle this long (default 10000)
   --scale-interval MS       how often the pool size is reconsidered (default 500)
-  --heartbeat-interval MS   6/PPP heartbeat between queue and workers (default 1000)
-  --heartbeat-liveness N    missed heartbeats before a worker is purged (default 3)
-  --max-pending N           requests held at most while no worker is ready (default: the
-                            6/PPP queue's, 1000)
-  --pending-overflow P      drop-oldest|drop-newest: what a full backlog drops (default: the
-                            queue's, drop-oldest)
-  --pending-timeout MS      drop requests that waited this long for a worker, 0 = never
-                            (default: the queue's)
-  --max-redeliveries N      redeliveries of a request whose worker died (default 10)
+${JOB_FLAGS.help(28)}
   --drain-timeout MS        on SIGTERM, how long to wait for requests in hand (default 10000)
   --control EP              bind a control endpoint that answers STATUS (zpatterns status)
 
@@ -51,12 +57,7 @@ const serveCommand: CliCommand = {
     "max-workers": { type: "string" },
     "idle-timeout": { type: "string" },
     "scale-interval": { type: "string" },
-    "heartbeat-interval": { type: "string" },
-    "heartbeat-liveness": { type: "string" },
-    "max-pending": { type: "string" },
-    "pending-overflow": { type: "string" },
-    "pending-timeout": { type: "string" },
-    "max-redeliveries": { type: "string" },
+    ...JOB_FLAGS.options,
     "drain-timeout": { type: "string" },
     control: { type: "string" },
   },
@@ -67,7 +68,6 @@ const serveCommand: CliCommand = {
     const minWorkers = intArg(values, "min-workers", 1, 0);
     const maxWorkers = intArg(values, "max-workers", Math.max(4, minWorkers), 1);
     if (maxWorkers < minWorkers) throw new UsageError("--max-workers must be >= --min-workers");
-    const optionalInt = (name: string, min: number) => (values[name] === undefined ? undefined : intArg(values, name, 0, min));
     // A bad endpoint reaches runCli as an InvalidOptionError naming it: exit code 2.
     const server = new JobServer({
       frontend,
@@ -77,12 +77,7 @@ const serveCommand: CliCommand = {
       maxWorkers,
       idleTimeout: intArg(values, "idle-timeout", 10_000, 1),
       scaleInterval: intArg(values, "scale-interval", 500, 1),
-      heartbeatInterval: intArg(values, "heartbeat-interval", 1000, 1),
-      heartbeatLiveness: intArg(values, "heartbeat-liveness", 3, 1),
-      maxPending: optionalInt("max-pending", 1),
-      pendingOverflow: values["pending-overflow"] === undefined ? undefined : choiceArg(values, "pending-overflow", ["drop-oldest", "drop-newest"] as const),
-      pendingTimeout: optionalInt("pending-timeout", 0),
-      maxRedeliveries: intArg(values, "max-redeliveries", 10, 0),
+      ...(JOB_FLAGS.read(values) as Pick<JobServerOptions, "heartbeatInterval" | "heartbeatLiveness" | "maxPending" | "pendingOverflow" | "pendingTimeout" | "maxRedeliveries">),
       drainTimeout: intArg(values, "drain-timeout", 10_000, 0),
       control: strArg(values, "control"),
     });

@@ -13,6 +13,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ParanoidPirateQueue, type ParanoidPirateQueueStats } from "../paranoid-pirate/index.js";
 import {
+  OVERFLOW_POLICIES,
+  type OverflowPolicy,
   InvalidOptionError,
   Lifecycle,
   endpointOption,
@@ -30,7 +32,11 @@ import { ControlServer } from "./control.js";
 import { WORKER_CONFIG_ENV, type ServeWorkerConfig } from "./serve-worker.js";
 
 /** What a request arriving at the queue's full backlog drops. */
-export type JobServerPendingOverflow = "drop-oldest" | "drop-newest";
+/** What a full backlog does with a new request (the queue's {@link OverflowPolicy}). */
+export type JobServerPendingOverflow = OverflowPolicy;
+
+/** Redeliveries a request may have: a rolling restart retires every worker in turn. */
+export const JOB_MAX_REDELIVERIES = 10;
 
 /** Options of {@link JobServer}. */
 export interface JobServerOptions extends LifecycleOptions {
@@ -197,8 +203,8 @@ function jobServerConfig(options: JobServerOptions) {
     drainTimeout: intOption(owner, o, "drainTimeout", 10_000, 0),
     pendingTimeout: optional("pendingTimeout", () => intOption(owner, o, "pendingTimeout", 0, 0)),
     maxPending: optional("maxPending", () => intOption(owner, o, "maxPending", 1, 1)),
-    pendingOverflow: optional("pendingOverflow", () => enumOption<JobServerPendingOverflow>(owner, o, "pendingOverflow", ["drop-oldest", "drop-newest"], "drop-oldest")),
-    maxRedeliveries: intOption(owner, o, "maxRedeliveries", 10, 0),
+    pendingOverflow: optional("pendingOverflow", () => enumOption<JobServerPendingOverflow>(owner, o, "pendingOverflow", OVERFLOW_POLICIES, "drop-oldest")),
+    maxRedeliveries: intOption(owner, o, "maxRedeliveries", JOB_MAX_REDELIVERIES, 0),
     control: o.control === undefined ? undefined : endpointOption(owner, o, "control"),
     workerScript: stringOption(owner, o, "workerScript", DEFAULT_WORKER_SCRIPT),
   };

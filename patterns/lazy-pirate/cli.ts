@@ -3,8 +3,9 @@
  * @module
  */
 import { createInterface } from "node:readline";
-import { ClosedError, MAX_PENDING, REQUEST_RETRIES, REQUEST_TIMEOUT, framesToText } from "../../src/index.js";
+import { ClosedError, MAX_PENDING, framesToText } from "../../src/index.js";
 import { EXIT, UsageError, intArg, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { REQUEST_FLAGS } from "../../src/cli/flags.js";
 import { LazyPirateClient } from "./client.js";
 import type { ClientOptions } from "./common.js";
 import { PipelinedClient } from "./pipelined.js";
@@ -20,8 +21,7 @@ On timeout the REQ socket is closed (linger 0), reopened and the request resent,
 
 Options:
   --connect EP        endpoint of a REP server or a queue frontend (required; repeat for failover)
-  --timeout MS        time to wait for each reply (default ${REQUEST_TIMEOUT})
-  --retries N         resends after the first attempt before abandoning (default ${REQUEST_RETRIES})
+${REQUEST_FLAGS.help(22)}
   --backoff MS        delay before the first resend, doubling after each (default 0)
   --count N           send request-1 .. request-N
   --pipelined         DEALER with request ids, many requests in flight (for queues that
@@ -42,8 +42,7 @@ export const lazyPirateCommands: CliCommand[] = [
     help: HELP,
     options: {
       connect: { type: "string", multiple: true },
-      timeout: { type: "string" },
-      retries: { type: "string" },
+      ...REQUEST_FLAGS.options,
       backoff: { type: "string" },
       count: { type: "string" },
       pipelined: { type: "boolean" },
@@ -80,8 +79,7 @@ async function runClient(ctx: CliContext): Promise<number> {
   const initial = intArg(values, "backoff", 0, 0);
   const options: ClientOptions = {
     endpoint,
-    requestTimeout: intArg(values, "timeout", REQUEST_TIMEOUT, 1),
-    retries: intArg(values, "retries", REQUEST_RETRIES, 0),
+    ...(REQUEST_FLAGS.read(values) as { requestTimeout: number; retries: number }),
     backoff: { initial },
     maxPending: intArg(values, "max-pending", MAX_PENDING, 0),
     signal,

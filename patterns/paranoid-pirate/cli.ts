@@ -5,24 +5,10 @@
  * `zpatterns simple-pirate queue|worker`, in patterns/simple-pirate/cli.ts.)
  * @module
  */
-import { EXIT, aborted, kv, logEvents, choiceArg, intArg, listArg, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
-import { DISPATCH_DEFAULTS, HEARTBEAT_INTERVAL, InvalidOptionError, OVERFLOW_POLICIES, loadHandler, type RequestHandler } from "../../src/index.js";
+import { EXIT, aborted, handlerArg, intArg, kv, listArg, logEvents, startOrReport, startOrUsage, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
+import { BROKER_FLAGS, WORKER_FLAGS } from "../../src/cli/flags.js";
 import { ParanoidPirateQueue } from "./queue.js";
 import { ParanoidPirateWorker } from "./worker.js";
-
-
-/** Help lines of the heartbeat options, with the option column `width` wide. */
-function heartbeatHelp(width: number): string {
-  return [
-    ["--heartbeat-interval MS", `6/PPP heartbeat interval (default ${HEARTBEAT_INTERVAL})`],
-    ["--heartbeat-liveness N", `silent intervals before the peer is dead (default ${DISPATCH_DEFAULTS.heartbeatLiveness})`],
-  ]
-    .map(([option, text]) => `  ${option!.padEnd(width)}${text}`)
-    .join("\n");
-}
-
-
-
 
 const queueCommand: CliCommand = {
   name: "queue",
@@ -31,27 +17,14 @@ const queueCommand: CliCommand = {
   help: `Options:
   --frontend EP             endpoint for clients to connect to (repeatable), e.g. tcp://*:5555
   --backend EP              endpoint for workers to connect to (repeatable), e.g. tcp://*:5556
-${heartbeatHelp(26)}
-  --max-pending N           requests held while no worker is ready (default ${DISPATCH_DEFAULTS.maxPending})
-  --pending-overflow P      what a full backlog drops: drop-oldest (default), drop-newest, reject
-  --pending-timeout MS      take out held requests older than this, 0 = never (default ${DISPATCH_DEFAULTS.pendingTimeout})
-  --max-redeliveries N      redeliveries of a dead worker's request (default ${DISPATCH_DEFAULTS.maxRedeliveries})
-  --max-workers N           most workers known at once (default ${DISPATCH_DEFAULTS.maxWorkers})
-  --send-queue-limit N      send queue limit of each socket (default 10000)
+${BROKER_FLAGS.help(28)}
   --stats-interval MS       print a stats line this often, 0 = never (default 0)
 
 Prints "queue ready protocol=paranoid frontend=EP backend=EP" once bound.`,
   options: {
     frontend: { type: "string", multiple: true },
     backend: { type: "string", multiple: true },
-    "heartbeat-interval": { type: "string" },
-    "heartbeat-liveness": { type: "string" },
-    "max-pending": { type: "string" },
-    "pending-overflow": { type: "string" },
-    "pending-timeout": { type: "string" },
-    "max-redeliveries": { type: "string" },
-    "max-workers": { type: "string" },
-    "send-queue-limit": { type: "string" },
+    ...BROKER_FLAGS.options,
     "stats-interval": { type: "string" },
   },
   async run(ctx) {
@@ -61,26 +34,9 @@ Prints "queue ready protocol=paranoid frontend=EP backend=EP" once bound.`,
     if (backend.length === 0) throw new UsageError("--backend is required");
     const statsInterval = intArg(ctx.values, "stats-interval", 0);
     // usage(): an option the constructor rejects (an endpoint that is not one) is a usage error (exit 2).
-    const queue = usage(() => new ParanoidPirateQueue({
-      frontend,
-      backend,
-      heartbeatInterval: intArg(ctx.values, "heartbeat-interval", HEARTBEAT_INTERVAL, 1),
-      heartbeatLiveness: intArg(ctx.values, "heartbeat-liveness", DISPATCH_DEFAULTS.heartbeatLiveness, 1),
-      maxPending: intArg(ctx.values, "max-pending", DISPATCH_DEFAULTS.maxPending, 1),
-      pendingOverflow: choiceArg(ctx.values, "pending-overflow", OVERFLOW_POLICIES, DISPATCH_DEFAULTS.pendingOverflow),
-      pendingTimeout: intArg(ctx.values, "pending-timeout", DISPATCH_DEFAULTS.pendingTimeout),
-      maxRedeliveries: intArg(ctx.values, "max-redeliveries", DISPATCH_DEFAULTS.maxRedeliveries),
-      maxWorkers: intArg(ctx.values, "max-workers", DISPATCH_DEFAULTS.maxWorkers, 1),
-      sendQueueLimit: intArg(ctx.values, "send-queue-limit", 10_000, 1),
-    }));
+    const queue = usage(() => new ParanoidPirateQueue({ frontend, backend, ...BROKER_FLAGS.read(ctx.values) }));
     logEvents(ctx, queue, ["worker:ready", "worker:expired", "worker:disconnected", "worker:rejected", "request:redelivered", "request:dropped", "request:expired"]);
-    try {
-      await queue.start();
-    } catch (error) {
-      await queue.close();
-      ctx.out.error(`cannot bind: ${error instanceof Error ? error.message : String(error)}`);
-      return EXIT.FAILURE;
-    }
+    if (!(await startOrReport(ctx, queue))) return EXIT.FAILURE;
     const { endpoints } = queue;
     ctx.out.result(`queue ready protocol=paranoid frontend=${endpoints.frontend.join(",")} backend=${endpoints.backend.join(",")}`, { event: "ready", role: "queue", protocol: "paranoid", ...endpoints });
     const timer = statsInterval > 0 ? setInterval(() => ctx.out.log(`stats ${kv(queue.stats())}`, { event: "stats", ...queue.stats() }), statsInterval) : undefined;
@@ -101,51 +57,16 @@ const workerCommand: CliCommand = {
   --connect EP                  the queue's backend endpoint
   --handler H                   echo, upper, or the path of a JS module whose default export is
                                 the handler (frames) => reply (default echo)
-${heartbeatHelp(30)}
-  --reconnect-interval MS       first reconnect delay (default 1000)
-  --reconnect-max-interval MS   reconnect delay cap (default 32000)
-  --handler-timeout MS          give up a handler running longer, 0 = never (default 0)
-  --max-pending N               requests held while the handler is busy (default 1000)
-  --send-queue-limit N          the socket's send queue limit (default 10000)
+${WORKER_FLAGS.help(32)}
 
 Prints "worker started protocol=paranoid endpoint=EP" once connecting.`,
-  options: {
-    connect: { type: "string" },
-    handler: { type: "string" },
-    "handler-timeout": { type: "string" },
-    "send-queue-limit": { type: "string" },
-    "heartbeat-interval": { type: "string" },
-    "heartbeat-liveness": { type: "string" },
-    "reconnect-interval": { type: "string" },
-    "reconnect-max-interval": { type: "string" },
-    "max-pending": { type: "string" },
-  },
+  options: { connect: { type: "string" }, handler: { type: "string" }, ...WORKER_FLAGS.options },
   async run(ctx) {
     const endpoint = strArg(ctx.values, "connect", true);
-    const spec = strArg(ctx.values, "handler") ?? "echo";
-    let handler: RequestHandler;
-    try {
-      handler = await loadHandler(spec);
-    } catch (error) {
-      throw new UsageError(`--handler ${spec}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    const reconnectInterval = intArg(ctx.values, "reconnect-interval", 1000);
-    const worker = usage(() => new ParanoidPirateWorker({
-      endpoint,
-      handler,
-      heartbeatInterval: intArg(ctx.values, "heartbeat-interval", HEARTBEAT_INTERVAL, 1),
-      heartbeatLiveness: intArg(ctx.values, "heartbeat-liveness", DISPATCH_DEFAULTS.heartbeatLiveness, 1),
-      reconnectInterval,
-      reconnectMaxInterval: intArg(ctx.values, "reconnect-max-interval", Math.max(32_000, reconnectInterval), reconnectInterval),
-      handlerTimeout: intArg(ctx.values, "handler-timeout", 0),
-      maxPending: intArg(ctx.values, "max-pending", 1000, 1),
-      sendQueueLimit: intArg(ctx.values, "send-queue-limit", 10_000, 1),
-    }));
+    const { spec, handler } = await handlerArg(ctx.values);
+    const worker = usage(() => new ParanoidPirateWorker({ endpoint, handler, ...WORKER_FLAGS.read(ctx.values) }));
     logEvents(ctx, worker, ["link:connected", "link:established", "link:lost", "link:reconnecting", "request:failed", "request:dropped", "reply:dropped", "message:malformed"]);
-    await worker.start().catch((error: unknown) => {
-      void worker.close();
-      throw error instanceof InvalidOptionError ? new UsageError(error.message) : error;
-    });
+    await startOrUsage(worker);
     ctx.out.result(`worker started protocol=paranoid endpoint=${endpoint} handler=${spec}`, { event: "started", role: "worker", protocol: "paranoid", endpoint, handler: spec });
     await aborted(ctx.signal);
     await worker.close();

@@ -8,6 +8,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InvalidOptionError } from "../errors.js";
+import { loadHandler, type RequestHandler } from "../handlers.js";
 
 /** Exit codes of every command. */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -149,6 +150,45 @@ export function logEvents(ctx: CliContext, source: EventSource, events: readonly
       for (const [k, v] of Object.entries(payload)) fields[k] = Buffer.isBuffer(v) ? v.toString("hex") : Array.isArray(v) ? v.length : v instanceof Error ? v.message : v;
       ctx.out.log(`${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(" ")}`.trimEnd(), { event, ...fields });
     });
+  }
+}
+
+/** Something with the lifecycle's `start()`/`close()`. */
+export interface Startable {
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Start a server-side component (queue, broker, server). When it cannot start (an endpoint
+ * is taken), close it, print `cannot bind: ...` and return false (the command exits 1).
+ */
+export async function startOrReport(ctx: CliContext, thing: Startable): Promise<boolean> {
+  try {
+    await thing.start();
+    return true;
+  } catch (error) {
+    await thing.close();
+    ctx.out.error(`cannot bind: ${error instanceof Error ? error.message : String(error)}`);
+    return false;
+  }
+}
+
+/** Start a component whose start checks what the user typed (an endpoint): a bad one is a usage error. */
+export async function startOrUsage(thing: Startable): Promise<void> {
+  await thing.start().catch(async (error: unknown) => {
+    await thing.close();
+    throw error instanceof InvalidOptionError ? new UsageError(error.message) : error;
+  });
+}
+
+/** `--handler echo|upper|PATH` (default echo): the handler and its spec; a bad module is a usage error. */
+export async function handlerArg(values: CliValues, name = "handler"): Promise<{ spec: string; handler: RequestHandler }> {
+  const spec = strArg(values, name) ?? "echo";
+  try {
+    return { spec, handler: await loadHandler(spec) };
+  } catch (error) {
+    throw new UsageError(`--${name} ${spec}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -187,7 +187,7 @@ describe("zpatterns serve", () => {
     const badEndpoint = startCli(["serve", "--frontend", "nope", "--handler", "echo"]);
     expect(await badEndpoint.exited).toBe(2);
     expect(badEndpoint.errLines.join("\n")).toMatch(/frontend/);
-    const badOverflow = startCli(["serve", "--frontend", "tcp://127.0.0.1:*", "--handler", "echo", "--pending-overflow", "reject"]);
+    const badOverflow = startCli(["serve", "--frontend", "tcp://127.0.0.1:*", "--handler", "echo", "--pending-overflow", "sideways"]);
     expect(await badOverflow.exited).toBe(2);
   });
 });

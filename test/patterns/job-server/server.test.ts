@@ -33,7 +33,7 @@ describe("JobServer", () => {
     expect(optionError({ ...base, backend: undefined }).option).toBe("backend");
     expect(optionError({ ...base, minWorkers: 3, maxWorkers: 2 }).option).toBe("maxWorkers");
     expect(optionError({ ...base, frontend: "nope" }).option).toBe("frontend");
-    expect(optionError({ ...base, pendingOverflow: "reject" }).option).toBe("pendingOverflow");
+    expect(optionError({ ...base, pendingOverflow: "sideways" as never }).option).toBe("pendingOverflow");
     expect(optionError({ ...base, maxPending: 0 }).option).toBe("maxPending");
     expect(optionError({ ...base, drainTimeout: -1 }).option).toBe("drainTimeout");
     expect(optionError({ ...base, control: "nowhere" }).option).toBe("control");
