@@ -36,6 +36,7 @@ import { InvalidOptionError } from "./errors.js";
 import { idKey } from "./frames.js";
 import { HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS } from "./heartbeat.js";
 import { enumOption, intOption, optionsObject, type Bag } from "./options.js";
+import type { LifecycleOptions } from "./lifecycle.js";
 import { OVERFLOW_POLICIES, type OverflowPolicy } from "./queue.js";
 import { Reactor } from "./reactor.js";
 import type { Ticket, TicketList, Timer } from "./timers.js";
@@ -53,6 +54,41 @@ export const DISPATCH_DEFAULTS = {
   maxWorkers: 10_000,
   maxServices: 10_000,
 } as const;
+
+/**
+ * The options every broker built on the engine takes (Simple Pirate, 6/PPP, Majordomo),
+ * documented once. Brokers without heartbeats (Simple Pirate) take {@link BacklogOptions}.
+ */
+export interface BacklogOptions extends LifecycleOptions {
+  /** Requests a backlog (one per service) holds while no worker is ready. Default 1000. */
+  readonly maxPending?: number;
+  /** What a full backlog does with a new request. Default `drop-oldest` (`reject` and `drop-newest` refuse the new one). */
+  readonly pendingOverflow?: OverflowPolicy;
+  /**
+   * How long a request may wait for a worker, ms (0 = for ever). Default 2000: below the
+   * clients' 2500 ms `requestTimeout`, so a client hears an expiry answer (Majordomo) and no
+   * stale copy is served after its client retried.
+   */
+  readonly pendingTimeout?: number;
+  /** Redeliveries of a request whose worker died, became unreachable or said READY again. Default 3. */
+  readonly maxRedeliveries?: number;
+  /**
+   * Workers known at once. A READY from a new worker past it is rejected and counted
+   * (`worker:rejected`); the worker hears no heartbeats, so it reconnects later and tries
+   * again. Default 10000.
+   */
+  readonly maxWorkers?: number;
+  /** Send queue limit of each socket. Default 10000. */
+  readonly sendQueueLimit?: number;
+}
+
+/** {@link BacklogOptions} plus heartbeating (6/PPP, Majordomo). */
+export interface BrokerOptions extends BacklogOptions {
+  /** Heartbeat period to every worker, idle or busy, ms. Default the spec's: 6/PPP 1000, MDP 2500. */
+  readonly heartbeatInterval?: number;
+  /** Silent intervals after which a worker is dead (its request is redelivered). Default 3. */
+  readonly heartbeatLiveness?: number;
+}
 
 /** The validated settings of a {@link Dispatcher}. */
 export interface DispatchConfig {

@@ -23,3 +23,4 @@ export * from "./worker-base.js";
 export * from "./peers.js";
 export * from "./handlers.js";
 export * from "./dispatch.js";
+export * from "./queue-broker.js";

@@ -21,7 +21,7 @@ import {
   type DispatchEvents,
   type DispatchStats,
   type DropEvent,
-  type LifecycleOptions,
+  type BrokerOptions,
   type OverflowPolicy,
   type SocketHandle,
 } from "../../src/index.js";
@@ -35,37 +35,14 @@ export const MDP_HEARTBEAT_LIVENESS = 3;
 const OWNER = "MajordomoBroker";
 
 /** Options of {@link MajordomoBroker}. */
-export interface MajordomoBrokerOptions extends LifecycleOptions {
+export interface MajordomoBrokerOptions extends BrokerOptions {
   /** Endpoint(s) the ROUTER binds (`tcp://127.0.0.1:*` picks a port). Required. */
   readonly bind: string | readonly string[];
-  /** ms between heartbeats to each worker. Default 2500 (7/MDP Guide). */
-  readonly heartbeatInterval?: number;
-  /** Silent intervals before a worker is dead. Default 3. */
-  readonly heartbeatLiveness?: number;
-  /** Requests a service's backlog holds while no worker is ready. Default 1000. */
-  readonly maxPending?: number;
-  /** What a full backlog does with a new request. Default `drop-oldest` (`reject` and `drop-newest` refuse the new one). */
-  readonly pendingOverflow?: OverflowPolicy;
-  /**
-   * ms a request may wait for a worker; then the client gets the expiry answer. 0 = never.
-   * Default 2000 (below the client's 2500 ms timeout, so a waiting client hears the answer).
-   */
-  readonly pendingTimeout?: number;
-  /** How many times a request is redelivered after its worker died. Default 3. */
-  readonly maxRedeliveries?: number;
   /**
    * Services a broker holds at once. A request for a service the broker does not know yet
    * (no worker, nothing waiting) is dropped past it; a worker's READY always registers. Default 10000.
    */
   readonly maxServices?: number;
-  /**
-   * Workers a broker knows at once. A READY from a new worker past it is rejected and counted
-   * (`worker:rejected`); the worker hears no heartbeats, so it reconnects after its liveness
-   * runs out and tries again. Default 10000.
-   */
-  readonly maxWorkers?: number;
-  /** Send queue limit of the ROUTER. Default 10000. */
-  readonly sendQueueLimit?: number;
   /** ROUTER high-water marks (ZMQ_SNDHWM / ZMQ_RCVHWM). Default 10000. */
   readonly highWaterMark?: number;
 }
