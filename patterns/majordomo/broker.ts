@@ -22,7 +22,7 @@ import {
   type DispatchStats,
   type DropEvent,
   type BrokerOptions,
-  type OverflowPolicy,
+  type DispatchConfig,
   type SocketHandle,
 } from "../../src/index.js";
 import { MDPW01, MDPW02, MMI_PREFIX, MMI_SERVICE, STATUS, WORKER_COMMANDS, clientReply, expiredBody, parseBrokerInbound, workerDisconnect, workerHeartbeat, workerRequest, type MdpVersion } from "./protocol.js";
@@ -81,15 +81,8 @@ let instances = 0;
 
 /** 7/MDP + 18/MDP + 8/MMI broker; see the module documentation. */
 export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
-  readonly heartbeatInterval: number;
-  readonly heartbeatLiveness: number;
-  readonly pendingTimeout: number;
-  readonly maxRedeliveries: number;
-  readonly maxPending: number;
-  readonly pendingOverflow: OverflowPolicy;
-  readonly maxServices: number;
-  /** Most workers known at once. */
-  readonly maxWorkers: number;
+  /** The validated engine settings (heartbeats, backlog, deadline, redeliveries, limits). */
+  readonly settings: DispatchConfig;
   /** The bound endpoints (filled by {@link start}; wildcards resolved). */
   endpoints: string[] = [];
   readonly #bind: string[];
@@ -110,16 +103,7 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     this.#bind = bind;
     this.#sendQueueLimit = sendQueueLimit;
     this.#hwm = hwm;
-    ({
-      heartbeatInterval: this.heartbeatInterval,
-      heartbeatLiveness: this.heartbeatLiveness,
-      pendingTimeout: this.pendingTimeout,
-      maxRedeliveries: this.maxRedeliveries,
-      maxPending: this.maxPending,
-      pendingOverflow: this.pendingOverflow,
-      maxServices: this.maxServices,
-      maxWorkers: this.maxWorkers,
-    } = config);
+    this.settings = config;
     this.#engine = new Dispatcher<MdpRequest, MdpVersion>(
       {
         ...config,
@@ -127,7 +111,7 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
         transport: {
           deliver: (worker, request, client) => this.#send(workerRequest(worker.data, client, request.body, worker.id)),
           heartbeat: (worker) => this.#send(workerHeartbeat(worker.data, worker.id)),
-          expired: (request, client, service) => this.#send(clientReply(request.version, request.serviceFrame, expiredBody(service, this.pendingTimeout), true, client)),
+          expired: (request, client, service) => this.#send(clientReply(request.version, request.serviceFrame, expiredBody(service, this.settings.pendingTimeout), true, client)),
         },
       },
       OWNER,
