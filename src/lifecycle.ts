@@ -174,14 +174,37 @@ export abstract class Lifecycle<E extends EventMap = EventMap> extends TypedEmit
    */
   protected startSoon(onFailure?: (error: unknown) => void): void {
     if (this.#closing) return;
-    setImmediate(() => {
-      if (this.#state !== "new" || this.#closing) return;
-      this.start().catch((error: unknown) => {
-        if (this.#closing && error instanceof ClosedError) return;
-        this.#emit("lifecycle:error", { phase: "start", error });
-        onFailure?.(error);
-      });
+    setImmediate(() => this.startOnUse(onFailure));
+  }
+
+  /**
+   * Start now, in the background, unless started (or closed) already: for calls that need a
+   * running object (a client's first request). The call goes on and waits for what it needs
+   * itself. A failure is reported as `lifecycle:error` (`phase: "start"`) and passed to
+   * `onFailure`; a close before or during it is not one.
+   */
+  protected startOnUse(onFailure?: (error: unknown) => void): void {
+    if (this.#state !== "new" || this.#closing) return;
+    this.start().catch((error: unknown) => {
+      if (this.#closing && error instanceof ClosedError) return;
+      this.#emit("lifecycle:error", { phase: "start", error });
+      onFailure?.(error);
     });
+  }
+
+  /**
+   * Make an object and start it; when the start fails the object is closed and the error
+   * thrown: `const server = await PubSubServer.start(options)`.
+   */
+  static async start<T extends Lifecycle, A extends unknown[]>(this: new (...args: A) => T, ...args: A): Promise<T> {
+    const instance = new this(...args);
+    try {
+      await instance.start();
+    } catch (error) {
+      await instance.close();
+      throw error;
+    }
+    return instance;
   }
 
   /** Throw {@link ClosedError} when closed (for public methods that need a live object). */

@@ -111,7 +111,7 @@ export class LazyPirateClient extends Lifecycle<LazyPirateEvents> {
   request(payload: MessageLike, options?: RequestCallOptions): Promise<Buffer[]> {
     if (!isMessageLike(payload)) return Promise.reject(new InvalidOptionError("payload", `${OWNER}.request: expected \`payload\` to be a frame or a non-empty array of frames`));
     if (this.closed) return Promise.reject(this.closedError());
-    this.#startOnUse();
+    this.startOnUse();
     return this.#engine.submit(toFrames(payload), options);
   }
 
@@ -133,11 +133,6 @@ export class LazyPirateClient extends Lifecycle<LazyPirateEvents> {
   }
 
   /** Start on first use; the socket exists when `start()` returns (onStart is synchronous). */
-  #startOnUse(): void {
-    if (this.state !== "new") return;
-    this.start().catch((error: unknown) => this.emit("lifecycle:error", { phase: "start", error }));
-  }
-
   #send(a: Attempt<Buffer[]>): void {
     if (!this.#handle) throw new SocketError(`${OWNER}: no socket (the client did not start)`);
     this.#waiting = a;

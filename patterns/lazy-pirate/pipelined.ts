@@ -101,7 +101,7 @@ export class PipelinedClient extends Lifecycle<LazyPirateEvents> {
   request(payload: MessageLike, options?: RequestCallOptions): Promise<Buffer[]> {
     if (!isMessageLike(payload)) return Promise.reject(new InvalidOptionError("payload", `${OWNER}.request: expected \`payload\` to be a frame or a non-empty array of frames`));
     if (this.closed) return Promise.reject(this.closedError());
-    if (this.state === "new") this.start().catch((error: unknown) => this.emit("lifecycle:error", { phase: "start", error }));
+    this.startOnUse();
     return this.#engine.submit(toFrames(payload), options);
   }
 

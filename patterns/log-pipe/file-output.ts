@@ -32,7 +32,7 @@ export class FileOutput extends Lifecycle implements PipeOutput {
 
   send(text: string): boolean {
     // onStart is synchronous: the file is open when start() returns (or it failed: dropped).
-    if (this.state === "new") void this.start().catch((error: unknown) => this.emit("lifecycle:error", { phase: "start", error }));
+    this.startOnUse();
     if (this.#fd === undefined || this.closed) {
       this.#dropped++;
       return false;

@@ -163,7 +163,7 @@ export class LogSender extends Lifecycle<LogSenderEvents> {
       this.#countDrop(message, "closed");
       return false;
     }
-    if (this.state === "new") void this.start().catch((error: unknown) => this.emit("lifecycle:error", { phase: "start", error }));
+    this.startOnUse();
     if (this.flowing) return this.#handle!.send(message) as boolean;
     const { accepted, dropped } = this.#held.push(message);
     if (dropped !== undefined) this.#countDrop(dropped, "queue-full");

@@ -185,7 +185,7 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
       return Promise.reject(error);
     }
     if (this.closed) return Promise.reject(this.closedError());
-    if (this.state === "new") this.start().catch((error: unknown) => this.emit("lifecycle:error", { phase: "start", error }));
+    this.startOnUse();
     return this.#engine.submit({ service, frames, onPartial, partials: 0 }, options);
   }
 

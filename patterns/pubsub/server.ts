@@ -161,18 +161,6 @@ export class PubSubServer extends Lifecycle<PubSubServerEvents> {
     this.#core = new CarriedCore(coreOptions, (event, args) => (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args));
   }
 
-  /** Create a server and start it; when the start fails the server is closed and the error thrown. */
-  static async start(options: PubSubServerOptions): Promise<PubSubServer> {
-    const server = new PubSubServer(options);
-    try {
-      await server.start();
-    } catch (error) {
-      await server.close();
-      throw error;
-    }
-    return server;
-  }
-
   /** Start the ZAP handler (with `curveAllow`), bind the ROUTER, then the ingest sockets. */
   protected async onStart(signal: AbortSignal): Promise<void> {
     if (this.#zapOptions) {

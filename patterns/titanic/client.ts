@@ -122,7 +122,7 @@ export class TitanicClient extends Lifecycle {
   async #tsp(service: string, body: MessageLike, options: TitanicRequestOptions | undefined): Promise<TspAnswer> {
     const signal = signalOption(`${OWNER}.${service}`, optionsObject(`${OWNER}.${service}`, options));
     if (this.closed) throw this.closedError();
-    if (this.state === "new") this.start().catch((error: unknown) => this.emit("lifecycle:error", { phase: "start", error }));
+    this.startOnUse();
     const reply = await this.mdp.request(service, body, { signal });
     const status = reply[0]?.toString("latin1").slice(0, 3) ?? "";
     if (!STATUSES.has(status)) throw new ProtocolError(`${service}: reply does not start with a 9/TSP status code`);

@@ -123,18 +123,6 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     this.#maxPending = maxPending;
   }
 
-  /** Create and start a server; a server whose start fails is closed. */
-  static async start(options: TitanicServerOptions): Promise<TitanicServer> {
-    const server = new TitanicServer(options);
-    try {
-      await server.start();
-    } catch (error) {
-      await server.close();
-      throw error;
-    }
-    return server;
-  }
-
   /**
    * `start()`: prepare the store, load pending requests, register the three services and
    * start dispatching.

@@ -165,18 +165,6 @@ export class ZapHandler extends Lifecycle<ZapHandlerEvents> {
     this.#domains = domains;
   }
 
-  /** Create a handler and start it (see {@link start}); a handler whose start fails is closed. */
-  static async start(options?: ZapHandlerOptions): Promise<ZapHandler> {
-    const handler = new ZapHandler(options);
-    try {
-      await handler.start();
-    } catch (error) {
-      await handler.close();
-      throw error;
-    }
-    return handler;
-  }
-
   /** True once the ZAP socket is bound and serving. */
   get bound(): boolean {
     return this.#handle !== undefined && !this.#handle.closed && !this.closed;
