@@ -5,7 +5,7 @@
  * `zpatterns simple-pirate queue|worker`, in patterns/simple-pirate/cli.ts.)
  * @module
  */
-import { EXIT, aborted, handlerArg, intArg, kv, listArg, logEvents, startOrReport, startOrUsage, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
+import { handlerArg, intArg, listArg, logEvents, runQueue, runWorker, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
 import { BROKER_FLAGS, WORKER_FLAGS } from "../../src/cli/flags.js";
 import { ParanoidPirateQueue } from "./queue.js";
 import { ParanoidPirateWorker } from "./worker.js";
@@ -36,16 +36,7 @@ Prints "queue ready protocol=paranoid frontend=EP backend=EP" once bound.`,
     // usage(): an option the constructor rejects (an endpoint that is not one) is a usage error (exit 2).
     const queue = usage(() => new ParanoidPirateQueue({ frontend, backend, ...BROKER_FLAGS.read(ctx.values) }));
     logEvents(ctx, queue, ["worker:ready", "worker:expired", "worker:disconnected", "worker:rejected", "request:redelivered", "request:dropped", "request:expired"]);
-    if (!(await startOrReport(ctx, queue))) return EXIT.FAILURE;
-    const { endpoints } = queue;
-    ctx.out.result(`queue ready protocol=paranoid frontend=${endpoints.frontend.join(",")} backend=${endpoints.backend.join(",")}`, { event: "ready", role: "queue", protocol: "paranoid", ...endpoints });
-    const timer = statsInterval > 0 ? setInterval(() => ctx.out.log(`stats ${kv(queue.stats())}`, { event: "stats", ...queue.stats() }), statsInterval) : undefined;
-    timer?.unref();
-    await aborted(ctx.signal);
-    clearInterval(timer);
-    await queue.close();
-    ctx.out.result(`queue stopped ${kv(queue.stats())}`, { event: "stopped", role: "queue", ...queue.stats() });
-    return EXIT.OK;
+    return runQueue(ctx, "paranoid", queue, statsInterval);
   },
 };
 
@@ -65,13 +56,7 @@ Prints "worker started protocol=paranoid endpoint=EP" once connecting.`,
     const endpoint = strArg(ctx.values, "connect", true);
     const { spec, handler } = await handlerArg(ctx.values);
     const worker = usage(() => new ParanoidPirateWorker({ endpoint, handler, ...WORKER_FLAGS.read(ctx.values) }));
-    logEvents(ctx, worker, ["link:connected", "link:established", "link:lost", "link:reconnecting", "request:failed", "request:dropped", "reply:dropped", "message:malformed"]);
-    await startOrUsage(worker);
-    ctx.out.result(`worker started protocol=paranoid endpoint=${endpoint} handler=${spec}`, { event: "started", role: "worker", protocol: "paranoid", endpoint, handler: spec });
-    await aborted(ctx.signal);
-    await worker.close();
-    ctx.out.result(`worker stopped ${kv(worker.stats())}`, { event: "stopped", role: "worker", ...worker.stats() });
-    return EXIT.OK;
+    return runWorker(ctx, "paranoid", endpoint, spec, worker);
   },
 };
 

@@ -4,7 +4,7 @@
  * stops cleanly on SIGINT/SIGTERM (exit 0) with a stats line.
  * @module
  */
-import { EXIT, aborted, handlerArg, kv, listArg, logEvents, startOrReport, startOrUsage, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
+import { handlerArg, listArg, runQueue, runWorker, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
 import { BACKLOG_FLAGS, FLAGS, FlagGroup } from "../../src/cli/flags.js";
 import { SimplePirateQueue } from "./queue.js";
 import { SimplePirateWorker } from "./worker.js";
@@ -34,13 +34,7 @@ Prints "queue ready protocol=simple frontend=EP backend=EP" once bound.`,
     if (backend.length === 0) throw new UsageError("--backend is required");
     // usage(): an option the constructor rejects (an endpoint that is not one) is a usage error (exit 2).
     const queue = usage(() => new SimplePirateQueue({ frontend, backend, ...BACKLOG_FLAGS.read(ctx.values) }));
-    if (!(await startOrReport(ctx, queue))) return EXIT.FAILURE;
-    const { endpoints } = queue;
-    ctx.out.result(`queue ready protocol=simple frontend=${endpoints.frontend.join(",")} backend=${endpoints.backend.join(",")}`, { event: "ready", role: "queue", protocol: "simple", ...endpoints });
-    await aborted(ctx.signal);
-    await queue.close();
-    ctx.out.result(`queue stopped ${kv(queue.stats())}`, { event: "stopped", role: "queue", ...queue.stats() });
-    return EXIT.OK;
+    return runQueue(ctx, "simple", queue);
   },
 };
 
@@ -60,13 +54,7 @@ Prints "worker started protocol=simple endpoint=EP" once connecting.`,
     const endpoint = strArg(ctx.values, "connect", true);
     const { spec, handler } = await handlerArg(ctx.values);
     const worker = usage(() => new SimplePirateWorker({ endpoint, handler, ...SP_WORKER_FLAGS.read(ctx.values) }));
-    logEvents(ctx, worker, ["link:connected", "link:lost", "link:reconnecting", "request:failed", "request:dropped", "reply:dropped", "message:malformed"]);
-    await startOrUsage(worker);
-    ctx.out.result(`worker started protocol=simple endpoint=${endpoint} handler=${spec}`, { event: "started", role: "worker", protocol: "simple", endpoint, handler: spec });
-    await aborted(ctx.signal);
-    await worker.close();
-    ctx.out.result(`worker stopped ${kv(worker.stats())}`, { event: "stopped", role: "worker", ...worker.stats() });
-    return EXIT.OK;
+    return runWorker(ctx, "simple", endpoint, spec, worker);
   },
 };
 

@@ -182,6 +182,46 @@ export async function startOrUsage(thing: Startable): Promise<void> {
   });
 }
 
+/** A queue or worker as the role runners see it. */
+export interface Role extends Startable, EventSource {
+  stats(): object;
+}
+
+/**
+ * Run a two-socket queue until SIGINT/SIGTERM: start it (exit 1 when a bind fails), print
+ * `queue ready protocol=P frontend=EP backend=EP`, optionally a stats line every
+ * `statsInterval` ms, then `queue stopped k=v...` after closing.
+ */
+export async function runQueue(ctx: CliContext, protocol: string, queue: Role & { readonly endpoints: { frontend: string[]; backend: string[] } }, statsInterval = 0): Promise<number> {
+  if (!(await startOrReport(ctx, queue))) return EXIT.FAILURE;
+  const { endpoints } = queue;
+  ctx.out.result(`queue ready protocol=${protocol} frontend=${endpoints.frontend.join(",")} backend=${endpoints.backend.join(",")}`, { event: "ready", role: "queue", protocol, ...endpoints });
+  const timer = statsInterval > 0 ? setInterval(() => ctx.out.log(`stats ${kv(queue.stats())}`, { event: "stats", ...queue.stats() }), statsInterval) : undefined;
+  timer?.unref();
+  await aborted(ctx.signal);
+  clearInterval(timer);
+  await queue.close();
+  ctx.out.result(`queue stopped ${kv(queue.stats())}`, { event: "stopped", role: "queue", ...queue.stats() });
+  return EXIT.OK;
+}
+
+/** The worker events a worker command logs. */
+export const WORKER_LOG_EVENTS = ["link:connected", "link:established", "link:lost", "link:reconnecting", "request:failed", "request:dropped", "reply:dropped", "message:malformed"] as const;
+
+/**
+ * Run a worker until SIGINT/SIGTERM: log its events, start it (a bad endpoint is a usage
+ * error), print `worker started protocol=P endpoint=EP handler=H`, then `worker stopped k=v...`.
+ */
+export async function runWorker(ctx: CliContext, protocol: string, endpoint: string, handler: string, worker: Role): Promise<number> {
+  logEvents(ctx, worker, WORKER_LOG_EVENTS);
+  await startOrUsage(worker);
+  ctx.out.result(`worker started protocol=${protocol} endpoint=${endpoint} handler=${handler}`, { event: "started", role: "worker", protocol, endpoint, handler });
+  await aborted(ctx.signal);
+  await worker.close();
+  ctx.out.result(`worker stopped ${kv(worker.stats())}`, { event: "stopped", role: "worker", ...worker.stats() });
+  return EXIT.OK;
+}
+
 /** `--handler echo|upper|PATH` (default echo): the handler and its spec; a bad module is a usage error. */
 export async function handlerArg(values: CliValues, name = "handler"): Promise<{ spec: string; handler: RequestHandler }> {
   const spec = strArg(values, name) ?? "echo";
