@@ -17,6 +17,7 @@ export * from "./options.js";
 export * from "./reactor.js";
 export * from "./lifecycle.js";
 export * from "./request.js";
+export * from "./request-client.js";
 export * from "./link.js";
 export * from "./worker.js";
 export * from "./worker-base.js";

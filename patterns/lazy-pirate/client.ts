@@ -6,8 +6,7 @@
 import * as zmq from "zeromq";
 import {
   InvalidOptionError,
-  Lifecycle,
-  RequestEngine,
+  RequestClient,
   SocketError,
   functionOption,
   intOption,
@@ -18,6 +17,7 @@ import {
   toFrames,
   type Attempt,
   type MessageLike,
+  type RequestAdapter,
   type RequestCallOptions,
   type SocketHandle,
 } from "../../src/index.js";
@@ -53,8 +53,7 @@ const OWNER = "LazyPirateClient";
  * await client.close();
  * ```
  */
-export class LazyPirateClient extends Lifecycle<LazyPirateEvents> {
-  readonly #engine: RequestEngine<Buffer[]>;
+export class LazyPirateClient extends RequestClient<Buffer[], LazyPirateEvents> {
   readonly #accept: ((reply: Buffer[], request: Buffer[]) => boolean) | undefined;
   readonly #linger: number;
   readonly #socketOptions: zmq.SocketOptions<zmq.Request>;
@@ -72,34 +71,20 @@ export class LazyPirateClient extends Lifecycle<LazyPirateEvents> {
     const accept = functionOption<(reply: Buffer[], request: Buffer[]) => boolean, undefined>(OWNER, o, "accept", undefined);
     const linger = intOption(OWNER, o, "linger", 0, -1);
     const socketOptions = { ...(objectOption<zmq.SocketOptions<zmq.Request>>(OWNER, o, "socketOptions") ?? {}) };
-    super(OWNER, o, { linger });
+    super(OWNER, o, settings, { linger });
     this.#accept = accept;
     this.#linger = linger;
     this.#socketOptions = socketOptions;
-    this.#engine = new RequestEngine<Buffer[]>({
-      owner: OWNER,
-      settings,
-      timers: this.reactor,
-      adapter: {
-        send: (a) => this.#send(a),
-        reset: (a, reason) => this.#reset(reason),
-        release: (id) => {
-          if (this.#waiting?.id === id) this.#waiting = undefined;
-        },
+  }
+
+  protected adapter(): RequestAdapter<Buffer[]> {
+    return {
+      send: (a) => this.#send(a),
+      reset: (_a, reason) => this.#reset(reason),
+      release: (id) => {
+        if (this.#waiting?.id === id) this.#waiting = undefined;
       },
-      emit: (event, ...args) => this.emit(event, ...args),
-      listening: (event) => this.listenerCount(event) > 0,
-    });
-  }
-
-  /** The endpoint requests go to now (the next one after a timeout, when several are given). */
-  get endpoint(): string {
-    return this.#engine.endpoint;
-  }
-
-  /** Every endpoint, in failover order. */
-  get endpoints(): readonly string[] {
-    return this.#engine.settings.endpoints;
+    };
   }
 
   /**
@@ -110,14 +95,12 @@ export class LazyPirateClient extends Lifecycle<LazyPirateEvents> {
    */
   request(payload: MessageLike, options?: RequestCallOptions): Promise<Buffer[]> {
     if (!isMessageLike(payload)) return Promise.reject(new InvalidOptionError("payload", `${OWNER}.request: expected \`payload\` to be a frame or a non-empty array of frames`));
-    if (this.closed) return Promise.reject(this.closedError());
-    this.startOnUse();
-    return this.#engine.submit(toFrames(payload), options);
+    return this.submit(toFrames(payload), options);
   }
 
   /** Counters (see {@link LazyPirateStats}). */
   stats(): LazyPirateStats {
-    return { ...this.#engine.stats(), reopened: this.#reopened, malformed: 0 };
+    return { ...this.engineStats(), reopened: this.#reopened, malformed: 0 };
   }
 
   protected onStart(): void {
@@ -126,10 +109,6 @@ export class LazyPirateClient extends Lifecycle<LazyPirateEvents> {
       this.#retire();
       await Promise.all(this.#retiring);
     });
-  }
-
-  protected override onClose(): void {
-    this.#engine.close(this.closedError());
   }
 
   /** Start on first use; the socket exists when `start()` returns (onStart is synchronous). */
@@ -174,9 +153,9 @@ export class LazyPirateClient extends Lifecycle<LazyPirateEvents> {
   // close()), so a reply here answers the attempt on the current socket, if one waits.
   #onReply(reply: Buffer[]): void {
     const a = this.#waiting;
-    if (a === undefined) return void this.#engine.discard("unknown");
-    if (this.#accept && !this.#accept(reply, a.request)) return void this.#engine.discard("rejected", a.id);
+    if (a === undefined) return void this.engine.discard("unknown");
+    if (this.#accept && !this.#accept(reply, a.request)) return void this.engine.discard("rejected", a.id);
     this.#waiting = undefined;
-    this.#engine.resolve(a.id, reply, this.#waitingAttempt);
+    this.engine.resolve(a.id, reply, this.#waitingAttempt);
   }
 }

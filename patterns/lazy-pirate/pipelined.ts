@@ -7,8 +7,7 @@ import * as zmq from "zeromq";
 import {
   EMPTY,
   InvalidOptionError,
-  Lifecycle,
-  RequestEngine,
+  RequestClient,
   SocketError,
   intOption,
   isMessageLike,
@@ -18,6 +17,7 @@ import {
   toFrames,
   type Attempt,
   type MessageLike,
+  type RequestAdapter,
   type RequestCallOptions,
   type SocketHandle,
 } from "../../src/index.js";
@@ -43,8 +43,7 @@ const OWNER = "PipelinedClient";
  * duplicate id are discarded and counted. With several endpoints the DEALER is connected to
  * one at a time (never round-robin) and moves to the next after a timeout.
  */
-export class PipelinedClient extends Lifecycle<LazyPirateEvents> {
-  readonly #engine: RequestEngine<Buffer[]>;
+export class PipelinedClient extends RequestClient<Buffer[], LazyPirateEvents> {
   readonly #linger: number;
   readonly #socketOptions: zmq.SocketOptions<zmq.Dealer>;
   #handle: SocketHandle<zmq.Dealer> | undefined;
@@ -59,59 +58,43 @@ export class PipelinedClient extends Lifecycle<LazyPirateEvents> {
     const settings = requestSettings(OWNER, o, { maxInFlight: 100 });
     const linger = intOption(OWNER, o, "linger", 0, -1);
     const socketOptions = { ...(objectOption<zmq.SocketOptions<zmq.Dealer>>(OWNER, o, "socketOptions") ?? {}) };
-    super(OWNER, o, { linger });
+    super(OWNER, o, settings, { linger });
     this.#linger = linger;
     this.#socketOptions = socketOptions;
-    this.#engine = new RequestEngine<Buffer[]>({
-      owner: OWNER,
-      settings,
-      timers: this.reactor,
-      // A DEALER has no state to reset on timeout: the resend goes out with the same id,
-      // and a late reply to the earlier attempt answers the request if it comes first.
-      adapter: {
-        send: (a) => this.#send(a),
-        release: (id) => {
-          const key = this.#keyOf.get(id);
-          this.#keyOf.delete(id);
-          if (key !== undefined) this.#idOf.delete(key);
-        },
-        failover: (to, from) => {
-          const socket = this.#handle?.socket;
-          if (!socket) return;
-          socket.disconnect(from);
-          socket.connect(to);
-        },
+  }
+
+  protected adapter(): RequestAdapter<Buffer[]> {
+    // A DEALER has no state to reset on timeout: the resend goes out with the same id,
+    // and a late reply to the earlier attempt answers the request if it comes first.
+    return {
+      send: (a) => this.#send(a),
+      release: (id) => {
+        const key = this.#keyOf.get(id);
+        this.#keyOf.delete(id);
+        if (key !== undefined) this.#idOf.delete(key);
       },
-      emit: (event, ...args) => this.emit(event, ...args),
-      listening: (event) => this.listenerCount(event) > 0,
-    });
-  }
-
-  /** The endpoint requests go to now. */
-  get endpoint(): string {
-    return this.#engine.endpoint;
-  }
-
-  /** Every endpoint, in failover order. */
-  get endpoints(): readonly string[] {
-    return this.#engine.settings.endpoints;
+      failover: (to, from) => {
+        const socket = this.#handle?.socket;
+        if (!socket) return;
+        socket.disconnect(from);
+        socket.connect(to);
+      },
+    };
   }
 
   /** As `LazyPirateClient.request`, with many requests in flight. */
   request(payload: MessageLike, options?: RequestCallOptions): Promise<Buffer[]> {
     if (!isMessageLike(payload)) return Promise.reject(new InvalidOptionError("payload", `${OWNER}.request: expected \`payload\` to be a frame or a non-empty array of frames`));
-    if (this.closed) return Promise.reject(this.closedError());
-    this.startOnUse();
-    return this.#engine.submit(toFrames(payload), options);
+    return this.submit(toFrames(payload), options);
   }
 
   /** Counters (see {@link LazyPirateStats}). */
   stats(): LazyPirateStats {
-    return { ...this.#engine.stats(), reopened: 0, malformed: this.#malformed };
+    return { ...this.engineStats(), reopened: 0, malformed: this.#malformed };
   }
 
   protected onStart(): void {
-    const window = this.#engine.settings.maxInFlight;
+    const window = this.engine.settings.maxInFlight;
     const socket = new zmq.Dealer({ ...this.#socketOptions, linger: this.#linger });
     this.#handle = this.ownSocket(socket, {
       name: "pipelined-dealer",
@@ -123,9 +106,6 @@ export class PipelinedClient extends Lifecycle<LazyPirateEvents> {
     socket.connect(this.endpoint);
   }
 
-  protected override onClose(): void {
-    this.#engine.close(this.closedError());
-  }
 
   #send(a: Attempt<Buffer[]>): void {
     if (!this.#handle) throw new SocketError(`${OWNER}: no socket (the client did not start)`);
@@ -149,7 +129,7 @@ export class PipelinedClient extends Lifecycle<LazyPirateEvents> {
       return;
     }
     const request = this.#idOf.get(id.readUInt32BE(0));
-    if (request === undefined) return void this.#engine.discard("unknown");
-    this.#engine.resolve(request, reply.slice(2));
+    if (request === undefined) return void this.engine.discard("unknown");
+    this.engine.resolve(request, reply.slice(2));
   }
 }

@@ -13,8 +13,7 @@ import * as zmq from "zeromq";
 import {
   BoundedQueue,
   InvalidOptionError,
-  Lifecycle,
-  RequestEngine,
+  RequestClient,
   TimeoutError,
   functionOption,
   intOption,
@@ -26,6 +25,7 @@ import {
   type Attempt,
   type LifecycleOptions,
   type MessageLike,
+  type RequestAdapter,
   type RequestCallOptions,
   type RequestClientOptions,
   type RequestEvents,
@@ -103,9 +103,8 @@ interface Lane {
 const OWNER = "MajordomoClient";
 
 /** 7/MDP / 18/MDP client; see the module documentation. Starts on its first request (or `start()`). */
-export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
+export class MajordomoClient extends RequestClient<MajordomoRequest, MajordomoClientEvents> {
   readonly version: MdpVersion;
-  readonly #engine: RequestEngine<MajordomoRequest>;
   readonly #streamLimit: number;
   readonly #socketOptions: zmq.SocketOptions<zmq.Dealer> | undefined;
   readonly #lanes: Lane[] = [];
@@ -119,49 +118,35 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
     const version = versionOption(OWNER, o);
     const streamLimit = intOption(OWNER, o, "streamBufferLimit", 10_000, 1);
     const socketOptions = objectOption<zmq.SocketOptions<zmq.Dealer>>(OWNER, o, "socketOptions");
-    super(OWNER, o);
+    super(OWNER, o, settings);
     this.version = version;
     this.#streamLimit = streamLimit;
     this.#socketOptions = socketOptions;
-    this.#engine = new RequestEngine<MajordomoRequest>({
-      owner: OWNER,
-      settings,
-      timers: this.reactor,
-      adapter: {
-        send: (a) => this.#send(a),
-        // Close the lane's socket: a late reply to this attempt must not answer the next.
-        reset: (a) => {
-          const lane = this.#laneOf.get(a.id);
-          if (lane) this.#closeSocket(lane);
-        },
-        release: (id) => {
-          const lane = this.#laneOf.get(id);
-          if (!lane) return;
-          this.#laneOf.delete(id);
-          lane.id = undefined;
-          if (!this.closed) this.#idle.push(lane);
-        },
-        // A half-streamed reply cannot be resent without repeating what was already delivered.
-        retryable: (a) => a.request.partials === 0,
+  }
+
+  protected adapter(): RequestAdapter<MajordomoRequest> {
+    return {
+      send: (a) => this.#send(a),
+      // Close the lane's socket: a late reply to this attempt must not answer the next.
+      reset: (a) => {
+        const lane = this.#laneOf.get(a.id);
+        if (lane) this.#closeSocket(lane);
       },
-      emit: (event, ...args) => this.emit(event, ...args),
-      listening: (event) => this.listenerCount(event) > 0,
-    });
-  }
-
-  /** The broker endpoint requests go to now (the next one after a timeout, when several are given). */
-  get endpoint(): string {
-    return this.#engine.endpoint;
-  }
-
-  /** The validated request settings (`requestTimeout`, `retries`, `maxInFlight`, ...). */
-  get settings(): RequestEngine<MajordomoRequest>["settings"] {
-    return this.#engine.settings;
+      release: (id) => {
+        const lane = this.#laneOf.get(id);
+        if (!lane) return;
+        this.#laneOf.delete(id);
+        lane.id = undefined;
+        if (!this.closed) this.#idle.push(lane);
+      },
+      // A half-streamed reply cannot be resent without repeating what was already delivered.
+      retryable: (a) => a.request.partials === 0,
+    };
   }
 
   /** Counters. */
   stats(): MajordomoClientStats {
-    return { ...this.#engine.stats(), ...this.#counts };
+    return { ...this.engineStats(), ...this.#counts };
   }
 
   /**
@@ -184,9 +169,7 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.closed) return Promise.reject(this.closedError());
-    this.startOnUse();
-    return this.#engine.submit({ service, frames, onPartial, partials: 0 }, options);
+    return this.submit({ service, frames, onPartial, partials: 0 }, options);
   }
 
   /**
@@ -245,10 +228,6 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
     this.own(() => Promise.all(this.#lanes.map((lane) => this.#closeSocket(lane))));
   }
 
-  protected override onClose(): void {
-    this.#engine.close(this.closedError());
-  }
-
   #send(a: Attempt<MajordomoRequest>): void {
     let lane = this.#laneOf.get(a.id);
     if (!lane) {
@@ -291,9 +270,9 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
 
   #onMessage(lane: Lane, handle: SocketHandle<zmq.Dealer, "drop-newest">, frames: Buffer[]): void {
     const id = lane.id;
-    if (id === undefined || lane.handle !== handle) return void this.#engine.discard("unknown");
-    const request = this.#engine.get(id)?.request;
-    if (!request) return void this.#engine.discard("unknown", id);
+    if (id === undefined || lane.handle !== handle) return void this.engine.discard("unknown");
+    const request = this.engine.get(id)?.request;
+    if (!request) return void this.engine.discard("unknown", id);
     const msg = parseClientInbound(frames, this.version);
     if (!msg.ok || msg.service !== request.service) {
       this.#counts.malformed++;
@@ -303,17 +282,17 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
     if (!msg.final) {
       this.#counts.partials++;
       request.partials++;
-      this.#engine.extend(id);
+      this.engine.extend(id);
       try {
         request.onPartial?.(msg.body);
       } catch (error) {
-        this.#engine.reject(id, error);
+        this.engine.reject(id, error);
       }
       return;
     }
     if (isExpiredBody(msg.body)) {
       this.#counts.expired++;
-      this.#engine.reject(id, new ServiceExpiredError(request.service, msg.body));
-    } else this.#engine.resolve(id, msg.body, lane.attempt);
+      this.engine.reject(id, new ServiceExpiredError(request.service, msg.body));
+    } else this.engine.resolve(id, msg.body, lane.attempt);
   }
 }

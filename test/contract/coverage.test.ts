@@ -9,7 +9,7 @@ import { Lifecycle } from "../../src/index.js";
 import { factories } from "./factories/index.js";
 
 /** Abstract bases: extended by the classes under test, never constructed themselves. */
-const ABSTRACT = new Set(["Lifecycle", "WorkerBase", "HeartbeatWorker", "QueueBroker"]);
+const ABSTRACT = new Set(["Lifecycle", "WorkerBase", "HeartbeatWorker", "QueueBroker", "RequestClient"]);
 
 async function exportedLifecycleClasses(): Promise<string[]> {
   const entries = ["../../src/index.js", "../../src/zap/index.js"];

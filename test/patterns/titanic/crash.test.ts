@@ -34,9 +34,15 @@ describe("Titanic crash recovery", () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
     let stack = await startStack(endpoint);
     let executed = 0;
+    // After the first three executions the worker holds the next request until the stack has
+    // been killed and restarted: the crash always falls between done and not-yet-done work,
+    // however slow the machine (no race between submitting and executing).
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
     worker(endpoint, "slow.upper", {
       handler: async (f) => {
         executed++;
+        if (executed > 3) await gate;
         await new Promise((r) => setTimeout(r, 20));
         return f.map((x) => x.toString().toUpperCase());
       },
@@ -56,6 +62,7 @@ describe("Titanic crash recovery", () => {
     await Promise.all([stack.broker.exited, stack.titanic.exited]);
     expect(executed).toBeLessThan(N);
     stack = await startStack(endpoint);
+    release();
     const answered = new Map<string, string[]>();
     await Promise.all(
       [...accepted.keys()].map(async (uuid) => {
