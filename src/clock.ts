@@ -4,6 +4,7 @@
  * and move time by hand, so timer logic is tested without sleeping.
  * @module
  */
+import { InvalidOptionError } from "./errors.js";
 
 /** Cancels a timer set with {@link Clock.setTimer}. Calling it twice is harmless. */
 export type CancelTimer = () => void;
@@ -71,7 +72,7 @@ export class ManualClock implements Clock {
   /** Move time forward by `ms`, firing every timer that falls due on the way. Returns how many fired. */
   advance(ms: number): number {
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
-      throw new TypeError(`ManualClock.advance: expected \`ms\` to be a finite number >= 0, got ${String(ms)}`);
+      throw new InvalidOptionError("ms", `ManualClock.advance: expected \`ms\` to be a finite number >= 0, got ${String(ms)}`);
     }
     const target = this.#now + ms;
     let fired = 0;

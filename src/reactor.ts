@@ -548,7 +548,7 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
   add<S extends zmq.Socket, P extends SendOverflow = SendOverflow>(socket: S, options?: AddOptions<P>): SocketHandle<S, P> {
     if (this.closed) throw new ClosedError("Reactor.add: the reactor is closed");
     if (typeof socket !== "object" || socket === null || typeof (socket as { close?: unknown }).close !== "function") {
-      throw new TypeError("Reactor.add: expected `socket` to be a zeromq socket, got " + String(socket));
+      throw new InvalidOptionError("socket", "Reactor.add: expected `socket` to be a zeromq socket, got " + String(socket));
     }
     if (socket.closed) throw new ClosedError("Reactor.add: the socket is closed");
     for (const h of this.#handles) {
@@ -557,7 +557,7 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
     const o = optionsObject("Reactor.add", options);
     const onMessage = functionOption<MessageHandler, undefined>("Reactor.add", o, "onMessage", undefined);
     if (onMessage && (typeof (socket as AnySocket).receive !== "function" || SEND_ONLY_TYPES.has(socket.type))) {
-      throw new TypeError("Reactor.add: `onMessage` was given but this socket type cannot receive");
+      throw new InvalidOptionError("onMessage", "Reactor.add: `onMessage` was given but this socket type cannot receive");
     }
     const name = stringOption("Reactor.add", o, "name", `socket-${++this.#count}`);
     const limit = intOption("Reactor.add", o, "sendQueueLimit", this.#limit, 1);
@@ -584,7 +584,7 @@ export class Reactor extends TypedEmitter<ReactorEvents> {
    * creation or last `reset()`. Reset and cancel are O(1).
    */
   ticket(fn: () => void): Ticket {
-    if (typeof fn !== "function") throw new TypeError("Reactor.ticket: expected `fn` to be a function");
+    if (typeof fn !== "function") throw new InvalidOptionError("fn", "Reactor.ticket: expected `fn` to be a function");
     this.#defaultTickets ??= this.#scheduler.tickets(this.#ticketDelay);
     return this.#defaultTickets.add(fn);
   }

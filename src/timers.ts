@@ -11,6 +11,7 @@
  * @module
  */
 import type { CancelTimer, Clock } from "./clock.js";
+import { InvalidOptionError } from "./errors.js";
 
 /** A running timer. */
 export interface Timer {
@@ -99,7 +100,7 @@ export class TicketList {
 
   /** Start a ticket that calls `fn` after `delay` ms unless reset or cancelled. */
   add(fn: () => void): Ticket {
-    if (typeof fn !== "function") throw new TypeError(`${this.scheduler.owner}: expected the ticket's \`fn\` to be a function`);
+    if (typeof fn !== "function") throw new InvalidOptionError("fn", `${this.scheduler.owner}: expected the ticket's \`fn\` to be a function`);
     const ticket = new Ticket(this, fn);
     this.place(ticket);
     return ticket;
@@ -200,7 +201,7 @@ export class Scheduler {
   tickets(delay: number): TicketList {
     // delay 0 would let a ticket reset in its own callback fire again in the same pass, forever
     if (typeof delay !== "number" || !Number.isSafeInteger(delay) || delay < 1) {
-      throw new TypeError(`${this.owner}.tickets: expected \`delay\` to be an integer >= 1, got ${String(delay)}`);
+      throw new InvalidOptionError("delay", `${this.owner}.tickets: expected \`delay\` to be an integer >= 1, got ${String(delay)}`);
     }
     return new TicketList(this, delay);
   }
@@ -257,8 +258,8 @@ export class Scheduler {
   }
 
   #check(method: string, ms: unknown, fn: unknown, min: number): void {
-    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < min) throw new TypeError(`${this.owner}.${method}: expected \`ms\` to be a number >= ${min}, got ${String(ms)}`);
-    if (typeof fn !== "function") throw new TypeError(`${this.owner}.${method}: expected \`fn\` to be a function`);
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < min) throw new InvalidOptionError("ms", `${this.owner}.${method}: expected \`ms\` to be a number >= ${min}, got ${String(ms)}`);
+    if (typeof fn !== "function") throw new InvalidOptionError("fn", `${this.owner}.${method}: expected \`fn\` to be a function`);
   }
 
   #add(ms: number, fn: () => void, interval: number): Timer {

@@ -100,7 +100,7 @@ export class LogReceiver extends Lifecycle<LogReceiverEvents> implements PipeInp
    * when that start fails.
    */
   async run(sink: (text: string) => void | Promise<void>): Promise<void> {
-    if (typeof sink !== "function") throw new TypeError("LogReceiver.run: expected `sink` to be a function");
+    if (typeof sink !== "function") throw new InvalidOptionError("sink", "LogReceiver.run: expected `sink` to be a function");
     if (this.closed) return;
     if (this.#sink) throw new TypeError("LogReceiver.run: already running");
     this.#sink = sink;
