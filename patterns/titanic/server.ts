@@ -199,13 +199,15 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     const uuid = frames[0]?.toString("latin1") ?? "";
     if (frames.length !== 1 || !isTitanicUuid(uuid)) return [TSP_STATUS.UNKNOWN];
     try {
-      const reply = await this.store.get(uuid, "rep");
-      if (reply) return [TSP_STATUS.OK, ...reply];
+      const reply = await this.store.read(uuid, "rep");
+      if (Array.isArray(reply)) return [TSP_STATUS.OK, ...reply];
       // A file that does not parse is treated as absent (README): a corrupt request is
       // unknown, and a corrupt reply is removed so the request is dispatched again
       // (otherwise nothing would ever replace it and the client would poll 300 forever).
+      // Only the read above may call the reply corrupt: a reply found absent there may have
+      // been stored by the dispatcher since, and must not be deleted.
       if (!(await this.store.get(uuid, "req"))) return [TSP_STATUS.UNKNOWN];
-      if (await this.store.has(uuid, "rep")) {
+      if (reply === "corrupt") {
         await this.store.deleteReply(uuid);
         if (!this.#pending.has(uuid)) this.#pending.set(uuid, 0);
         this.#kick();

@@ -100,6 +100,16 @@ export class TitanicStore {
 
   /** Read a file; undefined when it does not exist (or is corrupt, which is counted). */
   async get(uuid: string, kind: TitanicFileKind): Promise<Buffer[] | undefined> {
+    const frames = await this.read(uuid, kind);
+    return frames === "corrupt" ? undefined : frames;
+  }
+
+  /**
+   * Read a file: its frames, undefined when it does not exist, `"corrupt"` (counted) when it
+   * does not parse. One read decides, so a file being written meanwhile (renamed into place
+   * between two checks) is never taken for a corrupt one.
+   */
+  async read(uuid: string, kind: TitanicFileKind): Promise<Buffer[] | "corrupt" | undefined> {
     let data: Buffer;
     try {
       data = await readFile(this.#path(uuid, kind));
@@ -108,8 +118,9 @@ export class TitanicStore {
       throw error;
     }
     const frames = decodeFrames(data);
-    if (frames === undefined) this.#corrupt++;
-    return frames;
+    if (frames !== undefined) return frames;
+    this.#corrupt++;
+    return "corrupt";
   }
 
   /** True when the file exists. */

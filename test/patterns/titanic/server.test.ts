@@ -45,6 +45,61 @@ describe("TitanicServer", () => {
     expect(server.stats().corrupt).toBeGreaterThanOrEqual(2);
   });
 
+  it("a reply stored while titanic.reply is looking its request up is kept and served, not taken for a corrupt file", async () => {
+    const { endpoint } = await broker();
+    const server = await TitanicServer.start({ endpoint, dir: tempDir(), ...timings }).then(track);
+    let executed = 0;
+    worker(endpoint, "upper", {
+      handler: (f) => {
+        executed++;
+        return f.map((x) => x.toString().toUpperCase());
+      },
+    });
+    // Hold the dispatcher's write of the reply until a titanic.reply lookup has found no reply
+    // and goes on to read the request; the reply then lands inside that lookup (the window the
+    // crash test hit now and then, under load).
+    const store = server.store;
+    const put = store.put.bind(store);
+    const get = store.get.bind(store);
+    let dispatcherWriting!: () => void;
+    const writing = new Promise<void>((r) => (dispatcherWriting = r));
+    let lookupReadRequest!: () => void;
+    const lookingUp = new Promise<void>((r) => (lookupReadRequest = r));
+    let written: Promise<void> | undefined;
+    store.put = async (uuid, kind, frames) => {
+      if (kind !== "rep") return put(uuid, kind, frames);
+      dispatcherWriting();
+      await lookingUp;
+      written = put(uuid, kind, frames);
+      return written;
+    };
+    let armed = false;
+    store.get = async (uuid, kind) => {
+      if (armed && kind === "req") {
+        armed = false;
+        lookupReadRequest();
+        await waitFor(() => written !== undefined);
+        await written;
+      }
+      return get(uuid, kind);
+    };
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 1000, retries: 5, pollInterval: 20, retryDelay: 50 }));
+    const accepted = await c.request("upper", "once");
+    expect(accepted.status).toBe("200");
+    const uuid = accepted.body[0]!.toString();
+    await writing;
+    // The dispatch is held in its write (and in flight, so not dispatched again): the next
+    // read of a request is the lookup's.
+    armed = true;
+    expect((await c.reply(uuid)).status).toBe("300");
+    // The reply is on disk: the next poll serves it, and the request ran once.
+    const answer = await c.reply(uuid);
+    expect(answer.status).toBe("200");
+    expect(text(answer.body)).toEqual(["ONCE"]);
+    expect(executed).toBe(1);
+    expect(server.stats()).toMatchObject({ dispatched: 1, completed: 1, pending: 0 });
+  });
+
   it("start() twice registers the three services once", async () => {
     const { broker: b, endpoint } = await broker();
     const options = { endpoint, dir: tempDir(), ...timings };

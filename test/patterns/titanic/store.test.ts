@@ -33,6 +33,11 @@ describe("TitanicStore", () => {
     writeFileSync(join(dir, `${uuid}.rep`), "garbage");
     expect(await store.get(uuid, "rep")).toBeUndefined();
     expect(store.corrupt).toBe(1);
+    // read() tells a corrupt file from an absent one, in one read.
+    expect(await store.read(uuid, "rep")).toBe("corrupt");
+    expect(store.corrupt).toBe(2);
+    expect(await store.read("b".repeat(32), "rep")).toBeUndefined();
+    expect(await store.read(uuid, "req")).toEqual(frames);
     expect(() => new TitanicStore("")).toThrow(TypeError);
   });
 });
