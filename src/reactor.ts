@@ -216,6 +216,7 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
   #closed = false;
   #closePromise: Promise<void> | undefined;
   #pumps: Promise<void>[] = [];
+  #observer: zmq.Observer | undefined;
 
   /** @internal */
   constructor(link: ReactorLink, socket: S, name: string, limit: number, overflow: P, linger: number, onMessage: MessageHandler | undefined, monitor: boolean) {
@@ -242,7 +243,10 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
       if (readable.receiveTimeout !== -1) readable.receiveTimeout = -1;
       this.#pumps.push(this.#pump());
     }
-    if (monitor) this.#pumps.push(this.#monitor());
+    if (monitor) {
+      this.#observer = socket.events;
+      this.#pumps.push(this.#monitor(this.#observer));
+    }
   }
 
   /** True once {@link close} was called (or the reactor closed). */
@@ -329,6 +333,13 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
     }
     try {
       this.socket.close();
+    } catch {
+      // already closed
+    }
+    // The monitor pump waits in events.receive(): close the observer too, so that wait ends
+    // now rather than whenever libzmq reports the socket's end (it may not, under load).
+    try {
+      if (this.#observer && !this.#observer.closed) this.#observer.close();
     } catch {
       // already closed
     }
@@ -458,8 +469,7 @@ export class SocketHandle<S extends zmq.Socket = zmq.Socket, P extends SendOverf
     this.#link.emit("handler:error", { source: "message", socket: this.name, error });
   }
 
-  async #monitor(): Promise<void> {
-    const events = this.socket.events;
+  async #monitor(events: zmq.Observer): Promise<void> {
     try {
       while (!this.#closed && !events.closed) {
         const event = await events.receive();
