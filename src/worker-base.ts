@@ -48,6 +48,7 @@ export abstract class WorkerBase<J extends WorkerJob, C extends WorkerConfig<unk
         send: (job, reply) => this.sendReply(job, reply),
         recover: (job, reason) => this.recover(job, reason),
         emit: (event, ...args) => this.emit(event, ...args),
+        listening: (event) => this.listenerCount(event) > 0,
       },
     );
     this.startSoon();

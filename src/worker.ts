@@ -203,6 +203,8 @@ export interface RequestRunnerHooks<J extends WorkerJob> {
   recover(job: J, reason: RequestFailure): void;
   /** Emit on the worker. */
   emit: WorkerEmit;
+  /** Whether anyone listens to `event` (per-request payloads are built only then). Default: always. */
+  listening?: (event: keyof WorkerEvents & string) => boolean;
 }
 
 /** Options of a {@link RequestRunner}. */
@@ -223,6 +225,29 @@ interface Task<J> {
   settled: boolean;
   timer: Timer | undefined;
   controller: AbortController | undefined;
+}
+
+/** The `ctx` a handler gets: one small object per request, its signal made on first use. */
+class TaskContext<J extends WorkerJob> implements RequestContext {
+  constructor(
+    private readonly task: Task<J>,
+    /** True while the request's reply is still wanted. */
+    private readonly wanted: (task: Task<J>) => boolean,
+  ) {}
+
+  get client(): Buffer {
+    return this.task.job.client;
+  }
+
+  // Made on first use: most handlers never look at it.
+  get signal(): AbortSignal {
+    const task = this.task;
+    if (!task.controller) {
+      task.controller = new AbortController();
+      if (!this.wanted(task)) task.controller.abort(new ClosedError("the request's reply is no longer wanted"));
+    }
+    return task.controller.signal;
+  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<MessageLike> {
@@ -254,6 +279,10 @@ export class RequestRunner<J extends WorkerJob> {
     this.#backlog = new BoundedQueue<J>(options.maxPending, "drop-newest", "worker backlog");
   }
 
+  #listening(event: keyof WorkerEvents & string): boolean {
+    return this.#hooks.listening?.(event) ?? true;
+  }
+
   /** Counters. */
   stats(): RequestRunnerStats {
     return { ...this.#s, running: this.#tasks.size, pending: this.#backlog.size };
@@ -262,7 +291,7 @@ export class RequestRunner<J extends WorkerJob> {
   /** A request arrived: run it now, or queue it behind the one running. */
   accept(job: J): void {
     this.#s.requests++;
-    this.#hooks.emit("request:received", { client: job.client, body: job.body });
+    if (this.#listening("request:received")) this.#hooks.emit("request:received", { client: job.client, body: job.body });
     if (this.#closed) return this.#dropRequest(job, "closed");
     if (this.#tasks.size > 0 || this.#backlog.size > 0) {
       if (!this.#backlog.push(job).accepted) this.#dropRequest(job, "overflow");
@@ -310,19 +339,10 @@ export class RequestRunner<J extends WorkerJob> {
     this.#hooks.emit("reply:dropped", { client: job.client, reason });
   }
 
+  readonly #wanted = (task: Task<J>): boolean => !task.settled && this.#live(task);
+
   #context(task: Task<J>): RequestContext {
-    const live = () => !task.settled && this.#live(task);
-    return {
-      client: task.job.client,
-      // Made on first use: most handlers never look at it.
-      get signal(): AbortSignal {
-        if (!task.controller) {
-          task.controller = new AbortController();
-          if (!live()) task.controller.abort(new ClosedError("the request's reply is no longer wanted"));
-        }
-        return task.controller.signal;
-      },
-    };
+    return new TaskContext(task, this.#wanted);
   }
 
   #start(job: J): void {
@@ -389,7 +409,7 @@ export class RequestRunner<J extends WorkerJob> {
   #send(job: J, frames: Buffer[]): void {
     if (this.#hooks.send(job, frames)) {
       this.#s.replies++;
-      this.#hooks.emit("reply:sent", { client: job.client });
+      if (this.#listening("reply:sent")) this.#hooks.emit("reply:sent", { client: job.client });
     } else this.#dropReply(job, "unsent");
   }
 
