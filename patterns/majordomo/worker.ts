@@ -61,7 +61,8 @@ export interface MajordomoWorkerStats extends HeartbeatWorkerStats {
 /** Events of a {@link MajordomoWorker}: the worker events (src/README.md, "Workers"). */
 export type MajordomoWorkerEvents = WorkerEvents;
 
-interface Job {
+/** A request as the worker runs it: the client's routing id and the body. */
+export interface MajordomoJob {
   client: Buffer;
   body: Buffer[];
 }
@@ -76,7 +77,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<MessageLike> {
  * `errorReply`, the worker sends DISCONNECT and reconnects, so the broker notices and
  * redelivers the request to another worker.
  */
-export class MajordomoWorker extends HeartbeatWorker<Job, HeartbeatWorkerConfig<MajordomoHandler>> {
+export class MajordomoWorker extends HeartbeatWorker<MajordomoJob, HeartbeatWorkerConfig<MajordomoHandler>> {
   readonly service: string;
   readonly version: MdpVersion;
   readonly #s = { partials: 0, disconnectsReceived: 0 };
@@ -119,7 +120,7 @@ export class MajordomoWorker extends HeartbeatWorker<Job, HeartbeatWorkerConfig<
     this.runner.accept({ client: msg.client, body: msg.body });
   }
 
-  protected sendReply(job: Job, reply: Buffer[]): boolean {
+  protected sendReply(job: MajordomoJob, reply: Buffer[]): boolean {
     return this.linkSend(workerReply(this.version, job.client, reply, true));
   }
 
@@ -129,7 +130,7 @@ export class MajordomoWorker extends HeartbeatWorker<Job, HeartbeatWorkerConfig<
   }
 
   /** Run the handler; a stream goes out as PARTIALs (0.2) or joined (0.1), its last item is the reply. */
-  protected override runRequest(job: Job, base: RequestContext): MessageLike | Promise<MessageLike> {
+  protected override runRequest(job: MajordomoJob, base: RequestContext): MessageLike | Promise<MessageLike> {
     const ctx: MajordomoRequestContext = {
       client: base.client,
       get signal() {
