@@ -55,6 +55,10 @@ export async function runPubSubScene(out: Output, signal?: AbortSignal): Promise
     new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve(), { once: true })),
   ]);
   ticker.cancel();
+  // The last copies may still be on the wire: give them a moment (bounded) before closing.
+  for (let waited = 0; received < published && waited < 1000 && !signal?.aborted; waited += 10) {
+    await new Promise<void>((resolve) => server.reactor.after(10, resolve));
+  }
   await denied;
   const stats = server.stats();
   ghost.close();
