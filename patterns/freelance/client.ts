@@ -132,7 +132,7 @@ export class FreelanceClient extends RequestClient<Buffer[], FreelanceClientEven
     const sendQueueLimit = intOption(OWNER, o, "sendQueueLimit", 10000, 1);
     const linger = intOption(OWNER, o, "linger", 0, -1);
     const socketOptions = { ...(objectOption<zmq.SocketOptions<zmq.Router>>(OWNER, o, "socketOptions") ?? {}) };
-    if (socketOptions.routingId !== undefined) throw new InvalidOptionError("socketOptions", `${OWNER}: 10/FLP clients set no routing id`);
+    if (socketOptions.routingId !== undefined) throw new InvalidOptionError("socketOptions", `${OWNER}: \`socketOptions.routingId\` is not allowed (10/FLP clients set no routing id)`);
     super(OWNER, o, settings, { linger });
     this.mode = mode;
     this.pingInterval = pingInterval;
