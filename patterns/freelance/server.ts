@@ -7,6 +7,7 @@
 import * as zmq from "zeromq";
 import {
   BoundedQueue,
+  InvalidOptionError,
   Lifecycle,
   endpointOption,
   functionOption,
@@ -101,6 +102,7 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
   constructor(options: FreelanceServerOptions) {
     const o = optionsObject(OWNER, options);
     const endpoint = endpointOption(OWNER, o, "bind");
+    if (endpoint.includes("*")) throw new InvalidOptionError("bind", `${OWNER}: \`bind\` is the server's routing id, the endpoint clients connect to: give an address, not a wildcard (got ${JSON.stringify(endpoint)})`);
     requiredOption(OWNER, o, "handler", "a function (frames) => reply");
     const handler = functionOption<RequestHandler, undefined>(OWNER, o, "handler", undefined)!;
     const maxInFlight = intOption(OWNER, o, "maxInFlight", 100, 1);
