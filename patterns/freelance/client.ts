@@ -82,6 +82,8 @@ export interface FreelanceClientStats extends RequestStats {
   serversLost: number;
   /** Requests waiting for a live server now. */
   waiting: number;
+  /** Attempts sent again to another server because theirs could not be routed (its connection was gone): they never left. */
+  rerouted: number;
 }
 
 interface Routing {
@@ -90,6 +92,7 @@ interface Routing {
 }
 
 const OWNER = "FreelanceClient";
+let clientCount = 0;
 
 /**
  * See the module documentation. Many requests in flight (`maxInFlight`, default 100); each
@@ -120,7 +123,7 @@ export class FreelanceClient extends RequestClient<Buffer[], FreelanceClientEven
   readonly #routing = new Map<number, Routing>();
   readonly #waiting = new Map<number, Attempt<Buffer[]>>();
   #nextSeq = 1;
-  readonly #counts = { pings: 0, pongs: 0, malformed: 0, serversLost: 0 };
+  readonly #counts = { pings: 0, pongs: 0, malformed: 0, serversLost: 0, rerouted: 0 };
 
   constructor(options: FreelanceClientOptions) {
     const o = optionsObject(OWNER, options);
@@ -178,8 +181,11 @@ export class FreelanceClient extends RequestClient<Buffer[], FreelanceClientEven
   }
 
   protected onStart(): void {
-    const router = new zmq.Router({ ...this.#socketOptions, linger: this.#linger, mandatory: true });
-    const name = "freelance-client";
+    // immediate: a pipe exists only while its connection does, so a send to a server whose
+    // connection is gone fails at once (EHOSTUNREACH, with mandatory) instead of queueing
+    // for a reconnect: the server is taken as dead and the attempt re-routed.
+    const router = new zmq.Router({ ...this.#socketOptions, linger: this.#linger, mandatory: true, immediate: true });
+    const name = `freelance-client-${++clientCount}`;
     this.#handle = this.ownSocket(router, {
       name,
       linger: this.#linger,
@@ -191,15 +197,30 @@ export class FreelanceClient extends RequestClient<Buffer[], FreelanceClientEven
     this.#table = new ServerTable(endpoints, { pingInterval: this.pingInterval, serverTtl: this.serverTtl, probeInterval: Math.min(PROBE_INTERVAL, this.pingInterval) }, this.reactor.clock.now());
     for (const ep of new Set(endpoints)) router.connect(ep);
     this.own(
-      this.reactor.on("peer:unreachable", (e) => {
-        if (e.socket !== name || !this.#table) return;
-        const ep = e.routingId.toString("latin1");
-        const s = this.#table.get(ep);
-        if (s && this.#table.lost(ep, this.reactor.clock.now())) this.#dead(s, "unreachable");
+      this.reactor.on("message:dropped", (e) => {
+        if (e.socket !== name || e.reason !== "unroutable" || !Array.isArray(e.message)) return;
+        this.#unroutable(e.message as Buffer[]);
       }),
     );
     this.ownTimer(this.reactor.every(Math.min(PROBE_INTERVAL, this.pingInterval), () => this.#tick()));
     this.#tick();
+  }
+
+  /** A message could not be routed: its server's connection is gone. A request that never left goes to another live server. */
+  #unroutable(message: Buffer[]): void {
+    const table = this.#table;
+    if (!table || message.length === 0) return;
+    const ep = toFrames(message[0]!)[0]!.toString("latin1");
+    const s = table.get(ep);
+    if (s && table.lost(ep, this.reactor.clock.now())) this.#dead(s, "unreachable");
+    if (message.length < 3) return;
+    const seq = ccfSequence(toFrames(message[1]!)[0]!);
+    const id = seq === undefined ? undefined : this.#idOfSeq.get(seq);
+    const attempt = id === undefined ? undefined : this.engine.get(id);
+    if (attempt === undefined || this.#routing.get(attempt.id)?.seqs.at(-1) !== seq) return;
+    if (this.mode === "shotgun" && table.live().length > 0) return; // the copies to live servers are on their way
+    this.#counts.rerouted++;
+    this.#dispatch(attempt);
   }
 
   #tick(): void {
