@@ -96,6 +96,20 @@ describe("FreelanceServer + FreelanceClient over tcp", () => {
     expect(c.alive).toEqual([servers[2]!.endpoint]);
   });
 
+  it("a server restarted at the same endpoint is found again and takes requests", async () => {
+    const ep = await endpoint();
+    const first = await server(ep);
+    const c = client([ep]);
+    await waitFor(() => c.alive.length === 1, { what: "server alive" });
+    await first.close();
+    await waitFor(() => c.alive.length === 0, { what: "server dead" });
+    const pending = c.request("again", { requestTimeout: 2000 });
+    const second = await server(ep, upperHandler);
+    expect((await pending).map(String)).toEqual(["AGAIN"]);
+    expect(c.alive).toEqual([ep]);
+    expect(second.stats().requests).toBe(1);
+  });
+
   it("shotgun: each attempt goes to every live server, the first reply wins, the others are discarded", async () => {
     const servers = await Promise.all([server(), server(), server()]);
     const c = client(servers.map((s) => s.endpoint), { mode: "shotgun" });
