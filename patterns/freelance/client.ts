@@ -24,6 +24,7 @@ import {
   type RequestCallOptions,
   type RequestClientOptions,
   type RequestEvents,
+  type RequestSettings,
   type RequestStats,
   type SocketHandle,
 } from "../../src/index.js";
@@ -114,6 +115,7 @@ export class FreelanceClient extends RequestClient<Buffer[], FreelanceClientEven
   readonly pingInterval: number;
   /** The validated server TTL, ms. */
   readonly serverTtl: number;
+  readonly #settings: RequestSettings;
   readonly #sendQueueLimit: number;
   readonly #linger: number;
   readonly #socketOptions: zmq.SocketOptions<zmq.Router>;
@@ -136,13 +138,26 @@ export class FreelanceClient extends RequestClient<Buffer[], FreelanceClientEven
     const linger = intOption(OWNER, o, "linger", 0, -1);
     const socketOptions = { ...(objectOption<zmq.SocketOptions<zmq.Router>>(OWNER, o, "socketOptions") ?? {}) };
     if (socketOptions.routingId !== undefined) throw new InvalidOptionError("socketOptions", `${OWNER}: \`socketOptions.routingId\` is not allowed (10/FLP clients set no routing id)`);
-    super(OWNER, o, settings, { linger });
+    // The engine times attempts and decides on retries; it never picks a server (an attempt
+    // goes to a live one, chosen here), so it gets one endpoint and never "fails over".
+    super(OWNER, o, { ...settings, endpoints: settings.endpoints.slice(0, 1) }, { linger });
+    this.#settings = settings;
     this.mode = mode;
     this.pingInterval = pingInterval;
     this.serverTtl = serverTtl;
     this.#sendQueueLimit = sendQueueLimit;
     this.#linger = linger;
     this.#socketOptions = socketOptions;
+  }
+
+  /** Every server's endpoint (= routing id), in the order given. */
+  override get endpoints(): readonly string[] {
+    return this.#settings.endpoints;
+  }
+
+  /** The validated request settings (`endpoints`: every server). */
+  override get settings(): RequestSettings {
+    return this.#settings;
   }
 
   /** The servers alive now (their endpoints). */
@@ -193,7 +208,7 @@ export class FreelanceClient extends RequestClient<Buffer[], FreelanceClientEven
       overflow: "drop-newest",
       onMessage: (frames) => this.#onMessage(frames),
     });
-    const endpoints = this.engine.settings.endpoints;
+    const endpoints = this.#settings.endpoints;
     this.#table = new ServerTable(endpoints, { pingInterval: this.pingInterval, serverTtl: this.serverTtl, probeInterval: Math.min(PROBE_INTERVAL, this.pingInterval) }, this.reactor.clock.now());
     for (const ep of new Set(endpoints)) router.connect(ep);
     this.own(

@@ -170,7 +170,8 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
     this.#running++;
     try {
       const reply = toFrames(await this.#handler(job.body));
-      if (!this.closed) {
+      if (this.closed) this.#stats.droppedReplies++;
+      else {
         this.#stats.replies++;
         this.#send(replyMessage(job.client, job.ccf, reply));
       }

@@ -92,6 +92,10 @@ describe("FreelanceServer + FreelanceClient over tcp", () => {
     await Promise.all(all);
     expect(answered).toBe(300);
     expect(c.stats().abandoned).toBe(0);
+    // the engine never "fails over": where an attempt goes is the client's choice
+    expect(c.stats().failovers).toBe(0);
+    expect(c.endpoints).toEqual(servers.map((s) => s.endpoint));
+    expect(c.settings.endpoints).toHaveLength(3);
     await waitFor(() => c.alive.length === 1, { what: "two servers dead" });
     expect(c.alive).toEqual([servers[2]!.endpoint]);
   });
