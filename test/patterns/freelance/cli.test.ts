@@ -5,6 +5,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { FreelanceClient } from "../../../patterns/freelance/index.js";
 import { freePort } from "../../helpers/addresses.js";
+import { PING, ccfFrame } from "../../../patterns/freelance/index.js";
+import { sendMalformed } from "../../helpers/malformed.js";
 import { killAll, startCli } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -68,5 +70,21 @@ describe("zpatterns freelance", () => {
     const help = startCli(["freelance", "server", "--help"]);
     expect(await help.exited).toBe(0);
     expect(help.lines.join("\n")).toMatch(/--bind EP/);
+  });
+
+  it("a server process fed malformed frames counts them and keeps answering", async () => {
+    const ep = await endpoint();
+    const srv = await cliServer(ep);
+    const sent = await sendMalformed(ep, { count: 300, seed: 11, templates: [[PING], [ccfFrame(1), Buffer.from("x")]] });
+    expect(sent).toBeGreaterThan(0);
+    await waitFor(() => srv.errLines.some((l) => l.startsWith("message:malformed")), { what: "malformed logged" });
+    const c = new FreelanceClient({ endpoint: ep, pingInterval: 100, serverTtl: 400, requestTimeout: 500 });
+    cleanup.push(() => c.close());
+    expect((await c.request("alive?")).map(String)).toEqual(["alive?"]);
+    expect(srv.proc.exitCode).toBeNull();
+    srv.kill("SIGTERM");
+    expect(await srv.exited).toBe(0);
+    const stopped = srv.lines.find((l) => l.startsWith("server stopped"));
+    expect(Number(/malformed=(\d+)/.exec(stopped ?? "")?.[1])).toBeGreaterThan(0);
   });
 });
