@@ -2,9 +2,10 @@
 import type { LifecycleFactory } from "../harness.js";
 import { coreFactories } from "./core.js";
 import { dispatchFactories } from "./dispatch.js";
+import { freelanceFactories } from "./freelance.js";
 import { pubsubFactories } from "./pubsub.js";
 import { requestFactories } from "./request.js";
 import { toolsFactories } from "./tools.js";
 import { workerFactories } from "./workers.js";
 
-export const factories: LifecycleFactory[] = [...coreFactories, ...dispatchFactories, ...pubsubFactories, ...requestFactories, ...toolsFactories, ...workerFactories];
+export const factories: LifecycleFactory[] = [...coreFactories, ...dispatchFactories, ...freelanceFactories, ...pubsubFactories, ...requestFactories, ...toolsFactories, ...workerFactories];

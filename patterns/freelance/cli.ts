@@ -1,0 +1,135 @@
+/**
+ * `zpatterns freelance server` and `zpatterns freelance client`: 10/FLP on the command line.
+ * @module
+ */
+import { createInterface } from "node:readline";
+import { ClosedError, framesToText } from "../../src/index.js";
+import { EXIT, UsageError, handlerArg, intArg, kv, listArg, logEvents, startOrReport, strArg, usage, aborted, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { FLAGS, FlagGroup, REQUEST_FLAGS, type Flag } from "../../src/cli/flags.js";
+import { FreelanceClient, PING_INTERVAL, SERVER_TTL } from "./client.js";
+import { FreelanceServer } from "./server.js";
+
+const pingInterval: Flag = { name: "ping-interval", option: "pingInterval", arg: "MS", text: "ms between pings to a live server (default {default})", def: PING_INTERVAL, min: 1 };
+const serverTtl: Flag = { name: "server-ttl", option: "serverTtl", arg: "MS", text: "a server is dead this long after its last message (default {default})", def: SERVER_TTL, min: 1 };
+const maxInFlight: Flag = { name: "max-in-flight", option: "maxInFlight", arg: "N", text: "requests in flight at once (default {default})", def: 100, min: 1 };
+const serverMaxInFlight: Flag = { ...maxInFlight, text: "handlers running at once (default {default})" };
+const serverMaxPending: Flag = { ...FLAGS.maxPending, text: "requests waiting for a handler (default {default})", def: 1000 };
+
+const CLIENT_FLAGS = new FlagGroup([...REQUEST_FLAGS.flags, pingInterval, serverTtl, maxInFlight, FLAGS.clientMaxPending]);
+const SERVER_FLAGS = new FlagGroup([serverMaxInFlight, serverMaxPending, FLAGS.sendQueueLimit]);
+
+const serverCommand: CliCommand = {
+  name: "freelance server",
+  summary: "Run a Freelance (10/FLP) server: routing id = its endpoint, PING/PONG, CCF echoed",
+  usage: "--bind EP [--handler echo|upper|PATH] [options]",
+  help: `Options:
+  --bind EP                 the endpoint to bind, as clients connect to it (it is the
+                            server's routing id), e.g. tcp://192.168.1.5:5555
+  --handler H               echo, upper, or the path of a JS module whose default export is
+                            the handler (frames) => reply (default echo)
+${SERVER_FLAGS.help(28)}
+
+Prints "server ready protocol=freelance endpoint=EP handler=H" once bound; runs until
+SIGINT/SIGTERM, then prints "server stopped k=v...".`,
+  options: { bind: { type: "string" }, handler: { type: "string" }, ...SERVER_FLAGS.options },
+  async run(ctx) {
+    const bind = strArg(ctx.values, "bind", true);
+    const { spec, handler } = await handlerArg(ctx.values);
+    const server = usage(() => new FreelanceServer({ bind, handler, ...SERVER_FLAGS.read(ctx.values) }));
+    logEvents(ctx, server, ["message:malformed", "request:failed", "request:dropped"]);
+    if (!(await startOrReport(ctx, server))) return EXIT.FAILURE;
+    ctx.out.result(`server ready protocol=freelance endpoint=${server.endpoint} handler=${spec}`, { event: "ready", role: "server", protocol: "freelance", endpoint: server.endpoint, handler: spec });
+    await aborted(ctx.signal);
+    await server.close();
+    ctx.out.result(`server stopped ${kv(server.stats())}`, { event: "stopped", role: "server", ...server.stats() });
+    return EXIT.OK;
+  },
+};
+
+const clientCommand: CliCommand = {
+  name: "freelance client",
+  summary: "Freelance (10/FLP) client over several servers; prints replies",
+  usage: "--connect EP [--connect EP...] [--shotgun] [--timeout MS] [--retries N] [--count N] [PAYLOAD...]",
+  help: `Sends each PAYLOAD as a one-frame request (or, with --count N and no PAYLOAD,
+"request-1" .. "request-N"; with neither, one request per non-empty line of stdin) and prints
+each reply on one line, its frames separated by a TAB (non-printable frames as 0x + hex), in
+the order the replies arrive. With --json each reply is a JSON line {"request", "reply"}.
+
+The client pings every server, sends each request to a live one and, after --timeout, to
+another live one, up to --retries times; with --shotgun every attempt goes to every live
+server and the first reply wins. Exits 0 when every request was answered, 1 otherwise.
+
+Options:
+  --connect EP              a server's endpoint, exactly as the server bound it (required;
+                            repeat for each server)
+  --shotgun                 send each attempt to all live servers (Guide model 2)
+${CLIENT_FLAGS.help(28)}
+  --count N                 send request-1 .. request-N
+
+Servers coming and going and abandoned requests are reported on stderr.`,
+  options: {
+    connect: { type: "string", multiple: true },
+    shotgun: { type: "boolean" },
+    count: { type: "string" },
+    ...CLIENT_FLAGS.options,
+  },
+  allowPositionals: true,
+  run: runClient,
+};
+
+/** The commands this pattern adds to `zpatterns`. */
+export const freelanceCommands: CliCommand[] = [serverCommand, clientCommand];
+
+async function* stdinLines(signal: AbortSignal): AsyncGenerator<string> {
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  const stop = () => rl.close();
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    for await (const line of rl) if (line.length > 0) yield line;
+  } finally {
+    signal.removeEventListener("abort", stop);
+    rl.close();
+  }
+}
+
+async function runClient(ctx: CliContext): Promise<number> {
+  const { values, positionals, out, signal } = ctx;
+  const endpoint = listArg(values, "connect");
+  if (endpoint.length === 0) throw new UsageError("--connect is required");
+  const count = values.count === undefined ? undefined : intArg(values, "count", 1, 1);
+  if (count !== undefined && positionals.length > 0) throw new UsageError("give PAYLOADs or --count, not both");
+  const flags = CLIENT_FLAGS.read(values);
+  const client = usage(() => new FreelanceClient({ endpoint, mode: values.shotgun === true ? "shotgun" : "agent", ...flags, signal }));
+  logEvents(ctx, client, ["server:alive", "server:dead", "request:abandoned", "message:malformed"]);
+  const source: Iterable<string> | AsyncIterable<string> =
+    positionals.length > 0 ? positionals : count !== undefined ? Array.from({ length: count }, (_, i) => `request-${i + 1}`) : stdinLines(signal);
+  let failed = 0;
+  const send = async (payload: string): Promise<void> => {
+    try {
+      const reply = framesToText(await client.request(payload));
+      out.result(reply.join("\t"), { request: payload, reply });
+    } catch (error) {
+      failed++;
+      if (error instanceof ClosedError) return;
+      out.error(`request ${JSON.stringify(payload)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  try {
+    // Never more requests at once than the window plus the pending queue hold.
+    const running = new Set<Promise<void>>();
+    const room = Number(flags.maxInFlight) + Number(flags.maxPending);
+    for await (const payload of source) {
+      if (signal.aborted) break;
+      const p: Promise<void> = send(payload).finally(() => running.delete(p));
+      running.add(p);
+      if (running.size >= Math.max(1, room)) await Promise.race(running);
+    }
+    await Promise.all(running);
+  } finally {
+    await client.close();
+  }
+  if (signal.aborted) out.log("interrupted", { event: "interrupted" });
+  const s = client.stats();
+  out.log(`${s.replies} replies, ${s.retries} retries, ${s.abandoned} abandoned, ${s.discarded} discarded`, { event: "summary", ...s });
+  return failed === 0 ? EXIT.OK : EXIT.FAILURE;
+}
