@@ -2,9 +2,7 @@
  * `zpatterns freelance server` and `zpatterns freelance client`: 10/FLP on the command line.
  * @module
  */
-import { createInterface } from "node:readline";
-import { ClosedError, framesToText } from "../../src/index.js";
-import { EXIT, UsageError, handlerArg, intArg, kv, listArg, logEvents, startOrReport, strArg, usage, aborted, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { EXIT, UsageError, handlerArg, kv, runRequests, listArg, logEvents, startOrReport, strArg, usage, aborted, type CliCommand, type CliContext } from "../../src/cli/cli.js";
 import { FLAGS, FlagGroup, REQUEST_FLAGS, type Flag } from "../../src/cli/flags.js";
 import { FreelanceClient, PING_INTERVAL, SERVER_TTL } from "./client.js";
 import { FreelanceServer } from "./server.js";
@@ -80,56 +78,12 @@ Servers coming and going and abandoned requests are reported on stderr.`,
 /** The commands this pattern adds to `zpatterns`. */
 export const freelanceCommands: CliCommand[] = [serverCommand, clientCommand];
 
-async function* stdinLines(signal: AbortSignal): AsyncGenerator<string> {
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  const stop = () => rl.close();
-  signal.addEventListener("abort", stop, { once: true });
-  try {
-    for await (const line of rl) if (line.length > 0) yield line;
-  } finally {
-    signal.removeEventListener("abort", stop);
-    rl.close();
-  }
-}
-
 async function runClient(ctx: CliContext): Promise<number> {
-  const { values, positionals, out, signal } = ctx;
+  const { values, signal } = ctx;
   const endpoint = listArg(values, "connect");
   if (endpoint.length === 0) throw new UsageError("--connect is required");
-  const count = values.count === undefined ? undefined : intArg(values, "count", 1, 1);
-  if (count !== undefined && positionals.length > 0) throw new UsageError("give PAYLOADs or --count, not both");
   const flags = CLIENT_FLAGS.read(values);
   const client = usage(() => new FreelanceClient({ endpoint, mode: values.shotgun === true ? "shotgun" : "agent", ...flags, signal }));
   logEvents(ctx, client, ["server:alive", "server:dead", "request:abandoned", "message:malformed"]);
-  const source: Iterable<string> | AsyncIterable<string> =
-    positionals.length > 0 ? positionals : count !== undefined ? Array.from({ length: count }, (_, i) => `request-${i + 1}`) : stdinLines(signal);
-  let failed = 0;
-  const send = async (payload: string): Promise<void> => {
-    try {
-      const reply = framesToText(await client.request(payload));
-      out.result(reply.join("\t"), { request: payload, reply });
-    } catch (error) {
-      failed++;
-      if (error instanceof ClosedError) return;
-      out.error(`request ${JSON.stringify(payload)}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
-  try {
-    // Never more requests at once than the window plus the pending queue hold.
-    const running = new Set<Promise<void>>();
-    const room = Number(flags.maxInFlight) + Number(flags.maxPending);
-    for await (const payload of source) {
-      if (signal.aborted) break;
-      const p: Promise<void> = send(payload).finally(() => running.delete(p));
-      running.add(p);
-      if (running.size >= Math.max(1, room)) await Promise.race(running);
-    }
-    await Promise.all(running);
-  } finally {
-    await client.close();
-  }
-  if (signal.aborted) out.log("interrupted", { event: "interrupted" });
-  const s = client.stats();
-  out.log(`${s.replies} replies, ${s.retries} retries, ${s.abandoned} abandoned, ${s.discarded} discarded`, { event: "summary", ...s });
-  return failed === 0 ? EXIT.OK : EXIT.FAILURE;
+  return runRequests(ctx, client, { concurrency: Number(flags.maxInFlight) + Number(flags.maxPending) });
 }

@@ -2,9 +2,8 @@
  * `zpatterns client`: the Lazy Pirate client on the command line.
  * @module
  */
-import { createInterface } from "node:readline";
-import { ClosedError, MAX_PENDING, framesToText } from "../../src/index.js";
-import { EXIT, UsageError, intArg, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { MAX_PENDING } from "../../src/index.js";
+import { UsageError, intArg, runRequests, type CliCommand, type CliContext } from "../../src/cli/cli.js";
 import { REQUEST_FLAGS } from "../../src/cli/flags.js";
 import { LazyPirateClient } from "./client.js";
 import type { ClientOptions } from "./common.js";
@@ -54,27 +53,13 @@ export const lazyPirateCommands: CliCommand[] = [
   },
 ];
 
-async function* stdinLines(signal: AbortSignal): AsyncGenerator<string> {
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  const stop = () => rl.close();
-  signal.addEventListener("abort", stop, { once: true });
-  try {
-    for await (const line of rl) if (line.length > 0) yield line;
-  } finally {
-    signal.removeEventListener("abort", stop);
-    rl.close();
-  }
-}
-
 async function runClient(ctx: CliContext): Promise<number> {
-  const { values, positionals, out, signal } = ctx;
+  const { values, out, signal } = ctx;
   const endpoint = (values.connect as string[] | undefined) ?? [];
   if (endpoint.length === 0) throw new UsageError("--connect is required");
   for (const ep of endpoint) {
     if (!/^[a-z][a-z0-9+.-]*:\/\/.+/i.test(ep)) throw new UsageError(`--connect expects an endpoint such as tcp://127.0.0.1:5555, got ${JSON.stringify(ep)}`);
   }
-  const count = values.count === undefined ? undefined : intArg(values, "count", 1, 1);
-  if (count !== undefined && positionals.length > 0) throw new UsageError("give PAYLOADs or --count, not both");
   const pipelined = values.pipelined === true;
   const initial = intArg(values, "backoff", 0, 0);
   const options: ClientOptions = {
@@ -85,46 +70,12 @@ async function runClient(ctx: CliContext): Promise<number> {
     signal,
   };
   const maxInFlight = intArg(values, "max-in-flight", 100, 1);
-  const source: Iterable<string> | AsyncIterable<string> =
-    positionals.length > 0 ? positionals : count !== undefined ? Array.from({ length: count }, (_, i) => `request-${i + 1}`) : stdinLines(signal);
 
   const client = pipelined ? new PipelinedClient({ ...options, maxInFlight }) : new LazyPirateClient(options);
   client.on("request:retry", (e) =>
     out.log(`no reply within ${e.timeout} ms, retrying (attempt ${e.attempt}, ${e.retriesLeft} retries left)`, { event: "retry", attempt: e.attempt, retriesLeft: e.retriesLeft }),
   );
-  let failed = 0;
-  const send = async (payload: string): Promise<void> => {
-    try {
-      const reply = framesToText(await client.request(payload));
-      out.result(reply.join("\t"), { request: payload, reply });
-    } catch (error) {
-      failed++;
-      if (error instanceof ClosedError) return;
-      out.error(`request ${JSON.stringify(payload)}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
-  try {
-    // Pipelined: never more requests at once than the window plus the pending queue hold, so a
-    // long stdin is read as replies come back instead of overflowing the queue.
-    const running = new Set<Promise<void>>();
-    const room = maxInFlight + options.maxPending!;
-    for await (const payload of source) {
-      if (signal.aborted) break;
-      if (pipelined) {
-        const p: Promise<void> = send(payload).finally(() => running.delete(p));
-        running.add(p);
-        if (running.size >= room) await Promise.race(running);
-      } else {
-        await send(payload);
-        if (failed > 0) break;
-      }
-    }
-    await Promise.all(running);
-  } finally {
-    await client.close();
-  }
-  if (signal.aborted) out.log("interrupted", { event: "interrupted" });
-  const s = client.stats();
-  out.log(`${s.replies} replies, ${s.retries} retries, ${s.abandoned} abandoned, ${s.discarded} discarded`, { event: "summary", ...s });
-  return failed === 0 ? EXIT.OK : EXIT.FAILURE;
+  // Pipelined: never more requests at once than the window plus the pending queue hold.
+  // REQ: one at a time, and the first abandoned request ends the run.
+  return runRequests(ctx, client, pipelined ? { concurrency: maxInFlight + options.maxPending! } : { concurrency: 1, stopOnFailure: true });
 }

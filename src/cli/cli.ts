@@ -7,8 +7,10 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { InvalidOptionError } from "../errors.js";
+import { ClosedError, InvalidOptionError } from "../errors.js";
+import { framesToText } from "../frames.js";
 import { loadHandler, type RequestHandler } from "../handlers.js";
+import { createInterface } from "node:readline";
 
 /** Exit codes of every command. */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -220,6 +222,73 @@ export async function runWorker(ctx: CliContext, protocol: string, endpoint: str
   await worker.close();
   ctx.out.result(`worker stopped ${kv(worker.stats())}`, { event: "stopped", role: "worker", ...worker.stats() });
   return EXIT.OK;
+}
+
+/** Non-empty lines of stdin until it ends or `signal` aborts. */
+export async function* stdinLines(signal: AbortSignal): AsyncGenerator<string> {
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  const stop = () => rl.close();
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    for await (const line of rl) if (line.length > 0) yield line;
+  } finally {
+    signal.removeEventListener("abort", stop);
+    rl.close();
+  }
+}
+
+/** What a client command sends: its PAYLOAD arguments, or `request-1..N` with `--count N`, or stdin lines. */
+export function payloads(ctx: CliContext): Iterable<string> | AsyncIterable<string> {
+  const count = ctx.values.count === undefined ? undefined : intArg(ctx.values, "count", 1, 1);
+  if (count !== undefined && ctx.positionals.length > 0) throw new UsageError("give PAYLOADs or --count, not both");
+  if (ctx.positionals.length > 0) return ctx.positionals;
+  if (count !== undefined) return Array.from({ length: count }, (_, i) => `request-${i + 1}`);
+  return stdinLines(ctx.signal);
+}
+
+/** A client as {@link runRequests} drives it. */
+export interface RequestingClient {
+  request(payload: string): Promise<Buffer[]>;
+  close(): Promise<void>;
+  stats(): { replies: number; retries: number; abandoned: number; discarded: number };
+}
+
+/**
+ * Send every payload (see {@link payloads}) with at most `concurrency` requests at once,
+ * print each reply on one line (frames separated by a TAB; JSON `{request, reply}` with
+ * `--json`), then a summary on stderr; close the client. Exit 0 when every request was
+ * answered, 1 otherwise. With `stopOnFailure`, the first failed request ends the run.
+ */
+export async function runRequests(ctx: CliContext, client: RequestingClient, options: { concurrency: number; stopOnFailure?: boolean }): Promise<number> {
+  const { out, signal } = ctx;
+  let failed = 0;
+  const send = async (payload: string): Promise<void> => {
+    try {
+      const reply = framesToText(await client.request(payload));
+      out.result(reply.join("\t"), { request: payload, reply });
+    } catch (error) {
+      failed++;
+      if (error instanceof ClosedError) return;
+      out.error(`request ${JSON.stringify(payload)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  try {
+    // Never more requests at once than `concurrency`: a long stdin is read as replies come back.
+    const running = new Set<Promise<void>>();
+    for await (const payload of payloads(ctx)) {
+      if (signal.aborted || (options.stopOnFailure && failed > 0)) break;
+      const p: Promise<void> = send(payload).finally(() => running.delete(p));
+      running.add(p);
+      if (running.size >= Math.max(1, options.concurrency)) await Promise.race(running);
+    }
+    await Promise.all(running);
+  } finally {
+    await client.close();
+  }
+  if (signal.aborted) out.log("interrupted", { event: "interrupted" });
+  const s = client.stats();
+  out.log(`${s.replies} replies, ${s.retries} retries, ${s.abandoned} abandoned, ${s.discarded} discarded`, { event: "summary", ...s });
+  return failed === 0 ? EXIT.OK : EXIT.FAILURE;
 }
 
 /** `--handler echo|upper|PATH` (default echo): the handler and its spec; a bad module is a usage error. */
