@@ -48,7 +48,16 @@ export interface BinaryStarServerStats extends BinaryStarStats {
 }
 
 /** Events of a {@link BinaryStarServer}: the {@link BinaryStar}'s, plus requests. */
-export interface BinaryStarServerEvents extends Omit<BinaryStarEvents, "message:malformed"> {
+export interface BinaryStarServerEvents {
+  [event: string]: unknown[];
+  /** The state changed. */
+  "bstar:state": BinaryStarEvents["bstar:state"];
+  /** This server became active: it answers clients. */
+  "bstar:active": BinaryStarEvents["bstar:active"];
+  /** This server became passive: it drops client requests. */
+  "bstar:passive": BinaryStarEvents["bstar:passive"];
+  /** Both servers active or passive (or two of one role): it stops answering; recovery is manual. */
+  "bstar:fatal": BinaryStarEvents["bstar:fatal"];
   /** A request was dropped: this server is not active. */
   "request:refused": [{ client: Buffer; state: BinaryStarState }];
   /** A handler failed: no reply. */
