@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { RequestAbandonedError } from "../../../src/index.js";
 import { LazyPirateClient } from "../../../patterns/lazy-pirate/index.js";
 import { freePort } from "../../helpers/addresses.js";
+import { sendMalformed } from "../../helpers/malformed.js";
 import { killAll, startCli, type Child } from "../../helpers/process.js";
 import { waitFor, within } from "../../helpers/wait.js";
 
@@ -99,6 +100,20 @@ describe("Binary Star pair with real processes", () => {
     expect(Number(/ refusedRequests=(\d+)/.exec(stopped)?.[1])).toBeGreaterThanOrEqual(2);
     expect(stopped).toMatch(/ replies=0 /);
     expect(states(backup)).toEqual([]);
+  });
+
+  it("malformed frames at the frontend of a running pair member: counted, the process alive and serving", async () => {
+    const p = await ports();
+    const primary = primaryOf(p);
+    const backup = backupOf(p);
+    await Promise.all([primary.waitLine(/^bstar ready/), backup.waitLine(/^bstar ready/)]);
+    await became(primary, "active", "peer-backup");
+    for (const type of ["dealer", "req", "router"] as const) await sendMalformed(p.pFront, { type, count: 50 }).catch(() => 0);
+    expect(await within(client(p.pFront).request("alive?"), 10_000, "reply")).toEqual([Buffer.from("ALIVE?")]);
+    await waitFor(() => primary.errLines.some((l) => l.startsWith("message:malformed socket=frontend")), { what: "malformed logged" });
+    primary.kill("SIGTERM");
+    expect(await within(primary.exited, 5000, "exit")).toBe(0);
+    expect(Number(/ malformedFrontend=(\d+)/.exec(primary.lines.find((l) => l.startsWith("bstar stopped"))!)?.[1])).toBeGreaterThan(0);
   });
 
   // A broken state link with clients reaching both servers: at most one is ever active.
