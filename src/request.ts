@@ -23,7 +23,8 @@
  * when an attempt sent to the current endpoint times out, the next one becomes current
  * (`adapter.failover(to, from)` is told, so it can reconnect) and every later attempt goes
  * there, wrapping around. Timeouts of attempts sent to an endpoint already left do not move
- * it again, so a burst of timeouts fails over once.
+ * it again, so a burst of timeouts fails over once. A resend that goes to another endpoint
+ * than its timed-out attempt waits `failoverDelay` ms first (default 0).
  * @module
  */
 import { AbortedError, QueueFullError, RequestAbandonedError } from "./errors.js";
@@ -72,6 +73,13 @@ export interface RequestClientOptions {
   readonly pendingOverflow?: OverflowPolicy;
   /** Requests attempted at once (the REQ client has 1). */
   readonly maxInFlight?: number;
+  /**
+   * With several endpoints: ms to wait before resending a timed-out request to the next
+   * endpoint (the Guide's Binary Star client "settle delay", there 2000: time for the backup
+   * to see the primary gone). When a backoff delay applies too, the longer one is waited.
+   * Default 0 (resend at once).
+   */
+  readonly failoverDelay?: number;
 }
 
 /** Options of one request. */
@@ -93,6 +101,7 @@ export interface RequestSettings {
   readonly maxPending: number;
   readonly pendingOverflow: OverflowPolicy;
   readonly maxInFlight: number;
+  readonly failoverDelay: number;
 }
 
 /** Options renamed in 0.2: passing the old name is an error that names the new one. */
@@ -129,6 +138,7 @@ export function requestSettings(owner: string, bag: Bag, defaults: { maxInFlight
     maxPending: intOption(owner, bag, "maxPending", MAX_PENDING, 0),
     pendingOverflow: enumOption(owner, bag, "pendingOverflow", OVERFLOW_POLICIES, "reject"),
     maxInFlight: intOption(owner, bag, "maxInFlight", defaults.maxInFlight, 1, defaults.maxInFlightLimit),
+    failoverDelay: intOption(owner, bag, "failoverDelay", 0, 0),
   };
 }
 
@@ -535,7 +545,9 @@ export class RequestEngine<P, R = Buffer[]> {
     const retriesLeft = entry.retries - (entry.attempt - 1);
     if (retriesLeft > 0 && (this.#adapter.retryable?.(entry) ?? true)) {
       this.#counters.retries++;
-      const delay = this.#delay(entry.attempt);
+      // Moving to another endpoint: let the pair settle first (failoverDelay).
+      const settle = this.endpoint !== entry.endpoint ? this.#settings.failoverDelay : 0;
+      const delay = Math.max(this.#delay(entry.attempt), settle);
       if (this.#listening("request:retry")) this.#emit("request:retry", { ...this.#event(entry), attempt: entry.attempt + 1, endpoint: this.endpoint, retriesLeft: retriesLeft - 1, delay });
       if (delay <= 0) return this.#send(entry);
       entry.state = "backoff";

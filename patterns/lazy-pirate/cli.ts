@@ -4,10 +4,12 @@
  */
 import { MAX_PENDING } from "../../src/index.js";
 import { UsageError, intArg, runRequests, type CliCommand, type CliContext } from "../../src/cli/cli.js";
-import { REQUEST_FLAGS } from "../../src/cli/flags.js";
+import { FLAGS, FlagGroup, REQUEST_FLAGS } from "../../src/cli/flags.js";
 import { LazyPirateClient } from "./client.js";
 import type { ClientOptions } from "./common.js";
 import { PipelinedClient } from "./pipelined.js";
+
+const FAILOVER_FLAGS = new FlagGroup([FLAGS.failoverDelay]);
 
 const HELP = `Sends each PAYLOAD as a one-frame request (or, with --count N and no PAYLOAD,
 "request-1" .. "request-N"; with neither, one request per non-empty line of stdin) and prints
@@ -16,11 +18,13 @@ With --json each reply is a JSON line {"request", "reply": [frames]}.
 
 On timeout the REQ socket is closed (linger 0), reopened and the request resent, up to
 --retries times; then the request is abandoned, the client stops and exits 1. With several
---connect endpoints the client talks to one at a time and moves to the next after a timeout.
+--connect endpoints the client talks to one at a time and moves to the next after a timeout
+(waiting --failover-delay first: 2000 for a Binary Star pair, as the Guide's client does).
 
 Options:
   --connect EP        endpoint of a REP server or a queue frontend (required; repeat for failover)
 ${REQUEST_FLAGS.help(22)}
+${FAILOVER_FLAGS.help(22)}
   --backoff MS        delay before the first resend, doubling after each (default 0)
   --count N           send request-1 .. request-N
   --pipelined         DEALER with request ids, many requests in flight (for queues that
@@ -42,6 +46,7 @@ export const lazyPirateCommands: CliCommand[] = [
     options: {
       connect: { type: "string", multiple: true },
       ...REQUEST_FLAGS.options,
+      ...FAILOVER_FLAGS.options,
       backoff: { type: "string" },
       count: { type: "string" },
       pipelined: { type: "boolean" },
@@ -65,6 +70,7 @@ async function runClient(ctx: CliContext): Promise<number> {
   const options: ClientOptions = {
     endpoint,
     ...(REQUEST_FLAGS.read(values) as { requestTimeout: number; retries: number }),
+    ...(FAILOVER_FLAGS.read(values) as { failoverDelay: number }),
     backoff: { initial },
     maxPending: intArg(values, "max-pending", MAX_PENDING, 0),
     signal,

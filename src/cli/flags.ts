@@ -49,6 +49,7 @@ export const FLAGS = {
   handlerTimeout: flag("handler-timeout", "handlerTimeout", "MS", "give up a handler running longer, 0 = never (default {default})", 0, { min: 0 }),
   workerMaxPending: flag("max-pending", "maxPending", "N", "requests held while the handler is busy (default {default})", WORKER_MAX_PENDING, { min: 1 }),
   requestTimeout: flag("timeout", "requestTimeout", "MS", "time to wait for each reply before resending (default {default})", REQUEST_TIMEOUT, { min: 1 }),
+  failoverDelay: flag("failover-delay", "failoverDelay", "MS", "with several endpoints: wait before resending to the next one (default {default})", 0, { min: 0 }),
   retries: flag("retries", "retries", "N", "resends after the first attempt before abandoning (default {default})", REQUEST_RETRIES, { min: 0 }),
   clientMaxPending: flag("max-pending", "maxPending", "N", "requests waiting for their turn (default {default})", MAX_PENDING, { min: 0 }),
 } as const satisfies Record<string, Flag>;

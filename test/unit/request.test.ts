@@ -380,6 +380,80 @@ describe("RequestEngine: failover across endpoints", () => {
   });
 });
 
+describe("RequestEngine: failoverDelay (the Binary Star settle delay)", () => {
+  it("defaults to 0: the resend to the next endpoint goes at once", () => {
+    const { clock, engine, sends } = setup({ endpoint: ["tcp://a:1", "tcp://b:1"] });
+    expect(engine.settings.failoverDelay).toBe(0);
+    void engine.submit("q");
+    clock.advance(1000);
+    expect(sends()).toEqual(["send q#1 tcp://a:1 @0", "send q#2 tcp://b:1 @1000"]);
+  });
+
+  it("waits failoverDelay before resending to the other endpoint, to the millisecond", async () => {
+    const { clock, engine, sends, named, log } = setup({ endpoint: ["tcp://a:1", "tcp://b:1"], failoverDelay: 2000, retries: 3 });
+    const r = track(engine.submit("q"));
+    clock.advance(1000);
+    // Failed over and reset at once; the resend waits.
+    expect(log).toContain("failover tcp://a:1 -> tcp://b:1 @1000");
+    expect(log).toContain("reset q#1 timeout @1000");
+    expect(named("request:retry")).toMatchObject([{ attempt: 2, endpoint: "tcp://b:1", delay: 2000 }]);
+    clock.advance(1999);
+    expect(sends()).toEqual(["send q#1 tcp://a:1 @0"]);
+    clock.advance(1);
+    expect(sends()).toEqual(["send q#1 tcp://a:1 @0", "send q#2 tcp://b:1 @3000"]);
+    engine.resolve(1, "Q");
+    await flush();
+    expect(r.value).toBe("Q");
+    expect(engine.stats()).toMatchObject({ sent: 2, retries: 1, failovers: 1, timeouts: 1 });
+  });
+
+  it("the delay is not the request's timeout: the attempt after it gets its full requestTimeout", () => {
+    const { clock, engine, sends } = setup({ endpoint: ["tcp://a:1", "tcp://b:1"], failoverDelay: 500, retries: 2 });
+    void engine.submit("q").catch(() => undefined);
+    clock.advance(1000 + 500 + 999);
+    expect(sends()).toHaveLength(2);
+    clock.advance(1); // b timed out at 2500: back to a after 500 more
+    expect(sends()).toHaveLength(2);
+    clock.advance(500);
+    expect(sends()).toEqual(["send q#1 tcp://a:1 @0", "send q#2 tcp://b:1 @1500", "send q#3 tcp://a:1 @3000"]);
+  });
+
+  it("applies only when the resend changes endpoint (one endpoint: no delay), and the longer of it and the backoff wins", () => {
+    const one = setup({ endpoint: "tcp://a:1", failoverDelay: 2000 });
+    void one.engine.submit("q");
+    one.clock.advance(1000);
+    expect(one.sends()).toEqual(["send q#1 tcp://a:1 @0", "send q#2 tcp://a:1 @1000"]);
+
+    const both = setup({ endpoint: ["tcp://a:1", "tcp://b:1"], failoverDelay: 300, backoff: { initial: 100, factor: 4 }, retries: 3 });
+    void both.engine.submit("q").catch(() => undefined);
+    both.clock.advance(1000); // resend 1: max(100, 300) = 300
+    both.clock.advance(300);
+    both.clock.advance(1000); // resend 2: max(400, 300) = 400
+    both.clock.advance(400);
+    both.clock.advance(1000); // resend 3: max(1600, 300) = 1600
+    both.clock.advance(1600);
+    expect(both.sends()).toEqual(["send q#1 tcp://a:1 @0", "send q#2 tcp://b:1 @1300", "send q#3 tcp://a:1 @2700", "send q#4 tcp://b:1 @5300"]);
+  });
+
+  it("a request aborted during the delay is never resent", async () => {
+    const { clock, engine, sends } = setup({ endpoint: ["tcp://a:1", "tcp://b:1"], failoverDelay: 2000 });
+    const ac = new AbortController();
+    const r = track(engine.submit("q", { signal: ac.signal }));
+    clock.advance(1500);
+    ac.abort();
+    await flush();
+    expect(r.error).toBeInstanceOf(AbortedError);
+    clock.advance(5000);
+    expect(sends()).toEqual(["send q#1 tcp://a:1 @0"]);
+  });
+
+  it("is validated: an integer >= 0", () => {
+    for (const bad of [-1, 1.5, "2000"]) {
+      expect(() => requestSettings("T", { endpoint: "tcp://a:1", failoverDelay: bad }, { maxInFlight: 1 })).toThrow(InvalidOptionError);
+    }
+  });
+});
+
 describe("RequestEngine: stale and unknown replies", () => {
   it("a reply to an earlier attempt is stale: ignored and counted, the request still waits", async () => {
     const { clock, engine, named } = setup({ retries: 2 });
