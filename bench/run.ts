@@ -14,9 +14,10 @@ import { pubsubBench } from "./pubsub.js";
 import { hwmBench } from "./hwm.js";
 import { majordomoBench } from "./majordomo.js";
 import { paranoidPirateBench } from "./paranoid-pirate.js";
+import { freelanceBench } from "./freelance.js";
 
 /** Every benchmark, in run order. */
-export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench, majordomoBench, paranoidPirateBench];
+export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench, majordomoBench, paranoidPirateBench, freelanceBench];
 
 const resultsDir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 
