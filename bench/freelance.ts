@@ -4,9 +4,15 @@
  * servers) against raw zeromq.js servers, in the same run; and failover time: a request is in
  * flight on a server whose replies take 50 ms, that server is killed (-9), and the time from
  * the kill to the request's answer from the other server is measured (median of the rounds).
+ * For comparison, the same for a Binary Star pair: kill -9 of the active server, the time to
+ * the next answer of a Lazy Pirate client that lists both (the Guide's client: a timeout, then
+ * a settle delay of 2 x heartbeat before the backup, which takes the client's vote once its
+ * peer has expired).
  */
 import * as zmq from "zeromq";
 import { FreelanceClient } from "../patterns/freelance/index.js";
+import { LazyPirateClient } from "../patterns/lazy-pirate/index.js";
+import { freePort } from "./servers/ports.js";
 import { interleave, median, startServer, type Benchmark, type BenchRow, type ServerProcess } from "./lib.js";
 
 const PAYLOAD = Buffer.alloc(32, 0x61);
@@ -98,9 +104,29 @@ async function failover(): Promise<number> {
   }
 }
 
+/** ms from kill -9 of the active Binary Star server to the next answered request. */
+async function binaryStarFailover(heartbeat: number): Promise<number> {
+  const ep = async () => `tcp://127.0.0.1:${await freePort()}`;
+  const [pFront, bFront, pState, bState] = [await ep(), await ep(), await ep(), await ep()];
+  const primary = await startServer("bstar", ["primary", pFront, pState, bState, String(heartbeat)]);
+  const backup = await startServer("bstar", ["backup", bFront, bState, pState, String(heartbeat)]);
+  const client = new LazyPirateClient({ endpoint: [pFront, bFront], requestTimeout: 500, retries: 5, failoverDelay: 2 * heartbeat + 100 });
+  try {
+    await new Promise((r) => setTimeout(r, 3 * heartbeat)); // the pair settles: primary active
+    for (let i = 0; i < 10; i++) await client.request(PAYLOAD);
+    const t0 = performance.now();
+    primary.proc.kill("SIGKILL");
+    await client.request(PAYLOAD);
+    return performance.now() - t0;
+  } finally {
+    await client.close();
+    await Promise.all([primary.stop(), backup.stop()]);
+  }
+}
+
 export const freelanceBench: Benchmark = {
   name: "freelance",
-  description: "FreelanceClient over 1 and 3 FreelanceServers vs a raw zeromq.js ROUTER-to-ROUTER loop; failover time after kill -9",
+  description: "FreelanceClient over 1 and 3 FreelanceServers vs a raw zeromq.js ROUTER-to-ROUTER loop; Freelance and Binary Star failover time after kill -9",
   async run(ctx) {
     const results: BenchRow[] = [];
     const notes: string[] = [];
@@ -122,7 +148,10 @@ export const freelanceBench: Benchmark = {
     }
     const times: number[] = [];
     for (let i = 0; i < ctx.rounds; i++) times.push(await failover());
-    notes.push(`failover (kill -9 of the server a request is in flight on, 2 servers, requestTimeout 500): median ${median(times).toFixed(1)} ms (${times.map((t) => t.toFixed(1)).join(", ")})`);
+    notes.push(`Freelance failover (kill -9 of the server a request is in flight on, 2 servers, requestTimeout 500): median ${median(times).toFixed(1)} ms (${times.map((t) => t.toFixed(1)).join(", ")})`);
+    const bstar: number[] = [];
+    for (let i = 0; i < ctx.rounds; i++) bstar.push(await binaryStarFailover(200));
+    notes.push(`Binary Star failover (kill -9 of the active server; heartbeat 200 ms, requestTimeout 500, settle delay 500): median ${median(bstar).toFixed(1)} ms (${bstar.map((t) => t.toFixed(1)).join(", ")})`);
     return { ratio: median(results.map((r) => r.ratio)), results, notes };
   },
 };
