@@ -27,6 +27,8 @@ export interface QueueBrokerOptions extends BacklogOptions {
 export interface QueueBrokerEvents extends DispatchEvents {
   /** A message broke the protocol: counted and dropped. */
   "message:malformed": [{ socket: "frontend" | "backend"; reason: string; frames: number; id?: Buffer }];
+  /** A well-formed client request that the queue's `admit()` hook refused: dropped (the client retries elsewhere). */
+  "request:refused": [{ client: Buffer }];
 }
 
 /** Counters of a two-socket queue: the engine's, and the wire's. */
@@ -37,6 +39,8 @@ export interface QueueBrokerStats extends DispatchStats {
   malformedFrontend: number;
   /** Of those, from workers. */
   malformedBackend: number;
+  /** Client requests the queue's `admit()` hook refused (dropped, not in `requests`). */
+  refused: number;
   /** Socket counters (once started). */
   frontend: SocketStats | undefined;
   backend: SocketStats | undefined;
@@ -68,6 +72,7 @@ export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvent
   readonly #linger: number;
   readonly #name: string;
   readonly #m = { malformedFrontend: 0, malformedBackend: 0 };
+  #refused = 0;
 
   /**
    * @param owner the class name, for messages
@@ -95,7 +100,7 @@ export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvent
   /** Counters. */
   stats(): QueueBrokerStats {
     const m = this.#m;
-    return { ...this.engine.stats(), malformed: m.malformedFrontend + m.malformedBackend, ...m, frontend: this.frontend?.stats(), backend: this.backend?.stats() };
+    return { ...this.engine.stats(), malformed: m.malformedFrontend + m.malformedBackend, ...m, refused: this.#refused, frontend: this.frontend?.stats(), backend: this.backend?.stats() };
   }
 
   /** How the engine's decisions go on the wire (called once, from the constructor: use the sockets lazily). */
@@ -106,6 +111,15 @@ export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvent
   protected abstract onBackend(frames: Buffer[]): void;
   /** A message to worker `to` was dropped (`e.reason`): purge the worker when that means it is gone. */
   protected abstract onBackendDropped(to: Buffer, e: DropEvent): void;
+
+  /**
+   * Whether to serve a well-formed client request (`frames[0]` is the client's id). Default
+   * true; a queue that runs as one of a high-availability pair answers only while active.
+   * A refused request is counted (`refused`), reported (`request:refused`) and dropped.
+   */
+  protected admit(_frames: Buffer[]): boolean {
+    return true;
+  }
 
   protected async onStart(): Promise<void> {
     this.endpoints.frontend = [];
@@ -140,6 +154,11 @@ export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvent
   readonly #onFrontend = (frames: Buffer[]): void => {
     const bad = this.checkRequest(frames);
     if (bad !== undefined) return this.malformed("frontend", bad, frames);
+    if (!this.admit(frames)) {
+      this.#refused++;
+      if (this.listenerCount("request:refused") > 0) (this.emit as unknown as (event: string, payload: unknown) => void)("request:refused", { client: frames[0]! });
+      return;
+    }
     this.engine.request("", frames[0]!, frames);
   };
 

@@ -10,7 +10,7 @@
  * @module
  */
 import * as zmq from "zeromq";
-import { Lifecycle, endpointOption, enumOption, intOption, optionsObject, requiredOption, type LifecycleOptions, type SocketHandle } from "../../src/index.js";
+import { InvalidOptionError, Lifecycle, endpointOption, enumOption, intOption, objectOption, optionsObject, requiredOption, type LifecycleOptions, type SocketHandle } from "../../src/index.js";
 import { BINARY_STAR_ROLES, BINARY_STAR_STATES, BSTAR_HEARTBEAT_INTERVAL, BinaryStarFsm, type BinaryStarEvent, type BinaryStarFatal, type BinaryStarRole, type BinaryStarState, type BinaryStarTransition } from "./fsm.js";
 
 /** Options of {@link BinaryStar}. */
@@ -79,6 +79,26 @@ export function binaryStarSettings(owner: string, bag: Readonly<Record<string, u
     remote: endpointOption(owner, bag, "remote"),
     heartbeatInterval: intOption(owner, bag, "heartbeatInterval", BSTAR_HEARTBEAT_INTERVAL, 1),
   };
+}
+
+/** The `ha` option of a broker that runs as one of a Binary Star pair. */
+export type BinaryStarHaOptions = Omit<BinaryStarOptions, keyof LifecycleOptions>;
+
+/**
+ * Validate a host's nested `ha` option (`undefined` when absent); errors name `ha.role`,
+ * `ha.local`, ... .
+ */
+export function binaryStarHaOption(owner: string, bag: Readonly<Record<string, unknown>>, name = "ha"): BinaryStarSettings | undefined {
+  const ha = objectOption<Record<string, unknown>>(owner, bag, name);
+  if (ha === undefined) return undefined;
+  if (Array.isArray(ha)) throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be an object, got an array`);
+  try {
+    return binaryStarSettings(owner, ha);
+  } catch (error) {
+    if (!(error instanceof InvalidOptionError)) throw error;
+    const nested = `${name}.${error.option}`;
+    throw new InvalidOptionError(nested, error.message.replace(`\`${error.option}\``, `\`${nested}\``));
+  }
 }
 
 /** Encode a state for the wire (`"1"` .. `"4"`). */

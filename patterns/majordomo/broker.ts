@@ -25,6 +25,7 @@ import {
   type DispatchConfig,
   type SocketHandle,
 } from "../../src/index.js";
+import { BinaryStar, binaryStarHaOption, type BinaryStarEvents, type BinaryStarHaOptions, type BinaryStarSettings, type BinaryStarState, type BinaryStarStats } from "../binary-star/index.js";
 import { MDPW01, MDPW02, MMI_PREFIX, MMI_SERVICE, STATUS, WORKER_COMMANDS, clientReply, expiredBody, parseBrokerInbound, workerDisconnect, workerHeartbeat, workerRequest, type MdpVersion } from "./protocol.js";
 
 /** 7/MDP Guide broker `HEARTBEAT_INTERVAL`, ms. */
@@ -45,6 +46,12 @@ export interface MajordomoBrokerOptions extends BrokerOptions {
   readonly maxServices?: number;
   /** ROUTER high-water marks (ZMQ_SNDHWM / ZMQ_RCVHWM). Default 10000. */
   readonly highWaterMark?: number;
+  /**
+   * Run as one broker of a Binary Star pair: clients (requests and MMI) are answered only
+   * while this broker is active (see README.md, "HA pair"). Workers are not gated: run one
+   * {@link MajordomoWorker} per broker of the pair.
+   */
+  readonly ha?: BinaryStarHaOptions;
 }
 
 /** Counters of a {@link MajordomoBroker}: the engine's, and the wire's. */
@@ -61,11 +68,21 @@ export interface MajordomoBrokerStats extends DispatchStats {
   mmi: number;
   /** DISCONNECTs sent to workers. */
   disconnectsSent: number;
+  /** Client requests (MMI included) refused because this broker is not active (`ha`): dropped. */
+  refused: number;
+  /** The Binary Star counters, with the `ha` option once started. */
+  ha: BinaryStarStats | undefined;
 }
 
 /** Events of a {@link MajordomoBroker}: the broker events, and malformed input. */
 export interface MajordomoBrokerEvents extends DispatchEvents {
   "message:malformed": [{ socket: "router"; reason: string; frames: number; id?: Buffer }];
+  /** A client request (or MMI query) dropped: this broker is not active (`ha`). */
+  "request:refused": [{ client: Buffer; service: string }];
+  "bstar:state": BinaryStarEvents["bstar:state"];
+  "bstar:active": BinaryStarEvents["bstar:active"];
+  "bstar:passive": BinaryStarEvents["bstar:passive"];
+  "bstar:fatal": BinaryStarEvents["bstar:fatal"];
 }
 
 /** A request as the engine holds it. */
@@ -76,6 +93,7 @@ interface MdpRequest {
   readonly body: Buffer[];
 }
 
+const HA_EVENTS = ["bstar:state", "bstar:active", "bstar:passive", "bstar:fatal"] as const;
 const REQUEST = WORKER_COMMANDS[1].REQUEST; // 0x02 in both versions
 let instances = 0;
 
@@ -91,7 +109,9 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
   readonly #engine: Dispatcher<MdpRequest, MdpVersion>;
   readonly #name = `mdp-broker-${++instances}`;
   #router: SocketHandle<zmq.Router, "drop-newest"> | undefined;
-  readonly #m = { received: 0, malformed: 0, partials: 0, partialsDropped: 0, mmi: 0, disconnectsSent: 0 };
+  readonly #m = { received: 0, malformed: 0, partials: 0, partialsDropped: 0, mmi: 0, disconnectsSent: 0, refused: 0 };
+  readonly #ha: BinaryStarSettings | undefined;
+  #star: BinaryStar | undefined;
 
   constructor(options: MajordomoBrokerOptions) {
     const o = optionsObject(OWNER, options);
@@ -99,7 +119,9 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     const config = dispatchConfig(OWNER, o, { heartbeatInterval: MDP_HEARTBEAT_INTERVAL });
     const sendQueueLimit = intOption(OWNER, o, "sendQueueLimit", 10_000, 1);
     const hwm = intOption(OWNER, o, "highWaterMark", 10_000, 0);
+    const ha = binaryStarHaOption(OWNER, o);
     super(OWNER, o);
+    this.#ha = ha;
     this.#bind = bind;
     this.#sendQueueLimit = sendQueueLimit;
     this.#hwm = hwm;
@@ -131,7 +153,17 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
 
   /** Counters (see {@link MajordomoBrokerStats}). */
   stats(): MajordomoBrokerStats {
-    return { ...this.#engine.stats(), ...this.#m };
+    return { ...this.#engine.stats(), ...this.#m, ha: this.#star?.stats() };
+  }
+
+  /** The Binary Star part, with the `ha` option once started. */
+  get star(): BinaryStar | undefined {
+    return this.#star;
+  }
+
+  /** This broker's Binary Star state, with the `ha` option once started. */
+  get haState(): BinaryStarState | undefined {
+    return this.#star?.haState;
   }
 
   protected async onStart(): Promise<void> {
@@ -143,6 +175,22 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
       await socket.bind(endpoint);
       this.endpoints.push(socket.lastEndpoint ?? endpoint);
     }
+    if (!this.#ha) return;
+    const star = new BinaryStar({ ...this.#ha, reactor: this.reactor });
+    const emit = this.emit.bind(this) as (event: string, payload: unknown) => void;
+    for (const event of HA_EVENTS) (star.on as (e: string, l: (p: unknown) => void) => void)(event, (payload) => emit(event, payload));
+    await star.start();
+    this.#star = star;
+    this.own(() => star.close());
+  }
+
+  /** With `ha`: a client request is a client vote; false (refused, counted, dropped) unless active. */
+  #admit(client: Buffer, service: string): boolean {
+    if (!this.#ha) return true;
+    if (this.#star?.accept()) return true;
+    this.#m.refused++;
+    if (this.listenerCount("request:refused") > 0) this.emit("request:refused", { client, service });
+    return false;
   }
 
   /** Drop waiting and in-flight requests (counted) and forget the workers; the base class closes the socket. */
@@ -169,6 +217,8 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     switch (parsed.kind) {
       case "request": {
         const { version, service, serviceFrame, body } = parsed;
+        // A passive broker answers clients nothing, MMI included: they fail over.
+        if (!this.#admit(id, service)) return;
         if (service.startsWith(MMI_PREFIX)) return this.#mmi(id, version, service, serviceFrame, body);
         engine.request(service, id, { version, serviceFrame, body });
         return;

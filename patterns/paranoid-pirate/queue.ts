@@ -5,25 +5,79 @@
  * that die while busy.
  * @module
  */
-import { HEARTBEAT_INTERVAL, QueueBroker, type BrokerOptions, type DispatchTransport, type DropEvent, type QueueBrokerEvents, type QueueBrokerOptions, type QueueBrokerStats } from "../../src/index.js";
+import { HEARTBEAT_INTERVAL, QueueBroker, optionsObject, type BrokerOptions, type DispatchTransport, type DropEvent, type QueueBrokerEvents, type QueueBrokerOptions, type QueueBrokerStats } from "../../src/index.js";
+import { BinaryStar, binaryStarHaOption, type BinaryStarEvents, type BinaryStarHaOptions, type BinaryStarSettings, type BinaryStarState, type BinaryStarStats } from "../binary-star/index.js";
 import { HEARTBEAT_FRAME, checkClientRequest, parseWorkerMessage } from "./protocol.js";
 
 /** Options of {@link ParanoidPirateQueue}: a queue's, plus heartbeats (default 1000 ms x 3, the 6/PPP constants). */
-export interface ParanoidPirateQueueOptions extends QueueBrokerOptions, BrokerOptions {}
+export interface ParanoidPirateQueueOptions extends QueueBrokerOptions, BrokerOptions {
+  /**
+   * Run as one queue of a Binary Star pair: clients are served only while this queue is
+   * active (see README.md, "HA pair"). Workers are not gated: run each against both queues.
+   */
+  readonly ha?: BinaryStarHaOptions;
+}
 /** Counters of a {@link ParanoidPirateQueue}. */
-export type ParanoidPirateQueueStats = QueueBrokerStats;
-/** Events of a {@link ParanoidPirateQueue}. */
-export type ParanoidPirateQueueEvents = QueueBrokerEvents;
+export interface ParanoidPirateQueueStats extends QueueBrokerStats {
+  /** The Binary Star counters, with the `ha` option once started. */
+  ha: BinaryStarStats | undefined;
+}
+/** Events of a {@link ParanoidPirateQueue}: a queue's, plus the Binary Star ones with the `ha` option. */
+export interface ParanoidPirateQueueEvents extends QueueBrokerEvents {
+  "bstar:state": BinaryStarEvents["bstar:state"];
+  "bstar:active": BinaryStarEvents["bstar:active"];
+  "bstar:passive": BinaryStarEvents["bstar:passive"];
+  "bstar:fatal": BinaryStarEvents["bstar:fatal"];
+}
+
+const OWNER = "ParanoidPirateQueue";
+const HA_EVENTS = ["bstar:state", "bstar:active", "bstar:passive", "bstar:fatal"] as const;
 
 /**
  * 6/PPP queue (the Guide's Paranoid Pirate queue, hardened). Clients connect REQ or DEALER
  * sockets to the frontend; {@link ParanoidPirateWorker}s (or any 6/PPP worker) connect to
  * the backend. See patterns/paranoid-pirate/README.md.
  */
-export class ParanoidPirateQueue extends QueueBroker {
+export class ParanoidPirateQueue extends QueueBroker<ParanoidPirateQueueEvents> {
+  readonly #ha: BinaryStarSettings | undefined;
+  #star: BinaryStar | undefined;
+
   constructor(options: ParanoidPirateQueueOptions) {
+    const ha = binaryStarHaOption(OWNER, optionsObject(OWNER, options));
     // `handover` on the backend: a worker that reconnects with its identity takes it over.
-    super("ParanoidPirateQueue", options, { heartbeatInterval: HEARTBEAT_INTERVAL }, { frontend: {}, backend: { handover: true } });
+    super(OWNER, options, { heartbeatInterval: HEARTBEAT_INTERVAL }, { frontend: {}, backend: { handover: true } });
+    this.#ha = ha;
+  }
+
+  /** The Binary Star part, with the `ha` option once started. */
+  get star(): BinaryStar | undefined {
+    return this.#star;
+  }
+
+  /** This queue's Binary Star state, with the `ha` option once started. */
+  get haState(): BinaryStarState | undefined {
+    return this.#star?.haState;
+  }
+
+  override stats(): ParanoidPirateQueueStats {
+    return { ...super.stats(), ha: this.#star?.stats() };
+  }
+
+  protected override async onStart(): Promise<void> {
+    await super.onStart();
+    if (!this.#ha) return;
+    const star = new BinaryStar({ ...this.#ha, reactor: this.reactor });
+    const emit = this.emit.bind(this) as (event: string, payload: unknown) => void;
+    for (const event of HA_EVENTS) (star.on as (e: string, l: (p: unknown) => void) => void)(event, (payload) => emit(event, payload));
+    await star.start();
+    this.#star = star;
+    this.own(() => star.close());
+  }
+
+  /** With the `ha` option: every client request is a client vote; served only while active. */
+  protected override admit(): boolean {
+    if (!this.#ha) return true;
+    return this.#star?.accept() ?? false;
   }
 
   protected transport(): DispatchTransport<Buffer[], undefined> {
