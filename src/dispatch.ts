@@ -339,14 +339,8 @@ type AnyWorker<R> = Worker<R, unknown>;
 
 /** See the module documentation. `R`: the broker's request record; `W`: what it keeps per worker. */
 export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
-  readonly heartbeatInterval: number;
-  readonly heartbeatLiveness: number;
-  readonly maxPending: number;
-  readonly pendingOverflow: OverflowPolicy;
-  readonly pendingTimeout: number;
-  readonly maxRedeliveries: number;
-  readonly maxWorkers: number;
-  readonly maxServices: number;
+  /** The validated settings (heartbeats, backlog, deadline, redeliveries, limits). */
+  readonly settings: DispatchConfig;
   readonly #reactor: Reactor;
   readonly #transport: DispatchTransport<R, W>;
   readonly #services = new Map<string, Service<R>>();
@@ -389,18 +383,10 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     if (typeof transport !== "object" || transport === null || typeof transport.deliver !== "function") {
       throw new InvalidOptionError("transport", `${owner}: expected \`transport\` to be an object with a \`deliver\` function`);
     }
-    const c = dispatchConfig(owner, o, { heartbeats: o.heartbeatInterval !== 0 });
-    this.heartbeatInterval = c.heartbeatInterval;
-    this.heartbeatLiveness = c.heartbeatLiveness;
-    this.maxPending = c.maxPending;
-    this.pendingOverflow = c.pendingOverflow;
-    this.pendingTimeout = c.pendingTimeout;
-    this.maxRedeliveries = c.maxRedeliveries;
-    this.maxWorkers = c.maxWorkers;
-    this.maxServices = c.maxServices;
+    this.settings = dispatchConfig(owner, o, { heartbeats: o.heartbeatInterval !== 0 });
     this.#reactor = o.reactor;
     this.#transport = transport;
-    if (this.heartbeatInterval > 0) this.#tickets = this.#reactor.tickets(this.heartbeatInterval * this.heartbeatLiveness);
+    if (this.settings.heartbeatInterval > 0) this.#tickets = this.#reactor.tickets(this.settings.heartbeatInterval * this.settings.heartbeatLiveness);
   }
 
   /** True once {@link shutdown} ran. */
@@ -453,7 +439,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     let svc = this.#services.get(service);
     if (svc === undefined) {
       // A request alone would create a service (and its backlog): bound them.
-      if (this.#services.size >= this.maxServices) {
+      if (this.#services.size >= this.settings.maxServices) {
         this.#dropped(service, client, "max-services");
         return false;
       }
@@ -502,7 +488,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
       this.#dispatch(worker.home);
       return true;
     }
-    if (this.#workers.size >= this.maxWorkers) {
+    if (this.#workers.size >= this.settings.maxWorkers) {
       this.reject(id, "worker table full", service);
       return false;
     }
@@ -516,7 +502,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     if (this.#tickets) created.ticket = this.#tickets.add(() => this.#expire(fresh));
     svc.workers++;
     this.#workers.set(key, fresh);
-    if (this.#tick === undefined && this.heartbeatInterval > 0) this.#tick = this.#reactor.every(this.heartbeatInterval, this.#onTick);
+    if (this.#tick === undefined && this.settings.heartbeatInterval > 0) this.#tick = this.#reactor.every(this.settings.heartbeatInterval, this.#onTick);
     this.emit("worker:ready", { id, service, again: false, workers: this.#workers.size });
     this.#free(fresh);
     return true;
@@ -646,7 +632,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
   /** Take the next waiting request of `svc`; requests already past their deadline expire instead. */
   #next(svc: Service<R>): Job<R> | undefined {
     let job = svc.head;
-    if (job !== undefined && this.pendingTimeout > 0) {
+    if (job !== undefined && this.settings.pendingTimeout > 0) {
       const now = this.#reactor.clock.now();
       while (job !== undefined && job.due <= now) {
         this.#expireJob(job, now);
@@ -660,8 +646,8 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
   /** Put `job` in its backlog (at the head for a redelivery), applying the overflow policy. */
   #enqueue(job: Job<R>, atHead = false): boolean {
     const svc = job.service;
-    if (!atHead && svc.size >= this.maxPending) {
-      if (this.pendingOverflow === "drop-oldest") {
+    if (!atHead && svc.size >= this.settings.maxPending) {
+      if (this.settings.pendingOverflow === "drop-oldest") {
         const oldest = svc.head!;
         this.#unqueue(oldest);
         this.#dropped(svc.name, oldest.client, "overflow");
@@ -689,9 +675,9 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     }
     svc.size++;
     this.#pending++;
-    if (this.pendingTimeout > 0) {
+    if (this.settings.pendingTimeout > 0) {
       // Every job waits the same time from now: appending keeps the deadline list sorted.
-      job.due = now + this.pendingTimeout;
+      job.due = now + this.settings.pendingTimeout;
       job.sooner = this.#later;
       job.later = undefined;
       if (this.#later) this.#later.later = job;
@@ -714,7 +700,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     job.prev = job.next = undefined;
     svc.size--;
     this.#pending--;
-    if (this.pendingTimeout > 0) {
+    if (this.settings.pendingTimeout > 0) {
       if (job.sooner) job.sooner.later = job.later;
       else this.#sooner = job.later;
       if (job.later) job.later.sooner = job.sooner;
@@ -788,7 +774,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
 
   #redeliver(job: Job<R>, from: Buffer): void {
     const svc = job.service;
-    if (job.deliveries > this.maxRedeliveries) {
+    if (job.deliveries > this.settings.maxRedeliveries) {
       this.#dropped(svc.name, job.client, "redeliveries");
       return;
     }

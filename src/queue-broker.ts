@@ -58,8 +58,6 @@ let instances = 0;
 export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvents> extends Lifecycle<E> {
   /** The bound endpoints (filled by `start()`; wildcards resolved). */
   readonly endpoints: { frontend: string[]; backend: string[] } = { frontend: [], backend: [] };
-  /** The validated engine settings (heartbeats, backlog, deadline, redeliveries, limits). */
-  readonly settings: DispatchConfig;
   /** The engine: ready workers, backlog, deadlines, expiry, redelivery. */
   protected readonly engine: Dispatcher<Buffer[]>;
   /** The client-facing ROUTER, once started. */
@@ -92,9 +90,13 @@ export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvent
     this.#sendQueueLimit = sendQueueLimit;
     this.#linger = linger;
     this.#name = `${owner}-${++instances}`;
-    this.settings = config;
     this.engine = new Dispatcher<Buffer[]>({ ...config, reactor: this.reactor, transport: this.transport() }, owner);
     for (const event of DISPATCH_EVENTS) this.engine.on(event, (e) => this.emit(event, e as never));
+  }
+
+  /** The validated engine settings (heartbeats, backlog, deadline, redeliveries, limits). */
+  get settings(): DispatchConfig {
+    return this.engine.settings;
   }
 
   /** Counters. */

@@ -99,8 +99,6 @@ let instances = 0;
 
 /** 7/MDP + 18/MDP + 8/MMI broker; see the module documentation. */
 export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
-  /** The validated engine settings (heartbeats, backlog, deadline, redeliveries, limits). */
-  readonly settings: DispatchConfig;
   /** The bound endpoints (filled by {@link start}; wildcards resolved). */
   endpoints: string[] = [];
   readonly #bind: string[];
@@ -125,7 +123,6 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     this.#bind = bind;
     this.#sendQueueLimit = sendQueueLimit;
     this.#hwm = hwm;
-    this.settings = config;
     this.#engine = new Dispatcher<MdpRequest, MdpVersion>(
       {
         ...config,
@@ -133,7 +130,7 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
         transport: {
           deliver: (worker, request, client) => this.#send(workerRequest(worker.data, client, request.body, worker.id)),
           heartbeat: (worker) => this.#send(workerHeartbeat(worker.data, worker.id)),
-          expired: (request, client, service) => this.#send(clientReply(request.version, request.serviceFrame, expiredBody(service, this.settings.pendingTimeout), true, client)),
+          expired: (request, client, service) => this.#send(clientReply(request.version, request.serviceFrame, expiredBody(service, this.#engine.settings.pendingTimeout), true, client)),
         },
       },
       OWNER,
@@ -149,6 +146,11 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
   /** Names of the services that have at least one worker. */
   services(): string[] {
     return this.#engine.services();
+  }
+
+  /** The validated engine settings (heartbeats, backlog, deadline, redeliveries, limits). */
+  get settings(): DispatchConfig {
+    return this.#engine.settings;
   }
 
   /** Counters (see {@link MajordomoBrokerStats}). */
