@@ -10,9 +10,9 @@
  * peer has expired).
  */
 import * as zmq from "zeromq";
+import { freeTcpEndpoint } from "../src/index.js";
 import { FreelanceClient } from "../patterns/freelance/index.js";
 import { LazyPirateClient } from "../patterns/lazy-pirate/index.js";
-import { freePort } from "./servers/ports.js";
 import { interleave, median, startServer, type Benchmark, type BenchRow, type ServerProcess } from "./lib.js";
 
 const PAYLOAD = Buffer.alloc(32, 0x61);
@@ -106,7 +106,7 @@ async function failover(): Promise<number> {
 
 /** ms from kill -9 of the active Binary Star server to the next answered request. */
 async function binaryStarFailover(heartbeat: number): Promise<number> {
-  const ep = async () => `tcp://127.0.0.1:${await freePort()}`;
+  const ep = () => freeTcpEndpoint();
   const [pFront, bFront, pState, bState] = [await ep(), await ep(), await ep(), await ep()];
   const primary = await startServer("bstar", ["primary", pFront, pState, bState, String(heartbeat)]);
   const backup = await startServer("bstar", ["backup", bFront, bState, pState, String(heartbeat)]);

@@ -6,24 +6,13 @@
  * Run: node dist/examples/binary-star.js [REQUESTS]
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { freeTcpEndpoint } from "../src/index.js";
 import { LazyPirateClient } from "../patterns/lazy-pirate/index.js";
 
 const CLI = fileURLToPath(new URL("../patterns/cli/main.js", import.meta.url));
 const HEARTBEAT = 200; // the peer expires after 400 ms
-
-async function freeEndpoint(): Promise<string> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const s = createServer().on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-  return `tcp://127.0.0.1:${port}`;
-}
 
 /** Start one server; resolves once it printed its ready line. Its state changes go to `log`. */
 function server(role: string, frontend: string, local: string, remote: string, log: (line: string) => void): Promise<ChildProcess> {
@@ -37,7 +26,7 @@ function server(role: string, frontend: string, local: string, remote: string, l
 
 /** Run `requests` requests while the active server is killed; resolves with what happened. */
 export async function binaryStarExample(requests = 60, log: (line: string) => void = console.log): Promise<{ answered: number; failovers: number }> {
-  const [pFront, bFront, pState, bState] = [await freeEndpoint(), await freeEndpoint(), await freeEndpoint(), await freeEndpoint()];
+  const [pFront, bFront, pState, bState] = [await freeTcpEndpoint(), await freeTcpEndpoint(), await freeTcpEndpoint(), await freeTcpEndpoint()];
   const primary = await server("primary", pFront, pState, bState, log);
   const backup = await server("backup", bFront, bState, pState, log);
   // The Guide's client: one server at a time, a timeout, then a settle delay before the other.

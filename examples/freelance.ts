@@ -6,26 +6,13 @@
  * Run: node dist/examples/freelance.js   (ends by itself)
  */
 import { pathToFileURL } from "node:url";
-import { createServer } from "node:net";
-import { upperHandler } from "../src/index.js";
+import { freeTcpPort, upperHandler } from "../src/index.js";
 import { FreelanceClient, FreelanceServer } from "../patterns/freelance/index.js";
-
-/** A free TCP port on 127.0.0.1 (a Freelance server's routing id is its endpoint, so no `*`). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Run the example; resolves with the client's counters. */
 export async function main(log: (line: string) => void = console.log): Promise<ReturnType<FreelanceClient["stats"]>> {
   const servers: FreelanceServer[] = [];
-  for (let i = 0; i < 3; i++) servers.push(await FreelanceServer.start({ bind: `tcp://127.0.0.1:${await freePort()}`, handler: upperHandler }));
+  for (let i = 0; i < 3; i++) servers.push(await FreelanceServer.start({ bind: `tcp://127.0.0.1:${await freeTcpPort()}`, handler: upperHandler }));
   const client = new FreelanceClient({ endpoint: servers.map((s) => s.endpoint), pingInterval: 200, serverTtl: 600, requestTimeout: 300, retries: 5 });
   client.on("server:alive", (e) => log(`  server alive: ${e.endpoint}`));
   client.on("server:dead", (e) => log(`  server dead (${e.reason}): ${e.endpoint}`));

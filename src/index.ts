@@ -23,5 +23,6 @@ export * from "./worker.js";
 export * from "./worker-base.js";
 export * from "./peers.js";
 export * from "./handlers.js";
+export * from "./net.js";
 export * from "./dispatch.js";
 export * from "./queue-broker.js";

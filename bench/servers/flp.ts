@@ -6,9 +6,8 @@
  * Usage: node flp.js raw|ours|slow N  (prints READY <ep1,ep2,...>; stops on SIGTERM)
  */
 import * as zmq from "zeromq";
-import { echoHandler } from "../../src/index.js";
+import { echoHandler, freeTcpPort } from "../../src/index.js";
 import { FreelanceServer } from "../../patterns/freelance/index.js";
-import { freePort } from "./ports.js";
 
 const mode = process.argv[2];
 const count = Number(process.argv[3] ?? 1);
@@ -18,7 +17,7 @@ const stops: (() => unknown)[] = [];
 const endpoints: string[] = [];
 
 for (let i = 0; i < count; i++) {
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const endpoint = `tcp://127.0.0.1:${await freeTcpPort()}`;
   endpoints.push(endpoint);
   if (mode === "raw") {
     const router = new zmq.Router({ routingId: endpoint, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000, linger: 0 });

@@ -1,7 +1,7 @@
 /**
  * Unique addresses for tests, so files running in parallel never collide.
  */
-import { createServer } from "node:net";
+import { freeTcpPort } from "../../src/index.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -13,18 +13,7 @@ export const TRANSPORTS: readonly Transport[] = ["inproc", "ipc", "tcp"];
 let counter = 0;
 
 /** A free TCP port on 127.0.0.1 (asked from the OS). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const freePort = (): Promise<number> => freeTcpPort();
 
 /** A unique endpoint for `transport`, usable for both bind and connect. */
 export async function uniqAddress(transport: Transport): Promise<string> {

@@ -1,0 +1,25 @@
+/**
+ * A free TCP endpoint, for peers that must know their endpoint before they bind: a Freelance
+ * server's routing id is its endpoint, a Binary Star pair names each other's (`*` will not do).
+ * @module
+ */
+import { createServer } from "node:net";
+
+/** A TCP port on `host` that is free now (asked from the OS; another process may take it before you bind). */
+export function freeTcpPort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `tcp://HOST:PORT` with a port from {@link freeTcpPort}. */
+export async function freeTcpEndpoint(host = "127.0.0.1"): Promise<string> {
+  return `tcp://${host}:${await freeTcpPort(host)}`;
+}
