@@ -101,6 +101,9 @@ export function binaryStarHaOption(owner: string, bag: Readonly<Record<string, u
   }
 }
 
+/** The state events a host (a server or broker composing a {@link BinaryStar}) passes on. */
+export const BINARY_STAR_STATE_EVENTS = ["bstar:state", "bstar:active", "bstar:passive", "bstar:fatal"] as const;
+
 /** Encode a state for the wire (`"1"` .. `"4"`). */
 export function encodeState(state: BinaryStarState): Buffer {
   return Buffer.from(String(BINARY_STAR_STATES.indexOf(state) + 1));
@@ -174,6 +177,15 @@ export class BinaryStar extends Lifecycle<BinaryStarEvents> {
    * A client request arrived: true to serve it, false to refuse it. Every call is a client
    * vote: a passive server whose peer has expired becomes active here.
    */
+  /** Pass `events` (default: the state events) on to a host's `emit`; returns a function that stops it. */
+  forward(emit: (event: string, payload: unknown) => void, events: readonly string[] = BINARY_STAR_STATE_EVENTS): () => void {
+    const on = this.on.bind(this) as (event: string, listener: (payload: unknown) => void) => () => void;
+    const offs = events.map((event) => on(event, (payload) => emit(event, payload)));
+    return () => {
+      for (const off of offs) off();
+    };
+  }
+
   accept(): boolean {
     if (this.closed) return false;
     const ok = this.fsm.clientRequest();

@@ -22,7 +22,7 @@ import {
   type RequestHandler,
   type SocketHandle,
 } from "../../src/index.js";
-import { BinaryStar, binaryStarSettings, type BinaryStarEvents, type BinaryStarOptions, type BinaryStarStats } from "./bstar.js";
+import { BINARY_STAR_STATE_EVENTS, BinaryStar, binaryStarSettings, type BinaryStarEvents, type BinaryStarOptions, type BinaryStarStats } from "./bstar.js";
 import type { BinaryStarFatal, BinaryStarRole, BinaryStarState } from "./fsm.js";
 
 /** Options of {@link BinaryStarServer}. */
@@ -67,7 +67,7 @@ export interface BinaryStarServerEvents {
 }
 
 const OWNER = "BinaryStarServer";
-const FORWARDED = ["bstar:state", "bstar:active", "bstar:passive", "bstar:fatal", "message:malformed"] as const;
+const FORWARDED = [...BINARY_STAR_STATE_EVENTS, "message:malformed"] as const;
 
 /**
  * See the module documentation.
@@ -98,8 +98,7 @@ export class BinaryStarServer extends Lifecycle<BinaryStarServerEvents> {
     this.#frontend = frontend;
     this.#handler = handler;
     this.star = new BinaryStar({ ...starSettings, reactor: this.reactor });
-    const emit = this.emit.bind(this) as (event: string, payload: unknown) => void;
-    for (const event of FORWARDED) (this.star.on as (e: string, l: (p: unknown) => void) => void)(event, (payload) => emit(event, payload));
+    this.star.forward(this.emit.bind(this) as (event: string, payload: unknown) => void, FORWARDED);
   }
 
   /** The configured role. */

@@ -93,7 +93,6 @@ interface MdpRequest {
   readonly body: Buffer[];
 }
 
-const HA_EVENTS = ["bstar:state", "bstar:active", "bstar:passive", "bstar:fatal"] as const;
 const REQUEST = WORKER_COMMANDS[1].REQUEST; // 0x02 in both versions
 let instances = 0;
 
@@ -179,11 +178,11 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     }
     if (!this.#ha) return;
     const star = new BinaryStar({ ...this.#ha, reactor: this.reactor });
-    const emit = this.emit.bind(this) as (event: string, payload: unknown) => void;
-    for (const event of HA_EVENTS) (star.on as (e: string, l: (p: unknown) => void) => void)(event, (payload) => emit(event, payload));
+    star.forward(this.emit.bind(this) as (event: string, payload: unknown) => void);
+    // Owned before it starts: a star whose start fails still lets go of the shared reactor.
+    this.own(() => star.close());
     await star.start();
     this.#star = star;
-    this.own(() => star.close());
   }
 
   /** With `ha`: a client request is a client vote; false (refused, counted, dropped) unless active. */

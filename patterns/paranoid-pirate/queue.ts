@@ -31,7 +31,6 @@ export interface ParanoidPirateQueueEvents extends QueueBrokerEvents {
 }
 
 const OWNER = "ParanoidPirateQueue";
-const HA_EVENTS = ["bstar:state", "bstar:active", "bstar:passive", "bstar:fatal"] as const;
 
 /**
  * 6/PPP queue (the Guide's Paranoid Pirate queue, hardened). Clients connect REQ or DEALER
@@ -67,11 +66,11 @@ export class ParanoidPirateQueue extends QueueBroker<ParanoidPirateQueueEvents> 
     await super.onStart();
     if (!this.#ha) return;
     const star = new BinaryStar({ ...this.#ha, reactor: this.reactor });
-    const emit = this.emit.bind(this) as (event: string, payload: unknown) => void;
-    for (const event of HA_EVENTS) (star.on as (e: string, l: (p: unknown) => void) => void)(event, (payload) => emit(event, payload));
+    star.forward(this.emit.bind(this) as (event: string, payload: unknown) => void);
+    // Owned before it starts: a star whose start fails still lets go of the shared reactor.
+    this.own(() => star.close());
     await star.start();
     this.#star = star;
-    this.own(() => star.close());
   }
 
   /** With the `ha` option: every client request is a client vote; served only while active. */
