@@ -11,14 +11,15 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { ParanoidPirateQueue, type ParanoidPirateQueueStats } from "../paranoid-pirate/index.js";
+import { v4 as uuidv4 } from "uuid";
+import { ParanoidPirateQueue, type ParanoidPirateQueueOptions, type ParanoidPirateQueueStats } from "../paranoid-pirate/index.js";
 import {
   OVERFLOW_POLICIES,
   type OverflowPolicy,
   InvalidOptionError,
   Lifecycle,
-  endpointOption,
   endpointsOption,
+  boolOption,
   enumOption,
   idKey,
   intOption,
@@ -28,15 +29,21 @@ import {
   type CloseCause,
   type LifecycleOptions,
 } from "../../src/index.js";
-import { ControlServer } from "./control.js";
+import { ControlServer, controlBindOption } from "./control.js";
 import { WORKER_CONFIG_ENV, type ServeWorkerConfig } from "./serve-worker.js";
 
-/** What a request arriving at the queue's full backlog drops. */
 /** What a full backlog does with a new request (the queue's {@link OverflowPolicy}). */
 export type JobServerPendingOverflow = OverflowPolicy;
 
 /** Redeliveries a request may have: a rolling restart retires every worker in turn. */
 export const JOB_MAX_REDELIVERIES = 10;
+
+/**
+ * The job server's handler timeout, ms: a worker whose handler runs longer is killed (by the
+ * parent: a handler that blocks its event loop cannot time itself out) and replaced.
+ * Finite, unlike the workers' 0: one hung handler per worker would stop the server for good.
+ */
+export const JOB_HANDLER_TIMEOUT = 30_000;
 
 /** Options of {@link JobServer}. */
 export interface JobServerOptions extends LifecycleOptions {
@@ -74,10 +81,18 @@ export interface JobServerOptions extends LifecycleOptions {
    * are replaced (a rolling restart retires every worker).
    */
   readonly maxRedeliveries?: number;
+  /**
+   * How long a worker may run one request, ms (0 = for ever). The parent enforces it: a
+   * worker past it is killed (SIGKILL; even one whose handler blocks its event loop) and
+   * replaced, and its request redelivered per `maxRedeliveries`. Default 30000.
+   */
+  readonly handlerTimeout?: number;
   /** How long `close()` waits for waiting and running requests before stopping the workers, ms. Default 10000. */
   readonly drainTimeout?: number;
-  /** Control endpoint (ROUTER answering `STATUS`). Default: none. */
+  /** Control endpoint (ROUTER answering `STATUS`): loopback `tcp://`, `ipc://` or `inproc://` unless `controlRemote`. Default: none. */
   readonly control?: string;
+  /** Allow the control endpoint to bind beyond loopback (it answers anyone who reaches it). Default false. */
+  readonly controlRemote?: boolean;
   /** The worker entry script. Default: the bundled `serve-worker.js`. */
   readonly workerScript?: string;
 }
@@ -105,8 +120,16 @@ export interface JobServerCounters {
   exited: number;
   /** Children that exited without being asked to (crashes, kills). */
   crashed: number;
-  /** Workers purged by the queue (silent, or unreachable), and killed if still running. */
+  /** Our workers purged (silent, unreachable, never ready, past the handler timeout), and killed if still running. */
   purged: number;
+  /** Of those, killed for running one request past `handlerTimeout`. */
+  timedOut: number;
+  /** Requests given up as poison: every one of their `maxRedeliveries + 1` deliveries cost a worker (dropped, see the README). */
+  poisoned: number;
+  /** Backend peers refused: not one of our children (never forked by us), so never given a request. */
+  rejected: number;
+  /** SIGTTIN/SIGTTOU (addWorker/removeWorker) refused at `maxWorkers`/`minWorkers`. */
+  refused: number;
   /** Scaling decisions that added / removed a worker (signals included). */
   scaledUp: number;
   /** ... and removed one. */
@@ -121,10 +144,14 @@ export interface JobServerStatus {
   workers: number;
   /** Live workers that sent READY. */
   ready: number;
-  /** The current floor of the pool. */
+  /** The current floor of the pool (SIGTTIN raises it, never past `bounds.maxWorkers`). */
   minWorkers: number;
-  /** The current ceiling of the pool. */
+  /** The current ceiling of the pool (SIGTTOU lowers it, never below `bounds.minWorkers`). */
   maxWorkers: number;
+  /** The configured `minWorkers`/`maxWorkers`, which no signal crosses. */
+  bounds: { minWorkers: number; maxWorkers: number };
+  /** The handler timeout the parent enforces, ms (0 = none). */
+  handlerTimeout: number;
   /** Requests waiting for a worker. */
   pending: number;
   /** Workers idle at the queue. */
@@ -154,6 +181,10 @@ export interface JobServerEvents {
   "worker:purged": [{ id: string; pid: number | undefined; reason: string }];
   /** A worker was asked to finish its request and leave (SIGTTOU, SIGHUP, idle, shutdown). */
   "worker:retiring": [{ id: string; pid: number | undefined; reason: string }];
+  /** A signal (SIGTTIN/SIGTTOU) was refused: the pool is at the configured `limit`. */
+  "pool:refused": [{ direction: "up" | "down"; reason: string; workers: number; limit: number }];
+  /** A request cost a worker on each of its `deliveries`: dropped as poison (its client hears nothing). */
+  "request:poisoned": [{ client: Buffer; deliveries: number }];
   /** The pool grew or shrank by one (a signal or a scaling decision). */
   "pool:scaled": [{ direction: "up" | "down"; reason: string; workers: number }];
   /** A rolling restart (SIGHUP) began. */
@@ -172,6 +203,27 @@ interface Child {
   exited: Promise<void>;
   /** Kills the child if it does not become ready in time, or does not leave in time when retiring. */
   killTimer?: { cancel(): void };
+  /** We killed it (purged): its exit is no crash loop, replace it at once. */
+  killed?: boolean;
+}
+
+/**
+ * The job server's queue: a 6/PPP queue that takes only our children as workers. A backend
+ * peer whose routing id is not a child's (all are random uuids) is refused before the queue
+ * parses what it says: counted (`worker:rejected`), never given a request, never forwarded.
+ */
+class JobQueue extends ParanoidPirateQueue {
+  constructor(
+    options: ParanoidPirateQueueOptions,
+    private readonly isChild: (id: Buffer) => boolean,
+  ) {
+    super(options);
+  }
+
+  protected override onBackend(frames: Buffer[]): void {
+    if (this.isChild(frames[0]!)) return super.onBackend(frames);
+    this.engine.reject(frames[0]!, "not a worker of this server");
+  }
 }
 
 const DEFAULT_WORKER_SCRIPT = fileURLToPath(new URL("./serve-worker.js", import.meta.url));
@@ -205,7 +257,9 @@ function jobServerConfig(options: JobServerOptions) {
     maxPending: optional("maxPending", () => intOption(owner, o, "maxPending", 1, 1)),
     pendingOverflow: optional("pendingOverflow", () => enumOption<JobServerPendingOverflow>(owner, o, "pendingOverflow", OVERFLOW_POLICIES, "drop-oldest")),
     maxRedeliveries: intOption(owner, o, "maxRedeliveries", JOB_MAX_REDELIVERIES, 0),
-    control: o.control === undefined ? undefined : endpointOption(owner, o, "control"),
+    handlerTimeout: intOption(owner, o, "handlerTimeout", JOB_HANDLER_TIMEOUT, 0),
+    controlRemote: boolOption(owner, o, "controlRemote", false),
+    control: o.control === undefined ? undefined : controlBindOption(owner, o, "control", boolOption(owner, o, "controlRemote", false)),
     workerScript: stringOption(owner, o, "workerScript", DEFAULT_WORKER_SCRIPT),
   };
 }
@@ -224,6 +278,8 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   readonly heartbeatInterval: number;
   /** 6/PPP liveness. */
   readonly heartbeatLiveness: number;
+  /** How long a worker may run one request before the parent kills it, ms (0 = for ever). */
+  readonly handlerTimeout: number;
   readonly #handler: string;
   readonly #workerScript: string;
   readonly #scaleInterval: number;
@@ -233,12 +289,13 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   readonly #drainTimeout: number;
   readonly #controlSpec: string | undefined;
   readonly #children = new Map<string, Child>();
-  /** Ids of workers that exited after being retired, until the queue forgets them. */
-  readonly #retired = new Set<string>();
-  readonly #counters: JobServerCounters = { started: 0, exited: 0, crashed: 0, purged: 0, scaledUp: 0, scaledDown: 0, restarts: 0 };
+  /** Ids of workers that exited (true: after being retired), until the queue forgets them. */
+  readonly #gone = new Map<string, boolean>();
+  readonly #counters: JobServerCounters = { started: 0, exited: 0, crashed: 0, purged: 0, timedOut: 0, poisoned: 0, rejected: 0, refused: 0, scaledUp: 0, scaledDown: 0, restarts: 0 };
+  /** The configured bounds: no signal moves the pool past them. */
+  readonly #bounds: { minWorkers: number; maxWorkers: number };
   #min: number;
   #max: number;
-  #seq = 0;
   #lastBusy = 0;
   #crashStreak = 0;
   #respawnAt = 0;
@@ -254,6 +311,8 @@ export class JobServer extends Lifecycle<JobServerEvents> {
     this.#handler = c.handler;
     this.#min = c.minWorkers;
     this.#max = c.maxWorkers;
+    this.#bounds = { minWorkers: c.minWorkers, maxWorkers: c.maxWorkers };
+    this.handlerTimeout = c.handlerTimeout;
     this.heartbeatInterval = c.heartbeatInterval;
     this.heartbeatLiveness = c.heartbeatLiveness;
     this.#scaleInterval = c.scaleInterval;
@@ -264,7 +323,7 @@ export class JobServer extends Lifecycle<JobServerEvents> {
     this.#controlSpec = c.control;
     this.#workerScript = c.workerScript;
     // Opens nothing: the queue binds in start().
-    this.queue = new ParanoidPirateQueue({
+    this.queue = new JobQueue({
       frontend: c.frontend,
       backend: c.backend,
       heartbeatInterval: this.heartbeatInterval,
@@ -273,11 +332,19 @@ export class JobServer extends Lifecycle<JobServerEvents> {
       ...(c.maxPending === undefined ? {} : { maxPending: c.maxPending }),
       ...(c.pendingOverflow === undefined ? {} : { pendingOverflow: c.pendingOverflow }),
       maxRedeliveries: c.maxRedeliveries,
+      busyTimeout: c.handlerTimeout,
       reactor: this.reactor,
-    });
+    }, (id) => this.#children.has(idKey(id)));
     this.queue.on("worker:ready", ({ id }) => this.#onReady(id));
     this.queue.on("worker:expired", ({ id, silentMs, busy }) => this.#onPurged(id, `silent for ${silentMs} ms${busy ? " while busy" : ""}`));
-    this.queue.on("worker:disconnected", ({ id, reason }) => this.#onPurged(id, reason));
+    this.queue.on("worker:disconnected", ({ id, reason }) => this.#onPurged(id, reason === "busy-timeout" ? `handler ran past ${this.handlerTimeout} ms` : reason, reason === "busy-timeout"));
+    // A peer the queue refused that is none of our children (a command before READY from a child is its own business).
+    this.queue.on("worker:rejected", ({ id }) => void (this.#children.has(idKey(id)) || this.#gone.has(idKey(id)) || this.#counters.rejected++));
+    this.queue.on("request:dropped", ({ client, reason }) => {
+      if (reason !== "redeliveries") return;
+      this.#counters.poisoned++;
+      this.emit("request:poisoned", { client, deliveries: c.maxRedeliveries + 1 });
+    });
   }
 
   /** Lowest and highest pool size (signals move them when they push past them). */
@@ -307,6 +374,8 @@ export class JobServer extends Lifecycle<JobServerEvents> {
       ready: children.filter((c) => c.state === "ready").length,
       minWorkers: this.#min,
       maxWorkers: this.#max,
+      bounds: { ...this.#bounds },
+      handlerTimeout: this.handlerTimeout,
       pending: q.pending,
       idle: q.idle,
       draining: this.#draining,
@@ -318,30 +387,34 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   }
 
   /**
-   * SIGTTIN: one more worker, now. The signal is authoritative: the limits move so that
-   * scaling keeps the new size as a floor (`minWorkers`, and `maxWorkers` if needed).
-   * Ignored unless running.
+   * SIGTTIN: one more worker, now. The signal is authoritative within the configured bounds:
+   * scaling keeps the new size as a floor (`minWorkers`, and `maxWorkers` if needed). At the
+   * configured `maxWorkers` it is refused (`pool:refused`, counted in `refused`): no number
+   * of signals forks past it. False when refused or not running.
    */
-  addWorker(reason = "SIGTTIN"): void {
-    if (this.state !== "running") return;
+  addWorker(reason = "SIGTTIN"): boolean {
+    if (this.state !== "running") return false;
     const n = this.workers + 1;
+    if (n > this.#bounds.maxWorkers) return this.#refuse("up", reason, this.#bounds.maxWorkers);
     this.#min = Math.max(this.#min, n);
     this.#max = Math.max(this.#max, n);
     this.#counters.scaledUp++;
     this.#spawn(reason);
     this.emit("pool:scaled", { direction: "up", reason, workers: this.workers });
+    return true;
   }
 
   /**
    * SIGTTOU: one worker fewer, now (it finishes its request first). The new size becomes the
-   * ceiling (`maxWorkers`, and `minWorkers` if needed). False when there is no worker or the
-   * server is not running.
+   * ceiling (`maxWorkers`, and `minWorkers` if needed); at the configured `minWorkers` it is
+   * refused (`pool:refused`). False when refused, when there is no worker, or not running.
    */
   removeWorker(reason = "SIGTTOU"): boolean {
     if (this.state !== "running") return false;
+    const n = this.workers - 1;
+    if (n < this.#bounds.minWorkers) return this.#refuse("down", reason, this.#bounds.minWorkers);
     const victim = this.#pickVictim();
     if (!victim) return false;
-    const n = this.workers - 1;
     this.#min = Math.min(this.#min, n);
     this.#max = Math.max(1, Math.min(this.#max, n));
     this.#counters.scaledDown++;
@@ -418,6 +491,12 @@ export class JobServer extends Lifecycle<JobServerEvents> {
     await this.queue.close();
   }
 
+  #refuse(direction: "up" | "down", reason: string, limit: number): false {
+    this.#counters.refused++;
+    this.emit("pool:refused", { direction, reason, workers: this.workers, limit });
+    return false;
+  }
+
   /** A timer on the reactor, or (once the reactor is closing, its timers inert) a Node timer. */
   #after(ms: number, fn: () => void): { cancel(): void } {
     if (!this.reactor.closed) return this.reactor.after(ms, fn);
@@ -426,7 +505,8 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   }
 
   #spawn(reason: string): Child {
-    const id = `w${++this.#seq}-${process.pid}`;
+    // Unguessable: a backend peer can neither take over a worker's id nor pass for a child.
+    const id = uuidv4();
     const config: ServeWorkerConfig = {
       id,
       endpoint: this.queue.endpoints.backend[0]!,
@@ -455,6 +535,7 @@ export class JobServer extends Lifecycle<JobServerEvents> {
       if (child.state !== "starting") return;
       this.emit("worker:purged", { id, pid: proc.pid, reason: `not ready after ${this.#startTimeout} ms` });
       this.#counters.purged++;
+      child.killed = true;
       proc.kill("SIGKILL");
     });
     this.#children.set(id, child);
@@ -485,16 +566,25 @@ export class JobServer extends Lifecycle<JobServerEvents> {
     this.emit("worker:ready", { id: child.id, pid: child.proc.pid });
   }
 
-  #onPurged(routingId: Buffer, reason: string): void {
+  /** The queue gave up on worker `routingId` (only our children are workers there). */
+  #onPurged(routingId: Buffer, reason: string, timedOut = false): void {
     const key = idKey(routingId);
-    // A worker we retired is forgotten by the queue once it has gone: expected, not a purge.
-    if (this.#retired.delete(key)) return;
     const child = this.#children.get(key);
-    if (child?.state === "retiring") return;
+    if (child === undefined) {
+      // Gone already: a worker we retired is forgotten by the queue once it has left (expected);
+      // a crashed one is purged.
+      const retired = this.#gone.get(key);
+      this.#gone.delete(key);
+      if (retired !== false) return;
+    } else if (child.state === "retiring" && !timedOut) return;
     this.#counters.purged++;
-    this.emit("worker:purged", { id: idKey(routingId), pid: child?.proc.pid, reason });
-    // A child the queue gave up on is hung or cut off: kill it, the exit handler replaces it.
-    child?.proc.kill("SIGKILL");
+    if (timedOut) this.#counters.timedOut++;
+    this.emit("worker:purged", { id: key, pid: child?.proc.pid, reason });
+    if (!child) return;
+    // Hung (its handler overran, or it went silent: an event loop that blocks) or cut off:
+    // kill it; the exit handler replaces it at once.
+    child.killed = true;
+    child.proc.kill("SIGKILL");
   }
 
   #retire(child: Child, reason: string): void {
@@ -512,19 +602,18 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   #onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
     child.killTimer?.cancel();
     this.#children.delete(child.id);
-    if (child.state === "retiring") {
-      this.#retired.add(child.id);
-      // Bounded: the queue forgets a gone worker within one heartbeat or liveness period.
-      if (this.#retired.size > 1000) this.#retired.delete(this.#retired.values().next().value!);
-    }
+    const expected = child.state === "retiring" && !child.killed;
+    this.#gone.set(child.id, expected);
+    // Bounded: the queue forgets a gone worker within one heartbeat or liveness period.
+    if (this.#gone.size > 1000) this.#gone.delete(this.#gone.keys().next().value!);
     this.#counters.exited++;
-    const expected = child.state === "retiring";
     this.emit("worker:exited", { id: child.id, pid: child.proc.pid, code, signal, expected });
-    if (expected || this.closed) return;
+    if (child.state === "retiring" || this.closed) return;
     this.#counters.crashed++;
-    // A child that dies young is crash-looping: replace it with a growing delay (100 ms -> 5 s).
+    // A child that dies young on its own is crash-looping: replace it with a growing delay
+    // (100 ms -> 5 s). One we killed (purged: hung, silent) is replaced at once.
     const now = this.reactor.clock.now();
-    this.#crashStreak = now - child.started < 2000 ? this.#crashStreak + 1 : 0;
+    this.#crashStreak = child.killed ? 0 : now - child.started < 2000 ? this.#crashStreak + 1 : 0;
     this.#respawnAt = now + (this.#crashStreak === 0 ? 0 : Math.min(5000, 100 * 2 ** (this.#crashStreak - 1)));
     if (this.#respawnAt <= now) this.#spawn("replace crashed worker");
     // else the scaling tick refills the pool once #respawnAt has passed
