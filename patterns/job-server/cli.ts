@@ -5,7 +5,7 @@
 import { EXIT, UsageError, aborted, intArg, listArg, strArg, type CliCommand } from "../../src/cli/cli.js";
 import { requestStatus } from "./control.js";
 import { FLAGS, FlagGroup } from "../../src/cli/flags.js";
-import { JOB_HANDLER_TIMEOUT, JOB_MAX_REDELIVERIES, JobServer, type JobServerOptions, type JobServerStatus } from "./server.js";
+import { JOB_HANDLER_TIMEOUT, JOB_MAX_REDELIVERIES, JOB_QUARANTINE_TIMEOUT, JobServer, type JobServerOptions, type JobServerStatus } from "./server.js";
 
 /**
  * The queue's flags. A rolling restart retires every worker in turn, so a request may see
@@ -36,6 +36,8 @@ Options:
   --idle-timeout MS         shrink by one after the pool was idle this long (default 10000)
   --scale-interval MS       how often the pool size is reconsidered (default 500)
 ${JOB_FLAGS.help(28)}
+  --quarantine-timeout MS   refuse a poison request's content for this long, 0 = never
+                            (default ${JOB_QUARANTINE_TIMEOUT})
   --drain-timeout MS        on SIGTERM, how long to wait for requests in hand (default 10000)
   --control EP              bind a control endpoint that answers STATUS (zpatterns status):
                             loopback tcp://, ipc:// or inproc:// only, unless --control-remote
@@ -63,6 +65,7 @@ const serveCommand: CliCommand = {
     "idle-timeout": { type: "string" },
     "scale-interval": { type: "string" },
     ...JOB_FLAGS.options,
+    "quarantine-timeout": { type: "string" },
     "drain-timeout": { type: "string" },
     control: { type: "string" },
     "control-remote": { type: "boolean" },
@@ -84,6 +87,7 @@ const serveCommand: CliCommand = {
       idleTimeout: intArg(values, "idle-timeout", 10_000, 1),
       scaleInterval: intArg(values, "scale-interval", 500, 1),
       ...(JOB_FLAGS.read(values) as Pick<JobServerOptions, "heartbeatInterval" | "heartbeatLiveness" | "maxPending" | "pendingOverflow" | "pendingTimeout" | "maxRedeliveries" | "handlerTimeout">),
+      quarantineTimeout: intArg(values, "quarantine-timeout", JOB_QUARANTINE_TIMEOUT, 0),
       drainTimeout: intArg(values, "drain-timeout", 10_000, 0),
       control: strArg(values, "control"),
       controlRemote: values["control-remote"] === true,
@@ -133,7 +137,7 @@ function statusText(s: JobServerStatus): string {
     `workers ${s.workers} (ready ${s.ready}, min ${s.minWorkers}, max ${s.maxWorkers})${s.draining ? ", draining" : ""}`,
     `queue: pending ${s.pending}, idle ${s.idle}, requests ${s.queue.requests}, replies ${s.queue.replies}, redelivered ${s.queue.redelivered}, dropped ${s.queue.dropped}`,
     `workers started ${s.counters.started}, exited ${s.counters.exited}, crashed ${s.counters.crashed}, purged ${s.counters.purged} (timed out ${s.counters.timedOut}), scaled up ${s.counters.scaledUp}, down ${s.counters.scaledDown}, refused ${s.counters.refused}, restarts ${s.counters.restarts}`,
-    `requests poisoned ${s.counters.poisoned}; backend peers rejected (not our workers) ${s.counters.rejected}; handler timeout ${s.handlerTimeout} ms`,
+    `requests poisoned ${s.counters.poisoned}, refused as quarantined ${s.counters.quarantined}; backend peers rejected (not our workers) ${s.counters.rejected}; handler timeout ${s.handlerTimeout} ms`,
     ...rows,
   ].join("\n");
 }

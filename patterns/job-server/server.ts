@@ -10,6 +10,7 @@
  * @module
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { v4 as uuidv4 } from "uuid";
 import { ParanoidPirateQueue, type ParanoidPirateQueueOptions, type ParanoidPirateQueueStats } from "../paranoid-pirate/index.js";
@@ -27,6 +28,7 @@ import {
   requiredOption,
   stringOption,
   type CloseCause,
+  type DispatchTransport,
   type LifecycleOptions,
 } from "../../src/index.js";
 import { ControlServer, controlBindOption } from "./control.js";
@@ -44,6 +46,12 @@ export const JOB_MAX_REDELIVERIES = 10;
  * Finite, unlike the workers' 0: one hung handler per worker would stop the server for good.
  */
 export const JOB_HANDLER_TIMEOUT = 30_000;
+
+/** How long a poison request's content stays quarantined, ms: a client's resends of it are refused meanwhile. */
+export const JOB_QUARANTINE_TIMEOUT = 600_000;
+
+/** Poison contents quarantined at most (the oldest leaves first). */
+export const JOB_QUARANTINE_LIMIT = 1000;
 
 /** Options of {@link JobServer}. */
 export interface JobServerOptions extends LifecycleOptions {
@@ -87,6 +95,12 @@ export interface JobServerOptions extends LifecycleOptions {
    * replaced, and its request redelivered per `maxRedeliveries`. Default 30000.
    */
   readonly handlerTimeout?: number;
+  /**
+   * How long the content of a poison request stays quarantined, ms (0 = not at all): a
+   * request with the same content frames is refused at once (`request:quarantined`, counted
+   * in `quarantined`) instead of costing more workers. At most 1000 contents. Default 600000.
+   */
+  readonly quarantineTimeout?: number;
   /** How long `close()` waits for waiting and running requests before stopping the workers, ms. Default 10000. */
   readonly drainTimeout?: number;
   /** Control endpoint (ROUTER answering `STATUS`): loopback `tcp://`, `ipc://` or `inproc://` unless `controlRemote`. Default: none. */
@@ -126,6 +140,8 @@ export interface JobServerCounters {
   timedOut: number;
   /** Requests given up as poison: every one of their `maxRedeliveries + 1` deliveries cost a worker (dropped, see the README). */
   poisoned: number;
+  /** Requests refused because their content is quarantined as poison (dropped: the client hears nothing). */
+  quarantined: number;
   /** Backend peers refused: not one of our children (never forked by us), so never given a request. */
   rejected: number;
   /** SIGTTIN/SIGTTOU (addWorker/removeWorker) refused at `maxWorkers`/`minWorkers`. */
@@ -183,8 +199,10 @@ export interface JobServerEvents {
   "worker:retiring": [{ id: string; pid: number | undefined; reason: string }];
   /** A signal (SIGTTIN/SIGTTOU) was refused: the pool is at the configured `limit`. */
   "pool:refused": [{ direction: "up" | "down"; reason: string; workers: number; limit: number }];
-  /** A request cost a worker on each of its `deliveries`: dropped as poison (its client hears nothing). */
+  /** A request cost a worker on each of its `deliveries`: dropped as poison (its client hears nothing), its content quarantined. */
   "request:poisoned": [{ client: Buffer; deliveries: number }];
+  /** A request whose content is quarantined as poison was refused (dropped unanswered, never delivered). */
+  "request:quarantined": [{ client: Buffer }];
   /** The pool grew or shrank by one (a signal or a scaling decision). */
   "pool:scaled": [{ direction: "up" | "down"; reason: string; workers: number }];
   /** A rolling restart (SIGHUP) began. */
@@ -207,17 +225,85 @@ interface Child {
   killed?: boolean;
 }
 
+/** The content frames of a client request (after the envelope's empty delimiter), hashed. */
+function contentDigest(frames: readonly Buffer[]): string {
+  const hash = createHash("sha256");
+  let i = frames.findIndex((f, at) => at > 0 && f.length === 0) + 1;
+  for (; i < frames.length; i++) hash.update(String(frames[i]!.length)).update(":").update(frames[i]!);
+  return hash.digest("hex");
+}
+
 /**
- * The job server's queue: a 6/PPP queue that takes only our children as workers. A backend
- * peer whose routing id is not a child's (all are random uuids) is refused before the queue
- * parses what it says: counted (`worker:rejected`), never given a request, never forwarded.
+ * The job server's queue: a 6/PPP queue that
+ * - takes only our children as workers: a backend peer whose routing id is not a child's
+ *   (all are random uuids) is refused before the queue parses what it says: counted
+ *   (`worker:rejected`), never given a request, never forwarded;
+ * - quarantines the content of a poison request (dropped for redeliveries: it cost a
+ *   worker every time) for `quarantineTimeout` ms: the same content is refused at once.
  */
 class JobQueue extends ParanoidPirateQueue {
+  /** The request each worker was last given (one entry per worker), to know a poison's content. */
+  readonly #held = new Map<string, Buffer[]>();
+  /** Digest of a poison's content -> clock time it leaves the quarantine; insertion order = age. */
+  readonly #quarantine = new Map<string, number>();
+  /** The request of the worker just lost (the engine's drop that may follow names only its client). */
+  #lost: Buffer[] | undefined;
+
   constructor(
     options: ParanoidPirateQueueOptions,
     private readonly isChild: (id: Buffer) => boolean,
+    private readonly quarantineTimeout: number,
+    private readonly onQuarantined: (client: Buffer) => void,
   ) {
     super(options);
+    const lost = ({ id, busy }: { id: Buffer; busy: boolean }) => {
+      const key = idKey(id);
+      this.#lost = busy ? this.#held.get(key) : undefined;
+      this.#held.delete(key);
+    };
+    this.on("worker:expired", lost);
+    this.on("worker:disconnected", lost);
+    // A busy worker's READY again gives its request back too.
+    this.on("worker:ready", ({ id, again }) => void (again && (this.#lost = this.#held.get(idKey(id)))));
+    this.on("request:dropped", ({ client, reason }) => {
+      const frames = this.#lost;
+      this.#lost = undefined;
+      if (reason !== "redeliveries" || this.quarantineTimeout === 0 || frames === undefined || !frames[0]!.equals(client)) return;
+      if (this.#quarantine.size >= JOB_QUARANTINE_LIMIT) this.#quarantine.delete(this.#quarantine.keys().next().value!);
+      this.#quarantine.set(contentDigest(frames), this.reactor.clock.now() + this.quarantineTimeout);
+    });
+  }
+
+  /** Contents quarantined now. */
+  get quarantineSize(): number {
+    return this.#quarantine.size;
+  }
+
+  protected override transport(): DispatchTransport<Buffer[], undefined> {
+    const wire = super.transport();
+    return {
+      ...wire,
+      deliver: (worker, frames, client) => {
+        this.#held.set(idKey(worker.id), frames);
+        wire.deliver(worker, frames, client);
+      },
+    };
+  }
+
+  // (ParanoidPirateQueue's admit() declares no parameter; the broker passes the request.)
+  protected override admit(...request: Buffer[][]): boolean {
+    if (!super.admit()) return false;
+    const frames = request[0]!;
+    if (this.#quarantine.size === 0) return true;
+    const key = contentDigest(frames);
+    const until = this.#quarantine.get(key);
+    if (until === undefined) return true;
+    if (until <= this.reactor.clock.now()) {
+      this.#quarantine.delete(key);
+      return true;
+    }
+    this.onQuarantined(frames[0]!);
+    return false;
   }
 
   protected override onBackend(frames: Buffer[]): void {
@@ -258,6 +344,7 @@ function jobServerConfig(options: JobServerOptions) {
     pendingOverflow: optional("pendingOverflow", () => enumOption<JobServerPendingOverflow>(owner, o, "pendingOverflow", OVERFLOW_POLICIES, "drop-oldest")),
     maxRedeliveries: intOption(owner, o, "maxRedeliveries", JOB_MAX_REDELIVERIES, 0),
     handlerTimeout: intOption(owner, o, "handlerTimeout", JOB_HANDLER_TIMEOUT, 0),
+    quarantineTimeout: intOption(owner, o, "quarantineTimeout", JOB_QUARANTINE_TIMEOUT, 0),
     controlRemote: boolOption(owner, o, "controlRemote", false),
     control: o.control === undefined ? undefined : controlBindOption(owner, o, "control", boolOption(owner, o, "controlRemote", false)),
     workerScript: stringOption(owner, o, "workerScript", DEFAULT_WORKER_SCRIPT),
@@ -291,7 +378,7 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   readonly #children = new Map<string, Child>();
   /** Ids of workers that exited (true: after being retired), until the queue forgets them. */
   readonly #gone = new Map<string, boolean>();
-  readonly #counters: JobServerCounters = { started: 0, exited: 0, crashed: 0, purged: 0, timedOut: 0, poisoned: 0, rejected: 0, refused: 0, scaledUp: 0, scaledDown: 0, restarts: 0 };
+  readonly #counters: JobServerCounters = { started: 0, exited: 0, crashed: 0, purged: 0, timedOut: 0, poisoned: 0, quarantined: 0, rejected: 0, refused: 0, scaledUp: 0, scaledDown: 0, restarts: 0 };
   /** The configured bounds: no signal moves the pool past them. */
   readonly #bounds: { minWorkers: number; maxWorkers: number };
   #min: number;
@@ -334,7 +421,10 @@ export class JobServer extends Lifecycle<JobServerEvents> {
       maxRedeliveries: c.maxRedeliveries,
       busyTimeout: c.handlerTimeout,
       reactor: this.reactor,
-    }, (id) => this.#children.has(idKey(id)));
+    }, (id) => this.#children.has(idKey(id)), c.quarantineTimeout, (client) => {
+      this.#counters.quarantined++;
+      this.emit("request:quarantined", { client });
+    });
     this.queue.on("worker:ready", ({ id }) => this.#onReady(id));
     this.queue.on("worker:expired", ({ id, silentMs, busy }) => this.#onPurged(id, `silent for ${silentMs} ms${busy ? " while busy" : ""}`));
     this.queue.on("worker:disconnected", ({ id, reason }) => this.#onPurged(id, reason === "busy-timeout" ? `handler ran past ${this.handlerTimeout} ms` : reason, reason === "busy-timeout"));

@@ -85,14 +85,55 @@ describe("zpatterns serve limits", () => {
       await logged(server, /exited \(pid \d+, SIGKILL\) unexpectedly/, 3);
       await logged(server, /dropped as poison: it cost a worker on each of its 3 deliveries/, 1);
       expect(await load(frontend, 4, 10)).toBe(40);
+      // Sent again (a retrying client): refused at once, no worker lost; other content is served.
+      const again = await fireAndForget(frontend, "block");
+      await waitFor(async () => (await status(control)).counters.quarantined === 1, { timeout: 10_000, what: "the resend refused" });
+      again.close();
+      expect(await load(frontend, 2, 5)).toBe(10);
       const after = await status(control);
-      expect(after.counters.poisoned).toBe(1);
-      expect(after.counters.timedOut).toBe(3);
+      expect(after.counters).toMatchObject({ poisoned: 1, quarantined: 1, timedOut: 3 });
+      expect(after.queue.dispatched).toBe(3 + 40 + 10);
+      expect(after.queue.refused).toBe(1);
     } finally {
       poison.close();
     }
     server.kill("SIGTERM");
     expect(await server.exited).toBe(0);
+  }, 90_000);
+
+  it("a poison's quarantine ends after --quarantine-timeout; with 0 nothing is quarantined", async () => {
+    const opened: zmq.Dealer[] = [];
+    const send = async (frontend: string) => void opened.push(await fireAndForget(frontend, "block"));
+    try {
+      const off = await startServe(["--min-workers", "1", "--handler-timeout", "200", "--max-redeliveries", "0", "--quarantine-timeout", "0"]);
+      await waitFor(async () => (await status(off.control)).ready === 1, { timeout: 20_000, what: "a ready worker" });
+      await send(off.frontend);
+      await waitFor(async () => (await status(off.control)).counters.poisoned === 1, { timeout: 20_000, what: "the first poison" });
+      await send(off.frontend);
+      await waitFor(async () => (await status(off.control)).counters.poisoned === 2, { timeout: 20_000, what: "the resend delivered, and poison again" });
+      expect((await status(off.control)).counters).toMatchObject({ quarantined: 0, timedOut: 2 });
+      off.server.kill("SIGTERM");
+      expect(await off.server.exited).toBe(0);
+
+      const on = await startServe(["--min-workers", "1", "--handler-timeout", "200", "--max-redeliveries", "0", "--quarantine-timeout", "1000"]);
+      await waitFor(async () => (await status(on.control)).ready === 1, { timeout: 20_000, what: "a ready worker" });
+      await send(on.frontend);
+      await waitFor(async () => (await status(on.control)).counters.poisoned === 1, { timeout: 20_000, what: "the first poison" });
+      // Resent until the quarantine has ended and it costs a worker again.
+      await waitFor(async () => {
+        const st = await status(on.control);
+        if (st.counters.poisoned === 2) return st;
+        await send(on.frontend);
+        return false;
+      }, { timeout: 30_000, every: 100, what: "the quarantine over" });
+      const s = await status(on.control);
+      expect(s.counters.quarantined).toBeGreaterThanOrEqual(1);
+      expect(s.counters.timedOut).toBe(2);
+      on.server.kill("SIGTERM");
+      expect(await on.server.exited).toBe(0);
+    } finally {
+      for (const d of opened) d.close();
+    }
   }, 90_000);
 
   it("100 SIGTTIN never fork past --max-workers, 100 SIGTTOU never retire below --min-workers", async () => {
