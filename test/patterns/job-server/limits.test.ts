@@ -9,7 +9,7 @@ import * as zmq from "zeromq";
 import { uniqAddress } from "../../helpers/addresses.js";
 import { killAll, startPython, type Child } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
-import { reqClient, startServe, status } from "./serve.js";
+import { reqClient, startServe, status, statusWhen } from "./serve.js";
 
 afterEach(killAll);
 
@@ -40,19 +40,13 @@ async function load(frontend: string, clients: number, each: number): Promise<nu
 describe("zpatterns serve limits", () => {
   it("4 handlers that never settle (= --max-workers) do not stop the server: the next 200 requests are all answered", async () => {
     const { server, frontend, control } = await startServe(["--min-workers", "4", "--max-workers", "4", "--handler-timeout", "400", "--max-redeliveries", "1", "--pending-timeout", "0"]);
-    await waitFor(async () => (await status(control)).ready === 4, { timeout: 20_000, what: "4 ready workers" });
+    await statusWhen(control, (st) => st.ready === 4, "4 ready workers", 20_000);
     const hung = await Promise.all(Array.from({ length: 4 }, (_, i) => fireAndForget(frontend, `hang:${i}`)));
     try {
       // Every worker holds a request that never settles, and keeps heartbeating.
-      await waitFor(async () => {
-        const s = await status(control);
-        return s.queue.dispatched >= 4 && s.idle === 0;
-      }, { timeout: 10_000, what: "all 4 workers hung" });
+      await statusWhen(control, (s) => s.queue.dispatched >= 4 && s.idle === 0, "all 4 workers hung");
       expect(await load(frontend, 10, 20)).toBe(200);
-      const s = await waitFor(async () => {
-        const st = await status(control);
-        return st.counters.poisoned === 4 && st;
-      }, { timeout: 20_000, what: "the 4 hung requests given up" });
+      const s = await statusWhen(control, (st) => st.counters.poisoned === 4, "the 4 hung requests given up");
       // Each hung request cost a worker on both its deliveries (1 + --max-redeliveries 1).
       expect(s.counters.timedOut).toBe(8);
       expect(s.counters.purged).toBe(8);
@@ -71,13 +65,10 @@ describe("zpatterns serve limits", () => {
   it("a handler that blocks its event loop is killed by the parent; after N kills the request is poison and later requests are answered", async () => {
     // Heartbeat expiry would take 3 s: the 300 ms handler timeout is what kills.
     const { server, frontend, control } = await startServe(["--min-workers", "2", "--max-workers", "2", "--heartbeat-interval", "1000", "--handler-timeout", "300", "--max-redeliveries", "2"]);
-    await waitFor(async () => (await status(control)).ready === 2, { timeout: 20_000, what: "2 ready workers" });
+    await statusWhen(control, (st) => st.ready === 2, "2 ready workers", 20_000);
     const poison = await fireAndForget(frontend, "block");
     try {
-      const s = await waitFor(async () => {
-        const st = await status(control);
-        return st.counters.poisoned === 1 && st;
-      }, { timeout: 30_000, what: "the blocking request quarantined" });
+      const s = await statusWhen(control, (st) => st.counters.poisoned === 1, "the blocking request quarantined", 30_000);
       expect(s.counters.timedOut).toBe(3);
       expect(s.queue.dispatched).toBe(3);
       expect(s.queue.redelivered).toBe(2);
@@ -87,7 +78,7 @@ describe("zpatterns serve limits", () => {
       expect(await load(frontend, 4, 10)).toBe(40);
       // Sent again (a retrying client): refused at once, no worker lost; other content is served.
       const again = await fireAndForget(frontend, "block");
-      await waitFor(async () => (await status(control)).counters.quarantined === 1, { timeout: 10_000, what: "the resend refused" });
+      await statusWhen(control, (st) => st.counters.quarantined === 1, "the resend refused", 10_000);
       again.close();
       expect(await load(frontend, 2, 5)).toBe(10);
       const after = await status(control);
@@ -106,19 +97,19 @@ describe("zpatterns serve limits", () => {
     const send = async (frontend: string) => void opened.push(await fireAndForget(frontend, "block"));
     try {
       const off = await startServe(["--min-workers", "1", "--handler-timeout", "200", "--max-redeliveries", "0", "--quarantine-timeout", "0"]);
-      await waitFor(async () => (await status(off.control)).ready === 1, { timeout: 20_000, what: "a ready worker" });
+      await statusWhen(off.control, (st) => st.ready === 1, "a ready worker", 20_000);
       await send(off.frontend);
-      await waitFor(async () => (await status(off.control)).counters.poisoned === 1, { timeout: 20_000, what: "the first poison" });
+      await statusWhen(off.control, (st) => st.counters.poisoned === 1, "the first poison", 20_000);
       await send(off.frontend);
-      await waitFor(async () => (await status(off.control)).counters.poisoned === 2, { timeout: 20_000, what: "the resend delivered, and poison again" });
+      await statusWhen(off.control, (st) => st.counters.poisoned === 2, "the resend delivered, and poison again", 20_000);
       expect((await status(off.control)).counters).toMatchObject({ quarantined: 0, timedOut: 2 });
       off.server.kill("SIGTERM");
       expect(await off.server.exited).toBe(0);
 
       const on = await startServe(["--min-workers", "1", "--handler-timeout", "200", "--max-redeliveries", "0", "--quarantine-timeout", "1000"]);
-      await waitFor(async () => (await status(on.control)).ready === 1, { timeout: 20_000, what: "a ready worker" });
+      await statusWhen(on.control, (st) => st.ready === 1, "a ready worker", 20_000);
       await send(on.frontend);
-      await waitFor(async () => (await status(on.control)).counters.poisoned === 1, { timeout: 20_000, what: "the first poison" });
+      await statusWhen(on.control, (st) => st.counters.poisoned === 1, "the first poison", 20_000);
       // Resent until the quarantine has ended and it costs a worker again.
       await waitFor(async () => {
         const st = await status(on.control);
@@ -139,7 +130,7 @@ describe("zpatterns serve limits", () => {
   it("100 SIGTTIN never fork past --max-workers, 100 SIGTTOU never retire below --min-workers", async () => {
     const { server, control } = await startServe(["--min-workers", "1", "--max-workers", "3"]);
     const pid = server.proc.pid!;
-    await waitFor(async () => (await status(control)).ready === 1, { timeout: 20_000, what: "1 ready worker" });
+    await statusWhen(control, (st) => st.ready === 1, "1 ready worker", 20_000);
     // One signal at a time, each waited for until handled (scaled or refused): the kernel
     // merges a signal sent while the same one is pending, and every one must count here.
     let handled = 0;
@@ -162,7 +153,7 @@ describe("zpatterns serve limits", () => {
     expect(s).toMatchObject({ minWorkers: 3, maxWorkers: 3, bounds: { minWorkers: 1, maxWorkers: 3 } });
 
     await send("SIGTTOU", 100);
-    await waitFor(async () => (await status(control)).children.length === 1, { timeout: 20_000, what: "the retired workers gone" });
+    await statusWhen(control, (st) => st.children.length === 1, "the retired workers gone", 20_000);
     s = await status(control);
     expect(s.workers).toBe(1);
     expect(s.counters).toMatchObject({ started: 3, scaledDown: 2, refused: 196 });
@@ -176,7 +167,7 @@ describe("zpatterns serve limits", () => {
   it("rogue backend peers get no request and no forged reply through; status counts them apart from purged workers", async () => {
     const backend = await uniqAddress("tcp");
     const { server, frontend, control } = await startServe(["--backend", backend, "--min-workers", "2", "--max-workers", "2"]);
-    await waitFor(async () => (await status(control)).ready === 2, { timeout: 20_000, what: "2 ready workers" });
+    await statusWhen(control, (st) => st.ready === 2, "2 ready workers", 20_000);
     let s = await status(control);
     for (const c of s.children) expect(c.id).toMatch(UUID);
     // The old scheme's guess (w1-<pid>), a random id, and a forger aiming at the victim client.
@@ -187,7 +178,7 @@ describe("zpatterns serve limits", () => {
       startPython("ppp_rogue.py", [backend, "-", Buffer.from(victim).toString("hex")]),
     ];
     await Promise.all(rogues.map((r) => r.waitLine(/^READY/)));
-    await waitFor(async () => (await status(control)).counters.rejected >= 3, { timeout: 10_000, what: "the rogues rejected" });
+    await statusWhen(control, (st) => st.counters.rejected >= 3, "the rogues rejected", 10_000);
     // Every answer is the victim's own request echoed by one of our workers (reqClient checks).
     const victimClient = reqClient(frontend, "victim", "job", { limit: 100, routingId: victim });
     expect(await load(frontend, 4, 25)).toBe(100);
@@ -202,10 +193,10 @@ describe("zpatterns serve limits", () => {
     // A worker of ours killed is purged; the rogues are not.
     const rejected = s.counters.rejected;
     process.kill(s.children[0]!.pid!, "SIGKILL");
-    await waitFor(async () => (await status(control)).counters.purged === 1, { timeout: 10_000, what: "the killed worker purged" });
+    await statusWhen(control, (st) => st.counters.purged === 1, "the killed worker purged", 10_000);
     s = await status(control);
     expect(s.counters.rejected).toBeGreaterThanOrEqual(rejected);
-    await waitFor(async () => (await status(control)).ready === 2, { timeout: 20_000, what: "the killed worker replaced" });
+    await statusWhen(control, (st) => st.ready === 2, "the killed worker replaced", 20_000);
     expect((await status(control)).counters.purged).toBe(1);
     for (const r of rogues) r.kill("SIGTERM");
     server.kill("SIGTERM");

@@ -7,6 +7,7 @@ import * as zmq from "zeromq";
 import { requestStatus, type JobServerStatus } from "../../../patterns/job-server/index.js";
 import { uniqAddress } from "../../helpers/addresses.js";
 import { startCli, type Child } from "../../helpers/process.js";
+import { waitFor } from "../../helpers/wait.js";
 
 /** The fixture handler: replies [pid, ...request]; "sleep:MS", "hang", "block" requests. */
 export const HANDLER = "test/patterns/job-server/fixtures/handler-job.mjs";
@@ -58,4 +59,12 @@ export function reqClient(frontend: string, name: string, body = "job", options:
       return sent;
     },
   };
+}
+
+/** Poll the status until `check` holds; resolves with that status. */
+export function statusWhen(control: string, check: (s: JobServerStatus) => boolean, what: string, timeout = 20_000): Promise<JobServerStatus> {
+  return waitFor(async () => {
+    const s = await status(control);
+    return check(s) && s;
+  }, { timeout, what });
 }
