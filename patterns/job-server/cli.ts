@@ -18,7 +18,7 @@ const JOB_FLAGS = new FlagGroup([
   FLAGS.maxPending,
   FLAGS.pendingOverflow,
   FLAGS.pendingTimeout,
-  { ...FLAGS.maxRedeliveries, def: JOB_MAX_REDELIVERIES, text: "redeliveries of a request whose worker died or overran the handler timeout; one that costs a worker every time is dropped as poison (default {default})" },
+  { ...FLAGS.maxRedeliveries, def: JOB_MAX_REDELIVERIES, text: "redeliveries of a request whose worker died or timed out; then it is poison (default {default})" },
   { ...FLAGS.handlerTimeout, def: JOB_HANDLER_TIMEOUT, text: "kill and replace a worker whose handler runs longer, 0 = never (default {default})" },
 ]);
 
