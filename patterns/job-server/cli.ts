@@ -137,7 +137,7 @@ function statusText(s: JobServerStatus): string {
     `workers ${s.workers} (ready ${s.ready}, min ${s.minWorkers}, max ${s.maxWorkers})${s.draining ? ", draining" : ""}`,
     `queue: pending ${s.pending}, idle ${s.idle}, requests ${s.queue.requests}, replies ${s.queue.replies}, redelivered ${s.queue.redelivered}, dropped ${s.queue.dropped}`,
     `workers started ${s.counters.started}, exited ${s.counters.exited}, crashed ${s.counters.crashed}, purged ${s.counters.purged} (timed out ${s.counters.timedOut}), scaled up ${s.counters.scaledUp}, down ${s.counters.scaledDown}, refused ${s.counters.refused}, restarts ${s.counters.restarts}`,
-    `requests poisoned ${s.counters.poisoned}, refused as quarantined ${s.counters.quarantined}; backend peers rejected (not our workers) ${s.counters.rejected}; handler timeout ${s.handlerTimeout} ms`,
+    `requests poisoned ${s.counters.poisoned}, refused as quarantined ${s.counters.quarantined}; backend peers rejected (not our workers) ${s.counters.rejected} (${s.counters.rejectedMessages} messages); handler timeout ${s.handlerTimeout} ms`,
     ...rows,
   ].join("\n");
 }

@@ -142,8 +142,10 @@ export interface JobServerCounters {
   poisoned: number;
   /** Requests refused because their content is quarantined as poison (dropped: the client hears nothing). */
   quarantined: number;
-  /** Backend peers refused: not one of our children (never forked by us), so never given a request. */
+  /** Backend peers refused: not one of our children (never forked by us), so never given a request (each id counted once among the last 1000). */
   rejected: number;
+  /** Messages from those peers, all refused unread. */
+  rejectedMessages: number;
   /** SIGTTIN/SIGTTOU (addWorker/removeWorker) refused at `maxWorkers`/`minWorkers`. */
   refused: number;
   /** Scaling decisions that added / removed a worker (signals included). */
@@ -378,7 +380,9 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   readonly #children = new Map<string, Child>();
   /** Ids of workers that exited (true: after being retired), until the queue forgets them. */
   readonly #gone = new Map<string, boolean>();
-  readonly #counters: JobServerCounters = { started: 0, exited: 0, crashed: 0, purged: 0, timedOut: 0, poisoned: 0, quarantined: 0, rejected: 0, refused: 0, scaledUp: 0, scaledDown: 0, restarts: 0 };
+  /** Ids of foreign backend peers seen lately (bounded), so that each is counted once. */
+  readonly #rejectedPeers = new Set<string>();
+  readonly #counters: JobServerCounters = { started: 0, exited: 0, crashed: 0, purged: 0, timedOut: 0, poisoned: 0, quarantined: 0, rejected: 0, rejectedMessages: 0, refused: 0, scaledUp: 0, scaledDown: 0, restarts: 0 };
   /** The configured bounds: no signal moves the pool past them. */
   readonly #bounds: { minWorkers: number; maxWorkers: number };
   #min: number;
@@ -429,7 +433,15 @@ export class JobServer extends Lifecycle<JobServerEvents> {
     this.queue.on("worker:expired", ({ id, silentMs, busy }) => this.#onPurged(id, `silent for ${silentMs} ms${busy ? " while busy" : ""}`));
     this.queue.on("worker:disconnected", ({ id, reason }) => this.#onPurged(id, reason === "busy-timeout" ? `handler ran past ${this.handlerTimeout} ms` : reason, reason === "busy-timeout"));
     // A peer the queue refused that is none of our children (a command before READY from a child is its own business).
-    this.queue.on("worker:rejected", ({ id }) => void (this.#children.has(idKey(id)) || this.#gone.has(idKey(id)) || this.#counters.rejected++));
+    this.queue.on("worker:rejected", ({ id }) => {
+      const key = idKey(id);
+      if (this.#children.has(key) || this.#gone.has(key)) return;
+      this.#counters.rejectedMessages++;
+      if (this.#rejectedPeers.has(key)) return;
+      this.#counters.rejected++;
+      this.#rejectedPeers.add(key);
+      if (this.#rejectedPeers.size > 1000) this.#rejectedPeers.delete(this.#rejectedPeers.values().next().value!);
+    });
     this.queue.on("request:dropped", ({ client, reason }) => {
       if (reason !== "redeliveries") return;
       this.#counters.poisoned++;
