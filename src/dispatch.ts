@@ -178,6 +178,12 @@ export interface DispatchTransport<R, W> {
   heartbeat?(worker: DispatchWorker<W, R>): void;
   /** `request` waited `pendingTimeout` ms in its backlog and was taken out: tell its client, if the protocol can. */
   expired?(request: R, client: Buffer, service: string): void;
+  /**
+   * `request` lost its worker `from` (`deliveries` so far) and is within `maxRedeliveries`:
+   * return false to drop it instead (`request:dropped`, reason `redeliveries`), e.g. because
+   * it was the cause. Absent: always redelivered.
+   */
+  redeliver?(request: R, client: Buffer, from: Buffer, deliveries: number): boolean;
 }
 
 /** Options of {@link Dispatcher}. */
@@ -204,7 +210,7 @@ export type DispatchDropReason =
   | "overflow"
   /** It named a new service past `maxServices`. */
   | "max-services"
-  /** Its workers died `maxRedeliveries + 1` times. */
+  /** Its workers died `maxRedeliveries + 1` times (or the transport's `redeliver()` said no). */
   | "redeliveries"
   /** The broker closed. */
   | "closed";
@@ -810,7 +816,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
 
   #redeliver(job: Job<R>, from: Buffer): void {
     const svc = job.service;
-    if (job.deliveries > this.settings.maxRedeliveries) {
+    if (job.deliveries > this.settings.maxRedeliveries || this.#transport.redeliver?.(job.payload, job.client, from, job.deliveries) === false) {
       this.#dropped(svc.name, job.client, "redeliveries");
       return;
     }

@@ -5,7 +5,7 @@
 import { EXIT, UsageError, aborted, intArg, listArg, strArg, type CliCommand } from "../../src/cli/cli.js";
 import { requestStatus } from "./control.js";
 import { FLAGS, FlagGroup } from "../../src/cli/flags.js";
-import { JOB_HANDLER_TIMEOUT, JOB_MAX_REDELIVERIES, JOB_QUARANTINE_TIMEOUT, JobServer, type JobServerOptions, type JobServerStatus } from "./server.js";
+import { JOB_HANDLER_TIMEOUT, JOB_MAX_KILLS, JOB_MAX_REDELIVERIES, JOB_QUARANTINE_TIMEOUT, JobServer, type JobServerOptions, type JobServerStatus } from "./server.js";
 
 /**
  * The queue's flags. A rolling restart retires every worker in turn, so a request may see
@@ -18,7 +18,7 @@ const JOB_FLAGS = new FlagGroup([
   FLAGS.maxPending,
   FLAGS.pendingOverflow,
   FLAGS.pendingTimeout,
-  { ...FLAGS.maxRedeliveries, def: JOB_MAX_REDELIVERIES, text: "redeliveries of a request whose worker died or timed out; then it is poison (default {default})" },
+  { ...FLAGS.maxRedeliveries, def: JOB_MAX_REDELIVERIES, text: "redeliveries of a request whose worker died or timed out (default {default})" },
   { ...FLAGS.handlerTimeout, def: JOB_HANDLER_TIMEOUT, text: "kill and replace a worker whose handler runs longer, 0 = never (default {default})" },
 ]);
 
@@ -36,6 +36,8 @@ Options:
   --idle-timeout MS         shrink by one after the pool was idle this long (default 10000)
   --scale-interval MS       how often the pool size is reconsidered (default 500)
 ${JOB_FLAGS.help(28)}
+  --max-kills N             workers a request may cost (timed out, silent or dead while
+                            holding it) before it is dropped as poison (default ${JOB_MAX_KILLS})
   --quarantine-timeout MS   refuse a poison request's content for this long, 0 = never
                             (default ${JOB_QUARANTINE_TIMEOUT})
   --drain-timeout MS        on SIGTERM, how long to wait for requests in hand (default 10000)
@@ -65,6 +67,7 @@ const serveCommand: CliCommand = {
     "idle-timeout": { type: "string" },
     "scale-interval": { type: "string" },
     ...JOB_FLAGS.options,
+    "max-kills": { type: "string" },
     "quarantine-timeout": { type: "string" },
     "drain-timeout": { type: "string" },
     control: { type: "string" },
@@ -87,6 +90,7 @@ const serveCommand: CliCommand = {
       idleTimeout: intArg(values, "idle-timeout", 10_000, 1),
       scaleInterval: intArg(values, "scale-interval", 500, 1),
       ...(JOB_FLAGS.read(values) as Pick<JobServerOptions, "heartbeatInterval" | "heartbeatLiveness" | "maxPending" | "pendingOverflow" | "pendingTimeout" | "maxRedeliveries" | "handlerTimeout">),
+      maxKills: intArg(values, "max-kills", JOB_MAX_KILLS, 1),
       quarantineTimeout: intArg(values, "quarantine-timeout", JOB_QUARANTINE_TIMEOUT, 0),
       drainTimeout: intArg(values, "drain-timeout", 10_000, 0),
       control: strArg(values, "control"),
@@ -100,7 +104,7 @@ const serveCommand: CliCommand = {
     server.on("worker:purged", (e) => log(`worker ${e.id} purged (pid ${e.pid}): ${e.reason}`, { event: "worker:purged", ...e }));
     server.on("pool:scaled", (e) => log(`scaled ${e.direction} to ${e.workers} workers: ${e.reason}`, { event: "pool:scaled", ...e }));
     server.on("pool:refused", (e) => log(`${e.reason} refused: ${e.workers} workers, at --${e.direction === "up" ? "max" : "min"}-workers ${e.limit}`, { event: "pool:refused", ...e }));
-    server.on("request:poisoned", (e) => log(`request from ${e.client.toString("hex")} dropped as poison: it cost a worker on each of its ${e.deliveries} deliveries`, { event: "request:poisoned", client: e.client.toString("hex"), deliveries: e.deliveries }));
+    server.on("request:poisoned", (e) => log(`request from ${e.client.toString("hex")} dropped as poison: it cost ${e.kills} workers in ${e.deliveries} deliveries`, { event: "request:poisoned", client: e.client.toString("hex"), kills: e.kills, deliveries: e.deliveries }));
     server.on("pool:restarting", (e) => log(`restarting ${e.workers} workers one at a time`, { event: "pool:restarting", ...e }));
     server.on("pool:restarted", (e) => log(`restart done, ${e.workers} workers`, { event: "pool:restarted", ...e }));
     server.on("server:draining", (e) => log(`draining (${e.pending} requests waiting)`, { event: "server:draining", ...e }));

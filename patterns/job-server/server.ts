@@ -47,6 +47,12 @@ export const JOB_MAX_REDELIVERIES = 10;
  */
 export const JOB_HANDLER_TIMEOUT = 30_000;
 
+/**
+ * Workers a request may cost before it is poison: killed past the handler timeout, or gone
+ * silent or dead while holding it (a retirement does not count).
+ */
+export const JOB_MAX_KILLS = 2;
+
 /** How long a poison request's content stays quarantined, ms: a client's resends of it are refused meanwhile. */
 export const JOB_QUARANTINE_TIMEOUT = 600_000;
 
@@ -96,6 +102,12 @@ export interface JobServerOptions extends LifecycleOptions {
    */
   readonly handlerTimeout?: number;
   /**
+   * Workers a request may cost (its worker killed past `handlerTimeout`, or silent or dead
+   * while holding it; not one we were retiring) before it is dropped as poison
+   * (`request:poisoned`); a request whose every delivery cost a worker is poison too. Default 2.
+   */
+  readonly maxKills?: number;
+  /**
    * How long the content of a poison request stays quarantined, ms (0 = not at all): a
    * request with the same content frames is refused at once (`request:quarantined`, counted
    * in `quarantined`) instead of costing more workers. At most 1000 contents. Default 600000.
@@ -138,7 +150,7 @@ export interface JobServerCounters {
   purged: number;
   /** Of those, killed for running one request past `handlerTimeout`. */
   timedOut: number;
-  /** Requests given up as poison: every one of their `maxRedeliveries + 1` deliveries cost a worker (dropped, see the README). */
+  /** Requests dropped as poison: they cost `maxKills` workers, or one on each delivery (see the README). */
   poisoned: number;
   /** Requests refused because their content is quarantined as poison (dropped: the client hears nothing). */
   quarantined: number;
@@ -201,8 +213,8 @@ export interface JobServerEvents {
   "worker:retiring": [{ id: string; pid: number | undefined; reason: string }];
   /** A signal (SIGTTIN/SIGTTOU) was refused: the pool is at the configured `limit`. */
   "pool:refused": [{ direction: "up" | "down"; reason: string; workers: number; limit: number }];
-  /** A request cost a worker on each of its `deliveries`: dropped as poison (its client hears nothing), its content quarantined. */
-  "request:poisoned": [{ client: Buffer; deliveries: number }];
+  /** A request cost `kills` workers (`maxKills`, or all its `deliveries`): dropped as poison (its client hears nothing), its content quarantined. */
+  "request:poisoned": [{ client: Buffer; kills: number; deliveries: number }];
   /** A request whose content is quarantined as poison was refused (dropped unanswered, never delivered). */
   "request:quarantined": [{ client: Buffer }];
   /** The pool grew or shrank by one (a signal or a scaling decision). */
@@ -235,17 +247,38 @@ function contentDigest(frames: readonly Buffer[]): string {
   return hash.digest("hex");
 }
 
+/** What the job server tells its queue, and hears from it. */
+interface JobQueueHooks {
+  /** `id` is one of our children's. */
+  isChild(id: Buffer): boolean;
+  /** Worker `id` was lost while busy not by our doing (not a retirement): its request's fault. */
+  lostByFault(id: Buffer): boolean;
+  /** A request was refused: its content is quarantined. */
+  quarantined(client: Buffer): void;
+  /** A request was dropped as poison. */
+  poisoned(client: Buffer, kills: number, deliveries: number): void;
+}
+
+/** Per request (keyed by the frames the engine holds for it, the same across redeliveries). */
+interface JobRecord {
+  deliveries: number;
+  /** Workers it cost: killed past the handler timeout, or silent or dead while holding it. */
+  kills: number;
+}
+
 /**
  * The job server's queue: a 6/PPP queue that
  * - takes only our children as workers: a backend peer whose routing id is not a child's
  *   (all are random uuids) is refused before the queue parses what it says: counted
  *   (`worker:rejected`), never given a request, never forwarded;
- * - quarantines the content of a poison request (dropped for redeliveries: it cost a
- *   worker every time) for `quarantineTimeout` ms: the same content is refused at once.
+ * - counts the workers each request cost, and drops it as poison once it cost `maxKills`
+ *   (or all its deliveries did); then quarantines its content for `quarantineTimeout` ms:
+ *   the same content is refused at once.
  */
 class JobQueue extends ParanoidPirateQueue {
-  /** The request each worker was last given (one entry per worker), to know a poison's content. */
+  /** The request each worker was last given (one entry per worker). */
   readonly #held = new Map<string, Buffer[]>();
+  readonly #records = new WeakMap<Buffer[], JobRecord>();
   /** Digest of a poison's content -> clock time it leaves the quarantine; insertion order = age. */
   readonly #quarantine = new Map<string, number>();
   /** The request of the worker just lost (the engine's drop that may follow names only its client). */
@@ -253,32 +286,33 @@ class JobQueue extends ParanoidPirateQueue {
 
   constructor(
     options: ParanoidPirateQueueOptions,
-    private readonly isChild: (id: Buffer) => boolean,
-    private readonly quarantineTimeout: number,
-    private readonly onQuarantined: (client: Buffer) => void,
+    private readonly limits: { maxKills: number; quarantineTimeout: number },
+    private readonly hooks: JobQueueHooks,
   ) {
     super(options);
-    const lost = ({ id, busy }: { id: Buffer; busy: boolean }) => {
+    const lost = (id: Buffer, busy: boolean, fault: boolean) => {
       const key = idKey(id);
-      this.#lost = busy ? this.#held.get(key) : undefined;
+      const frames = busy ? this.#held.get(key) : undefined;
       this.#held.delete(key);
+      this.#lost = frames;
+      const record = frames && this.#records.get(frames);
+      if (record && (fault || this.hooks.lostByFault(id))) record.kills++;
     };
-    this.on("worker:expired", lost);
-    this.on("worker:disconnected", lost);
-    // A busy worker's READY again gives its request back too.
+    this.on("worker:expired", ({ id, busy }) => lost(id, busy, false));
+    this.on("worker:disconnected", ({ id, busy, reason }) => lost(id, busy, reason === "busy-timeout"));
+    // A busy worker's READY again gives its request back too (no worker lost).
     this.on("worker:ready", ({ id, again }) => void (again && (this.#lost = this.#held.get(idKey(id)))));
     this.on("request:dropped", ({ client, reason }) => {
       const frames = this.#lost;
       this.#lost = undefined;
-      if (reason !== "redeliveries" || this.quarantineTimeout === 0 || frames === undefined || !frames[0]!.equals(client)) return;
+      const record = frames && this.#records.get(frames);
+      if (reason !== "redeliveries" || !record || !frames[0]!.equals(client)) return;
+      if (record.kills < this.limits.maxKills && record.kills < record.deliveries) return;
+      this.hooks.poisoned(client, record.kills, record.deliveries);
+      if (this.limits.quarantineTimeout === 0) return;
       if (this.#quarantine.size >= JOB_QUARANTINE_LIMIT) this.#quarantine.delete(this.#quarantine.keys().next().value!);
-      this.#quarantine.set(contentDigest(frames), this.reactor.clock.now() + this.quarantineTimeout);
+      this.#quarantine.set(contentDigest(frames), this.reactor.clock.now() + this.limits.quarantineTimeout);
     });
-  }
-
-  /** Contents quarantined now. */
-  get quarantineSize(): number {
-    return this.#quarantine.size;
   }
 
   protected override transport(): DispatchTransport<Buffer[], undefined> {
@@ -287,16 +321,21 @@ class JobQueue extends ParanoidPirateQueue {
       ...wire,
       deliver: (worker, frames, client) => {
         this.#held.set(idKey(worker.id), frames);
+        const record = this.#records.get(frames);
+        if (record) record.deliveries++;
+        else this.#records.set(frames, { deliveries: 1, kills: 0 });
         wire.deliver(worker, frames, client);
       },
+      // A request that cost maxKills workers is not given another.
+      redeliver: (frames) => (this.#records.get(frames)?.kills ?? 0) < this.limits.maxKills,
     };
   }
 
   // (ParanoidPirateQueue's admit() declares no parameter; the broker passes the request.)
   protected override admit(...request: Buffer[][]): boolean {
     if (!super.admit()) return false;
-    const frames = request[0]!;
     if (this.#quarantine.size === 0) return true;
+    const frames = request[0]!;
     const key = contentDigest(frames);
     const until = this.#quarantine.get(key);
     if (until === undefined) return true;
@@ -304,12 +343,12 @@ class JobQueue extends ParanoidPirateQueue {
       this.#quarantine.delete(key);
       return true;
     }
-    this.onQuarantined(frames[0]!);
+    this.hooks.quarantined(frames[0]!);
     return false;
   }
 
   protected override onBackend(frames: Buffer[]): void {
-    if (this.isChild(frames[0]!)) return super.onBackend(frames);
+    if (this.hooks.isChild(frames[0]!)) return super.onBackend(frames);
     this.engine.reject(frames[0]!, "not a worker of this server");
   }
 }
@@ -347,6 +386,7 @@ function jobServerConfig(options: JobServerOptions) {
     maxRedeliveries: intOption(owner, o, "maxRedeliveries", JOB_MAX_REDELIVERIES, 0),
     handlerTimeout: intOption(owner, o, "handlerTimeout", JOB_HANDLER_TIMEOUT, 0),
     quarantineTimeout: intOption(owner, o, "quarantineTimeout", JOB_QUARANTINE_TIMEOUT, 0),
+    maxKills: intOption(owner, o, "maxKills", JOB_MAX_KILLS, 1),
     controlRemote: boolOption(owner, o, "controlRemote", false),
     control: o.control === undefined ? undefined : controlBindOption(owner, o, "control", boolOption(owner, o, "controlRemote", false)),
     workerScript: stringOption(owner, o, "workerScript", DEFAULT_WORKER_SCRIPT),
@@ -425,9 +465,20 @@ export class JobServer extends Lifecycle<JobServerEvents> {
       maxRedeliveries: c.maxRedeliveries,
       busyTimeout: c.handlerTimeout,
       reactor: this.reactor,
-    }, (id) => this.#children.has(idKey(id)), c.quarantineTimeout, (client) => {
-      this.#counters.quarantined++;
-      this.emit("request:quarantined", { client });
+    }, { maxKills: c.maxKills, quarantineTimeout: c.quarantineTimeout }, {
+      isChild: (id) => this.#children.has(idKey(id)),
+      lostByFault: (id) => {
+        const child = this.#children.get(idKey(id));
+        return child ? child.state !== "retiring" : this.#gone.get(idKey(id)) === false;
+      },
+      quarantined: (client) => {
+        this.#counters.quarantined++;
+        this.emit("request:quarantined", { client });
+      },
+      poisoned: (client, kills, deliveries) => {
+        this.#counters.poisoned++;
+        this.emit("request:poisoned", { client, kills, deliveries });
+      },
     });
     this.queue.on("worker:ready", ({ id }) => this.#onReady(id));
     this.queue.on("worker:expired", ({ id, silentMs, busy }) => this.#onPurged(id, `silent for ${silentMs} ms${busy ? " while busy" : ""}`));
@@ -441,11 +492,6 @@ export class JobServer extends Lifecycle<JobServerEvents> {
       this.#counters.rejected++;
       this.#rejectedPeers.add(key);
       if (this.#rejectedPeers.size > 1000) this.#rejectedPeers.delete(this.#rejectedPeers.values().next().value!);
-    });
-    this.queue.on("request:dropped", ({ client, reason }) => {
-      if (reason !== "redeliveries") return;
-      this.#counters.poisoned++;
-      this.emit("request:poisoned", { client, deliveries: c.maxRedeliveries + 1 });
     });
   }
 

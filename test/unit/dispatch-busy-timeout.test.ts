@@ -1,7 +1,8 @@
 /**
  * The dispatch engine's `busyTimeout` on a ManualClock, to the millisecond: a worker that
  * holds one request too long is removed as hung (even while it heartbeats) and its request
- * redelivered per `maxRedeliveries`.
+ * redelivered per `maxRedeliveries`; and the transport's `redeliver()` hook, which may drop
+ * a request instead of redelivering it.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Dispatcher, InvalidOptionError, ManualClock, Reactor, DISPATCH_DEFAULTS } from "../../src/index.js";
@@ -14,7 +15,7 @@ afterEach(async () => {
   reactor = undefined;
 });
 
-function setup(options: { busyTimeout?: number; maxRedeliveries?: number } = {}) {
+function setup(options: { busyTimeout?: number; maxRedeliveries?: number } = {}, redeliver?: (r: string, client: Buffer, from: Buffer, deliveries: number) => boolean) {
   const clock = new ManualClock();
   reactor = new Reactor({ clock });
   const delivered: string[] = [];
@@ -25,7 +26,7 @@ function setup(options: { busyTimeout?: number; maxRedeliveries?: number } = {})
     heartbeatLiveness: 3,
     pendingTimeout: 0,
     busyTimeout: 500,
-    transport: { deliver: (w, r) => void delivered.push(`${String(w.id)} <- ${r}`) },
+    transport: { deliver: (w, r) => void delivered.push(`${String(w.id)} <- ${r}`), ...(redeliver ? { redeliver } : {}) },
     ...options,
   });
   engine.on("worker:disconnected", (e) => void events.push(`disconnected ${String(e.id)} ${e.reason} busy=${e.busy}`));
@@ -123,5 +124,32 @@ describe("Dispatcher busyTimeout", () => {
     expect(engine.stats()).toMatchObject({ workers: 1, workersTimedOut: 0 });
     engine.shutdown();
     expect(reactor!.stats()).toMatchObject({ ticketsActive: 0 });
+  });
+});
+
+describe("Dispatcher transport.redeliver", () => {
+  it("is asked before each redelivery within maxRedeliveries; false drops the request (reason redeliveries)", () => {
+    const asked: string[] = [];
+    const { engine, events } = setup({ busyTimeout: 0, maxRedeliveries: 5 }, (r, client, from, deliveries) => {
+      asked.push(`${r} ${String(client)} from ${String(from)} after ${deliveries}`);
+      return deliveries < 2;
+    });
+    for (const id of ["A", "B", "C"]) engine.ready(b(id), "", undefined);
+    engine.request("", b("c1"), "1");
+    engine.unreachable(b("A"));
+    engine.unreachable(b("B"));
+    expect(asked).toEqual(["1 c1 from A after 1", "1 c1 from B after 2"]);
+    expect(events).toEqual(["disconnected A unreachable busy=true", "redelivered c1 attempt=1", "disconnected B unreachable busy=true", "dropped c1 redeliveries"]);
+    expect(engine.stats()).toMatchObject({ redelivered: 1, droppedRedeliveries: 1, idle: 1 });
+  });
+
+  it("is not asked once maxRedeliveries are spent", () => {
+    let asked = 0;
+    const { engine, events } = setup({ busyTimeout: 0, maxRedeliveries: 0 }, () => ++asked > 0);
+    engine.ready(b("A"), "", undefined);
+    engine.request("", b("c1"), "1");
+    engine.unreachable(b("A"));
+    expect(asked).toBe(0);
+    expect(events.at(-1)).toBe("dropped c1 redeliveries");
   });
 });

@@ -39,7 +39,7 @@ async function load(frontend: string, clients: number, each: number): Promise<nu
 
 describe("zpatterns serve limits", () => {
   it("4 handlers that never settle (= --max-workers) do not stop the server: the next 200 requests are all answered", async () => {
-    const { server, frontend, control } = await startServe(["--min-workers", "4", "--max-workers", "4", "--handler-timeout", "400", "--max-redeliveries", "1", "--pending-timeout", "0"]);
+    const { server, frontend, control } = await startServe(["--min-workers", "4", "--max-workers", "4", "--handler-timeout", "400", "--pending-timeout", "0"]);
     await statusWhen(control, (st) => st.ready === 4, "4 ready workers", 20_000);
     const hung = await Promise.all(Array.from({ length: 4 }, (_, i) => fireAndForget(frontend, `hang:${i}`)));
     try {
@@ -47,11 +47,12 @@ describe("zpatterns serve limits", () => {
       await statusWhen(control, (s) => s.queue.dispatched >= 4 && s.idle === 0, "all 4 workers hung");
       expect(await load(frontend, 10, 20)).toBe(200);
       const s = await statusWhen(control, (st) => st.counters.poisoned === 4, "the 4 hung requests given up");
-      // Each hung request cost a worker on both its deliveries (1 + --max-redeliveries 1).
+      // Each hung request cost 2 workers (the default --max-kills), then was poison.
       expect(s.counters.timedOut).toBe(8);
       expect(s.counters.purged).toBe(8);
       expect(s.queue.workersTimedOut).toBe(8);
       expect(s.queue.droppedRedeliveries).toBe(4);
+      await logged(server, /dropped as poison: it cost 2 workers in 2 deliveries/, 4);
       expect(s.handlerTimeout).toBe(400);
       await logged(server, /dropped as poison/, 4);
       await logged(server, /purged .*handler ran past 400 ms/, 8);
@@ -64,7 +65,7 @@ describe("zpatterns serve limits", () => {
 
   it("a handler that blocks its event loop is killed by the parent; after N kills the request is poison and later requests are answered", async () => {
     // Heartbeat expiry would take 3 s: the 300 ms handler timeout is what kills.
-    const { server, frontend, control } = await startServe(["--min-workers", "2", "--max-workers", "2", "--heartbeat-interval", "1000", "--handler-timeout", "300", "--max-redeliveries", "2"]);
+    const { server, frontend, control } = await startServe(["--min-workers", "2", "--max-workers", "2", "--heartbeat-interval", "1000", "--handler-timeout", "300", "--max-kills", "3"]);
     await statusWhen(control, (st) => st.ready === 2, "2 ready workers", 20_000);
     const poison = await fireAndForget(frontend, "block");
     try {
@@ -74,7 +75,7 @@ describe("zpatterns serve limits", () => {
       expect(s.queue.redelivered).toBe(2);
       await logged(server, /purged .*handler ran past 300 ms/, 3);
       await logged(server, /exited \(pid \d+, SIGKILL\) unexpectedly/, 3);
-      await logged(server, /dropped as poison: it cost a worker on each of its 3 deliveries/, 1);
+      await logged(server, /dropped as poison: it cost 3 workers in 3 deliveries/, 1);
       expect(await load(frontend, 4, 10)).toBe(40);
       // Sent again (a retrying client): refused at once, no worker lost; other content is served.
       const again = await fireAndForget(frontend, "block");

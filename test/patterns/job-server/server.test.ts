@@ -41,6 +41,8 @@ describe("JobServer", () => {
     expect(optionError({ ...base, control: "tcp://*:5557", controlRemote: 1 as never }).option).toBe("controlRemote");
     expect(optionError({ ...base, handlerTimeout: -1 }).option).toBe("handlerTimeout");
     expect(optionError({ ...base, maxRedeliveries: 1.5 }).option).toBe("maxRedeliveries");
+    expect(optionError({ ...base, maxKills: 0 }).option).toBe("maxKills");
+    expect(optionError({ ...base, quarantineTimeout: -1 }).option).toBe("quarantineTimeout");
   });
 
   it("has a finite handler timeout by default, enforced by its queue; 0 turns it off", () => {
