@@ -53,6 +53,8 @@ export const DISPATCH_DEFAULTS = {
   maxRedeliveries: 3,
   maxWorkers: 10_000,
   maxServices: 10_000,
+  /** A busy worker is never given up for being slow (heartbeats still expire a silent one). */
+  busyTimeout: 0,
 } as const;
 
 /**
@@ -80,6 +82,13 @@ export interface BacklogOptions extends LifecycleOptions {
   readonly maxWorkers?: number;
   /** Send queue limit of each socket. Default 10000. */
   readonly sendQueueLimit?: number;
+  /**
+   * How long a worker may hold one request, ms (0 = for ever). A worker busy longer is taken
+   * as hung: removed (`worker:disconnected`, reason `busy-timeout`, counted in
+   * `workersTimedOut`) and its request redelivered per `maxRedeliveries`. A worker that
+   * heartbeats while its handler never settles is otherwise never removed. Default 0.
+   */
+  readonly busyTimeout?: number;
 }
 
 /** {@link BacklogOptions} plus heartbeating (6/PPP, Majordomo). */
@@ -108,6 +117,8 @@ export interface DispatchConfig {
   readonly maxWorkers: number;
   /** Most services at once; a request for a new service past it is dropped (a READY always registers). */
   readonly maxServices: number;
+  /** How long a worker may hold one request before it is removed as hung, ms (0 = for ever). */
+  readonly busyTimeout: number;
 }
 
 /** Per-broker defaults for {@link dispatchConfig}. */
@@ -133,6 +144,7 @@ export function dispatchConfig(owner: string, bag: Bag, defaults: DispatchConfig
     maxRedeliveries: intOption(owner, bag, "maxRedeliveries", DISPATCH_DEFAULTS.maxRedeliveries, 0),
     maxWorkers: intOption(owner, bag, "maxWorkers", DISPATCH_DEFAULTS.maxWorkers, 1),
     maxServices: intOption(owner, bag, "maxServices", DISPATCH_DEFAULTS.maxServices, 1),
+    busyTimeout: intOption(owner, bag, "busyTimeout", DISPATCH_DEFAULTS.busyTimeout, 0),
   };
 }
 
@@ -166,6 +178,12 @@ export interface DispatchTransport<R, W> {
   heartbeat?(worker: DispatchWorker<W, R>): void;
   /** `request` waited `pendingTimeout` ms in its backlog and was taken out: tell its client, if the protocol can. */
   expired?(request: R, client: Buffer, service: string): void;
+  /**
+   * `request` lost its worker `from` (`deliveries` so far) and is within `maxRedeliveries`:
+   * return false to drop it instead (`request:dropped`, reason `redeliveries`), e.g. because
+   * it was the cause. Absent: always redelivered.
+   */
+  redeliver?(request: R, client: Buffer, from: Buffer, deliveries: number): boolean;
 }
 
 /** Options of {@link Dispatcher}. */
@@ -182,7 +200,9 @@ export type WorkerRemoveReason =
   /** A send to it failed: it is gone, or its pipe is full. */
   | "unreachable"
   /** It broke its protocol (the broker may tell it so, e.g. MDP DISCONNECT). */
-  | "unexpected";
+  | "unexpected"
+  /** It held one request longer than `busyTimeout`. */
+  | "busy-timeout";
 
 /** Why a request was dropped unanswered. */
 export type DispatchDropReason =
@@ -190,7 +210,7 @@ export type DispatchDropReason =
   | "overflow"
   /** It named a new service past `maxServices`. */
   | "max-services"
-  /** Its workers died `maxRedeliveries + 1` times. */
+  /** Its workers died `maxRedeliveries + 1` times (or the transport's `redeliver()` said no). */
   | "redeliveries"
   /** The broker closed. */
   | "closed";
@@ -262,6 +282,8 @@ export interface DispatchStats {
   workersDisconnected: number;
   /** Of those, unreachable. */
   workersUnreachable: number;
+  /** Of those, busy longer than `busyTimeout`. */
+  workersTimedOut: number;
   heartbeatsSent: number;
   heartbeatsReceived: number;
   /** Workers known now. */
@@ -309,6 +331,8 @@ class Service<R> {
 class Worker<R, W> implements DispatchWorker<W, R> {
   job: Job<R> | undefined = undefined;
   ticket: Ticket | undefined = undefined;
+  /** With `busyTimeout`: armed while it holds a request (one ticket per worker, re-armed per delivery). */
+  busy: Ticket | undefined = undefined;
   idlePrev: Worker<R, unknown> | undefined = undefined;
   idleNext: Worker<R, unknown> | undefined = undefined;
   isIdle = false;
@@ -346,6 +370,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
   readonly #services = new Map<string, Service<R>>();
   readonly #workers = new Map<string, AnyWorker<R>>();
   readonly #tickets: TicketList | undefined;
+  readonly #busyTickets: TicketList | undefined;
   #tick: Timer | undefined;
   #sooner: Job<R> | undefined;
   #later: Job<R> | undefined;
@@ -371,6 +396,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     workersExpired: 0,
     workersDisconnected: 0,
     workersUnreachable: 0,
+    workersTimedOut: 0,
     heartbeatsSent: 0,
     heartbeatsReceived: 0,
   };
@@ -387,6 +413,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     this.#reactor = o.reactor;
     this.#transport = transport;
     if (this.settings.heartbeatInterval > 0) this.#tickets = this.#reactor.tickets(this.settings.heartbeatInterval * this.settings.heartbeatLiveness);
+    if (this.settings.busyTimeout > 0) this.#busyTickets = this.#reactor.tickets(this.settings.busyTimeout);
   }
 
   /** True once {@link shutdown} ran. */
@@ -480,6 +507,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
       this.#touch(worker);
       const job = worker.job;
       worker.job = undefined;
+      worker.busy?.cancel();
       if (worker.isIdle) this.#unlinkIdle(worker);
       if (job) this.#redeliver(job, worker.id);
       this.emit("worker:ready", { id: worker.id, service, again: true, workers: this.#workers.size });
@@ -500,6 +528,10 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     const created = new Worker<R, W>(id, key, svc, data, this.#reactor.clock.now());
     const fresh = created as unknown as AnyWorker<R>;
     if (this.#tickets) created.ticket = this.#tickets.add(() => this.#expire(fresh));
+    if (this.#busyTickets) {
+      created.busy = this.#busyTickets.add(() => this.#busyTooLong(fresh));
+      created.busy.cancel();
+    }
     svc.workers++;
     this.#workers.set(key, fresh);
     if (this.#tick === undefined && this.settings.heartbeatInterval > 0) this.#tick = this.#reactor.every(this.settings.heartbeatInterval, this.#onTick);
@@ -523,6 +555,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
       return undefined;
     }
     w.job = undefined;
+    w.busy?.cancel();
     this.#s.replies++;
     this.#free(w);
     return job.payload;
@@ -587,6 +620,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     for (const worker of this.#workers.values()) {
       worker.active = false;
       worker.ticket?.cancel();
+      worker.busy?.cancel();
       const job = worker.job;
       worker.job = undefined;
       if (job) this.#dropped(job.service.name, job.client, "closed");
@@ -606,6 +640,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
   /** Send `job` to `worker` (taken off the ready list). State first: the send may fail at once and come back as `unreachable`. */
   #deliver(worker: AnyWorker<R>, job: Job<R>): void {
     worker.job = job;
+    worker.busy?.reset();
     job.deliveries++;
     this.#s.dispatched++;
     this.#transport.deliver(worker as unknown as DispatchWorker<W, R>, job.payload, job.client);
@@ -736,6 +771,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
   #forget(worker: AnyWorker<R>): Job<R> | undefined {
     worker.active = false;
     worker.ticket?.cancel();
+    worker.busy?.cancel();
     this.#workers.delete(worker.key);
     this.#unlinkIdle(worker);
     worker.home.workers--;
@@ -752,8 +788,14 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     const job = this.#forget(worker);
     this.#s.workersDisconnected++;
     if (reason === "unreachable") this.#s.workersUnreachable++;
+    else if (reason === "busy-timeout") this.#s.workersTimedOut++;
     this.emit("worker:disconnected", { id: worker.id, service: worker.home.name, busy: job !== undefined, reason });
     this.#afterLoss(worker, job);
+  }
+
+  /** `worker` held its request for `busyTimeout` ms: remove it as hung, its request redelivered. */
+  #busyTooLong(worker: AnyWorker<R>): void {
+    if (worker.active && !this.#closed && worker.job !== undefined) this.#remove(worker, "busy-timeout");
   }
 
   #expire(worker: AnyWorker<R>): void {
@@ -774,7 +816,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
 
   #redeliver(job: Job<R>, from: Buffer): void {
     const svc = job.service;
-    if (job.deliveries > this.settings.maxRedeliveries) {
+    if (job.deliveries > this.settings.maxRedeliveries || this.#transport.redeliver?.(job.payload, job.client, from, job.deliveries) === false) {
       this.#dropped(svc.name, job.client, "redeliveries");
       return;
     }

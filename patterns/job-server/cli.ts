@@ -5,11 +5,12 @@
 import { EXIT, UsageError, aborted, intArg, listArg, strArg, type CliCommand } from "../../src/cli/cli.js";
 import { requestStatus } from "./control.js";
 import { FLAGS, FlagGroup } from "../../src/cli/flags.js";
-import { JOB_MAX_REDELIVERIES, JobServer, type JobServerOptions, type JobServerStatus } from "./server.js";
+import { JOB_HANDLER_TIMEOUT, JOB_MAX_KILLS, JOB_MAX_REDELIVERIES, JOB_QUARANTINE_TIMEOUT, JobServer, type JobServerOptions, type JobServerStatus } from "./server.js";
 
 /**
  * The queue's flags. A rolling restart retires every worker in turn, so a request may see
- * many of them go: the job server allows 10 redeliveries, not the brokers' 3.
+ * many of them go: the job server allows 10 redeliveries, not the brokers' 3. The handler
+ * timeout is the parent's (it kills the worker), and finite by default.
  */
 const JOB_FLAGS = new FlagGroup([
   FLAGS.heartbeatInterval,
@@ -17,7 +18,8 @@ const JOB_FLAGS = new FlagGroup([
   FLAGS.maxPending,
   FLAGS.pendingOverflow,
   FLAGS.pendingTimeout,
-  { ...FLAGS.maxRedeliveries, def: JOB_MAX_REDELIVERIES },
+  { ...FLAGS.maxRedeliveries, def: JOB_MAX_REDELIVERIES, text: "redeliveries of a request whose worker died or timed out (default {default})" },
+  { ...FLAGS.handlerTimeout, def: JOB_HANDLER_TIMEOUT, text: "kill and replace a worker whose handler runs longer, 0 = never (default {default})" },
 ]);
 
 const SERVE_HELP = `A preforking job server (after Net::Server::ZMQ): the parent runs a 6/PPP queue, a pool of
@@ -34,11 +36,18 @@ Options:
   --idle-timeout MS         shrink by one after the pool was idle this long (default 10000)
   --scale-interval MS       how often the pool size is reconsidered (default 500)
 ${JOB_FLAGS.help(28)}
+  --max-kills N             workers a request may cost (timed out, silent or dead while
+                            holding it) before it is dropped as poison (default ${JOB_MAX_KILLS})
+  --quarantine-timeout MS   refuse a poison request's content for this long, 0 = never
+                            (default ${JOB_QUARANTINE_TIMEOUT})
   --drain-timeout MS        on SIGTERM, how long to wait for requests in hand (default 10000)
-  --control EP              bind a control endpoint that answers STATUS (zpatterns status)
+  --control EP              bind a control endpoint that answers STATUS (zpatterns status):
+                            loopback tcp://, ipc:// or inproc:// only, unless --control-remote
+  --control-remote          allow --control to bind beyond loopback (it answers anyone)
 
 Signals:
   SIGTTIN   add one worker now          SIGTTOU   retire one worker (it finishes its request)
+            (never past --max-workers)            (never below --min-workers)
   SIGHUP    restart the workers one at a time, without losing a request
   SIGTERM   drain (wait for waiting and running requests), stop the workers, exit
 
@@ -58,8 +67,11 @@ const serveCommand: CliCommand = {
     "idle-timeout": { type: "string" },
     "scale-interval": { type: "string" },
     ...JOB_FLAGS.options,
+    "max-kills": { type: "string" },
+    "quarantine-timeout": { type: "string" },
     "drain-timeout": { type: "string" },
     control: { type: "string" },
+    "control-remote": { type: "boolean" },
   },
   async run({ values, out, signal }) {
     const frontend = listArg(values, "frontend");
@@ -77,9 +89,12 @@ const serveCommand: CliCommand = {
       maxWorkers,
       idleTimeout: intArg(values, "idle-timeout", 10_000, 1),
       scaleInterval: intArg(values, "scale-interval", 500, 1),
-      ...(JOB_FLAGS.read(values) as Pick<JobServerOptions, "heartbeatInterval" | "heartbeatLiveness" | "maxPending" | "pendingOverflow" | "pendingTimeout" | "maxRedeliveries">),
+      ...(JOB_FLAGS.read(values) as Pick<JobServerOptions, "heartbeatInterval" | "heartbeatLiveness" | "maxPending" | "pendingOverflow" | "pendingTimeout" | "maxRedeliveries" | "handlerTimeout">),
+      maxKills: intArg(values, "max-kills", JOB_MAX_KILLS, 1),
+      quarantineTimeout: intArg(values, "quarantine-timeout", JOB_QUARANTINE_TIMEOUT, 0),
       drainTimeout: intArg(values, "drain-timeout", 10_000, 0),
       control: strArg(values, "control"),
+      controlRemote: values["control-remote"] === true,
     });
     const log = (human: string, record: Record<string, unknown>) => out.log(`serve: ${human}`, record);
     server.on("worker:started", (e) => log(`worker ${e.id} started (pid ${e.pid}): ${e.reason}`, { event: "worker:started", ...e }));
@@ -88,6 +103,8 @@ const serveCommand: CliCommand = {
     server.on("worker:exited", (e) => log(`worker ${e.id} exited (pid ${e.pid}, ${e.signal ?? `code ${e.code}`})${e.expected ? "" : " unexpectedly"}`, { event: "worker:exited", ...e }));
     server.on("worker:purged", (e) => log(`worker ${e.id} purged (pid ${e.pid}): ${e.reason}`, { event: "worker:purged", ...e }));
     server.on("pool:scaled", (e) => log(`scaled ${e.direction} to ${e.workers} workers: ${e.reason}`, { event: "pool:scaled", ...e }));
+    server.on("pool:refused", (e) => log(`${e.reason} refused: ${e.workers} workers, at --${e.direction === "up" ? "max" : "min"}-workers ${e.limit}`, { event: "pool:refused", ...e }));
+    server.on("request:poisoned", (e) => log(`request from ${e.client.toString("hex")} dropped as poison: it cost ${e.kills} workers in ${e.deliveries} deliveries`, { event: "request:poisoned", client: e.client.toString("hex"), kills: e.kills, deliveries: e.deliveries }));
     server.on("pool:restarting", (e) => log(`restarting ${e.workers} workers one at a time`, { event: "pool:restarting", ...e }));
     server.on("pool:restarted", (e) => log(`restart done, ${e.workers} workers`, { event: "pool:restarted", ...e }));
     server.on("server:draining", (e) => log(`draining (${e.pending} requests waiting)`, { event: "server:draining", ...e }));
@@ -119,11 +136,12 @@ const serveCommand: CliCommand = {
 };
 
 function statusText(s: JobServerStatus): string {
-  const rows = s.children.map((c) => `  ${c.id.padEnd(14)} pid ${String(c.pid).padEnd(8)} ${c.state.padEnd(9)} up ${(c.uptimeMs / 1000).toFixed(1)} s`);
+  const rows = s.children.map((c) => `  ${c.id.padEnd(36)} pid ${String(c.pid).padEnd(8)} ${c.state.padEnd(9)} up ${(c.uptimeMs / 1000).toFixed(1)} s`);
   return [
     `workers ${s.workers} (ready ${s.ready}, min ${s.minWorkers}, max ${s.maxWorkers})${s.draining ? ", draining" : ""}`,
     `queue: pending ${s.pending}, idle ${s.idle}, requests ${s.queue.requests}, replies ${s.queue.replies}, redelivered ${s.queue.redelivered}, dropped ${s.queue.dropped}`,
-    `workers started ${s.counters.started}, exited ${s.counters.exited}, crashed ${s.counters.crashed}, purged ${s.counters.purged}, scaled up ${s.counters.scaledUp}, down ${s.counters.scaledDown}, restarts ${s.counters.restarts}`,
+    `workers started ${s.counters.started}, exited ${s.counters.exited}, crashed ${s.counters.crashed}, purged ${s.counters.purged} (timed out ${s.counters.timedOut}), scaled up ${s.counters.scaledUp}, down ${s.counters.scaledDown}, refused ${s.counters.refused}, restarts ${s.counters.restarts}`,
+    `requests poisoned ${s.counters.poisoned}, refused as quarantined ${s.counters.quarantined}; backend peers rejected (not our workers) ${s.counters.rejected} (${s.counters.rejectedMessages} messages); handler timeout ${s.handlerTimeout} ms`,
     ...rows,
   ].join("\n");
 }

@@ -6,6 +6,10 @@
  * - reply: the same envelope, then one frame holding the status as JSON;
  * - an unknown command gets `{"error": "unknown command ..."}`; a message with no command frame
  *   is counted as malformed and dropped.
+ *
+ * It answers anyone who can connect, with pids and counters: so it binds only to loopback
+ * (`tcp://127.0.0.1:...`, `tcp://[::1]:...`, `tcp://localhost:...`), `ipc://` or `inproc://`
+ * unless `allowRemote` is set.
  * @module
  */
 import * as zmq from "zeromq";
@@ -15,6 +19,7 @@ import {
   Lifecycle,
   Reactor,
   TimeoutError,
+  boolOption,
   endpointOption,
   functionOption,
   intOption,
@@ -33,6 +38,36 @@ export interface ControlServerOptions extends LifecycleOptions {
   readonly bind: string;
   /** Called for every STATUS request; its result is sent back as JSON. */
   readonly status: () => unknown;
+  /**
+   * Allow a `tcp://` bind beyond loopback (`tcp://*:5557`, a LAN address). Default false: the
+   * endpoint answers anyone who reaches it, so it stays on this host unless you say otherwise.
+   */
+  readonly allowRemote?: boolean;
+}
+
+/** True for `ipc://`, `inproc://` and a `tcp://` bind on a loopback address. */
+export function isLocalEndpoint(endpoint: string): boolean {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(endpoint);
+  if (!m) return false;
+  const transport = m[1]!.toLowerCase();
+  if (transport === "ipc" || transport === "inproc") return true;
+  if (transport !== "tcp") return false;
+  // tcp://host:port, tcp://[v6]:port; a "source;" prefix names the local side of a connect only.
+  const hostPort = m[2]!;
+  const host = hostPort.startsWith("[") ? hostPort.slice(1, hostPort.indexOf("]")) : hostPort.slice(0, hostPort.lastIndexOf(":"));
+  return /^127(\.\d{1,3}){3}$/.test(host) || host === "::1" || host.toLowerCase() === "localhost" || host === "lo";
+}
+
+/**
+ * The `bind` of a control endpoint: an endpoint, and (unless `allowRemote`) a local one;
+ * otherwise an {@link InvalidOptionError} naming `name`.
+ */
+export function controlBindOption(owner: string, bag: Record<string, unknown>, name: string, allowRemote: boolean): string {
+  const bind = endpointOption(owner, bag, name);
+  if (!allowRemote && !isLocalEndpoint(bind)) {
+    throw new InvalidOptionError(name, `${owner}: expected \`${name}\` to be a loopback tcp://, ipc:// or inproc:// endpoint (the control endpoint answers anyone who reaches it; set allowRemote / --control-remote to bind ${bind}), got ${JSON.stringify(bind)}`);
+  }
+  return bind;
 }
 
 /** Counters of a {@link ControlServer}. */
@@ -63,7 +98,7 @@ export class ControlServer extends Lifecycle<ControlServerEvents> {
     const owner = "ControlServer";
     const o = optionsObject(owner, options);
     requiredOption(owner, o, "bind", "an endpoint");
-    const bind = endpointOption(owner, o, "bind");
+    const bind = controlBindOption(owner, o, "bind", boolOption(owner, o, "allowRemote", false));
     requiredOption(owner, o, "status", "a function");
     const status = functionOption<() => unknown, undefined>(owner, o, "status", undefined)!;
     super(owner, o, { linger: 0 });

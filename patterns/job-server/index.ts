@@ -5,6 +5,8 @@
  * @module zeromq-patterns/job-server
  */
 export {
+  JOB_HANDLER_TIMEOUT,
+  JOB_MAX_REDELIVERIES,
   JobServer,
   type JobServerOptions,
   type JobServerPendingOverflow,
@@ -14,5 +16,5 @@ export {
   type WorkerChildInfo,
   type WorkerChildState,
 } from "./server.js";
-export { ControlServer, requestStatus, STATUS_COMMAND, type ControlServerOptions, type ControlServerStats, type ControlServerEvents } from "./control.js";
+export { ControlServer, controlBindOption, isLocalEndpoint, requestStatus, STATUS_COMMAND, type ControlServerOptions, type ControlServerStats, type ControlServerEvents } from "./control.js";
 export type { ServeWorkerConfig } from "./serve-worker.js";

@@ -10,15 +10,17 @@
  * @module
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { ParanoidPirateQueue, type ParanoidPirateQueueStats } from "../paranoid-pirate/index.js";
+import { v4 as uuidv4 } from "uuid";
+import { ParanoidPirateQueue, type ParanoidPirateQueueOptions, type ParanoidPirateQueueStats } from "../paranoid-pirate/index.js";
 import {
   OVERFLOW_POLICIES,
   type OverflowPolicy,
   InvalidOptionError,
   Lifecycle,
-  endpointOption,
   endpointsOption,
+  boolOption,
   enumOption,
   idKey,
   intOption,
@@ -26,17 +28,36 @@ import {
   requiredOption,
   stringOption,
   type CloseCause,
+  type DispatchTransport,
   type LifecycleOptions,
 } from "../../src/index.js";
-import { ControlServer } from "./control.js";
+import { ControlServer, controlBindOption } from "./control.js";
 import { WORKER_CONFIG_ENV, type ServeWorkerConfig } from "./serve-worker.js";
 
-/** What a request arriving at the queue's full backlog drops. */
 /** What a full backlog does with a new request (the queue's {@link OverflowPolicy}). */
 export type JobServerPendingOverflow = OverflowPolicy;
 
 /** Redeliveries a request may have: a rolling restart retires every worker in turn. */
 export const JOB_MAX_REDELIVERIES = 10;
+
+/**
+ * The job server's handler timeout, ms: a worker whose handler runs longer is killed (by the
+ * parent: a handler that blocks its event loop cannot time itself out) and replaced.
+ * Finite, unlike the workers' 0: one hung handler per worker would stop the server for good.
+ */
+export const JOB_HANDLER_TIMEOUT = 30_000;
+
+/**
+ * Workers a request may cost before it is poison: killed past the handler timeout, or gone
+ * silent or dead while holding it (a retirement does not count).
+ */
+export const JOB_MAX_KILLS = 2;
+
+/** How long a poison request's content stays quarantined, ms: a client's resends of it are refused meanwhile. */
+export const JOB_QUARANTINE_TIMEOUT = 600_000;
+
+/** Poison contents quarantined at most (the oldest leaves first). */
+export const JOB_QUARANTINE_LIMIT = 1000;
 
 /** Options of {@link JobServer}. */
 export interface JobServerOptions extends LifecycleOptions {
@@ -74,10 +95,30 @@ export interface JobServerOptions extends LifecycleOptions {
    * are replaced (a rolling restart retires every worker).
    */
   readonly maxRedeliveries?: number;
+  /**
+   * How long a worker may run one request, ms (0 = for ever). The parent enforces it: a
+   * worker past it is killed (SIGKILL; even one whose handler blocks its event loop) and
+   * replaced, and its request redelivered per `maxRedeliveries`. Default 30000.
+   */
+  readonly handlerTimeout?: number;
+  /**
+   * Workers a request may cost (its worker killed past `handlerTimeout`, or silent or dead
+   * while holding it; not one we were retiring) before it is dropped as poison
+   * (`request:poisoned`); a request whose every delivery cost a worker is poison too. Default 2.
+   */
+  readonly maxKills?: number;
+  /**
+   * How long the content of a poison request stays quarantined, ms (0 = not at all): a
+   * request with the same content frames is refused at once (`request:quarantined`, counted
+   * in `quarantined`) instead of costing more workers. At most 1000 contents. Default 600000.
+   */
+  readonly quarantineTimeout?: number;
   /** How long `close()` waits for waiting and running requests before stopping the workers, ms. Default 10000. */
   readonly drainTimeout?: number;
-  /** Control endpoint (ROUTER answering `STATUS`). Default: none. */
+  /** Control endpoint (ROUTER answering `STATUS`): loopback `tcp://`, `ipc://` or `inproc://` unless `controlRemote`. Default: none. */
   readonly control?: string;
+  /** Allow the control endpoint to bind beyond loopback (it answers anyone who reaches it). Default false. */
+  readonly controlRemote?: boolean;
   /** The worker entry script. Default: the bundled `serve-worker.js`. */
   readonly workerScript?: string;
 }
@@ -105,8 +146,20 @@ export interface JobServerCounters {
   exited: number;
   /** Children that exited without being asked to (crashes, kills). */
   crashed: number;
-  /** Workers purged by the queue (silent, or unreachable), and killed if still running. */
+  /** Our workers purged (silent, unreachable, never ready, past the handler timeout), and killed if still running. */
   purged: number;
+  /** Of those, killed for running one request past `handlerTimeout`. */
+  timedOut: number;
+  /** Requests dropped as poison: they cost `maxKills` workers, or one on each delivery (see the README). */
+  poisoned: number;
+  /** Requests refused because their content is quarantined as poison (dropped: the client hears nothing). */
+  quarantined: number;
+  /** Backend peers refused: not one of our children (never forked by us), so never given a request (each id counted once among the last 1000). */
+  rejected: number;
+  /** Messages from those peers, all refused unread. */
+  rejectedMessages: number;
+  /** SIGTTIN/SIGTTOU (addWorker/removeWorker) refused at `maxWorkers`/`minWorkers`. */
+  refused: number;
   /** Scaling decisions that added / removed a worker (signals included). */
   scaledUp: number;
   /** ... and removed one. */
@@ -121,10 +174,14 @@ export interface JobServerStatus {
   workers: number;
   /** Live workers that sent READY. */
   ready: number;
-  /** The current floor of the pool. */
+  /** The current floor of the pool (SIGTTIN raises it, never past `bounds.maxWorkers`). */
   minWorkers: number;
-  /** The current ceiling of the pool. */
+  /** The current ceiling of the pool (SIGTTOU lowers it, never below `bounds.minWorkers`). */
   maxWorkers: number;
+  /** The configured `minWorkers`/`maxWorkers`, which no signal crosses. */
+  bounds: { minWorkers: number; maxWorkers: number };
+  /** The handler timeout the parent enforces, ms (0 = none). */
+  handlerTimeout: number;
   /** Requests waiting for a worker. */
   pending: number;
   /** Workers idle at the queue. */
@@ -154,6 +211,12 @@ export interface JobServerEvents {
   "worker:purged": [{ id: string; pid: number | undefined; reason: string }];
   /** A worker was asked to finish its request and leave (SIGTTOU, SIGHUP, idle, shutdown). */
   "worker:retiring": [{ id: string; pid: number | undefined; reason: string }];
+  /** A signal (SIGTTIN/SIGTTOU) was refused: the pool is at the configured `limit`. */
+  "pool:refused": [{ direction: "up" | "down"; reason: string; workers: number; limit: number }];
+  /** A request cost `kills` workers (`maxKills`, or all its `deliveries`): dropped as poison (its client hears nothing), its content quarantined. */
+  "request:poisoned": [{ client: Buffer; kills: number; deliveries: number }];
+  /** A request whose content is quarantined as poison was refused (dropped unanswered, never delivered). */
+  "request:quarantined": [{ client: Buffer }];
   /** The pool grew or shrank by one (a signal or a scaling decision). */
   "pool:scaled": [{ direction: "up" | "down"; reason: string; workers: number }];
   /** A rolling restart (SIGHUP) began. */
@@ -172,6 +235,122 @@ interface Child {
   exited: Promise<void>;
   /** Kills the child if it does not become ready in time, or does not leave in time when retiring. */
   killTimer?: { cancel(): void };
+  /** We killed it (purged): its exit is no crash loop, replace it at once. */
+  killed?: boolean;
+}
+
+/** The content frames of a client request (after the envelope's empty delimiter), hashed. */
+function contentDigest(frames: readonly Buffer[]): string {
+  const hash = createHash("sha256");
+  let i = frames.findIndex((f, at) => at > 0 && f.length === 0) + 1;
+  for (; i < frames.length; i++) hash.update(String(frames[i]!.length)).update(":").update(frames[i]!);
+  return hash.digest("hex");
+}
+
+/** What the job server tells its queue, and hears from it. */
+interface JobQueueHooks {
+  /** `id` is one of our children's. */
+  isChild(id: Buffer): boolean;
+  /** Worker `id` was lost while busy not by our doing (not a retirement): its request's fault. */
+  lostByFault(id: Buffer): boolean;
+  /** A request was refused: its content is quarantined. */
+  quarantined(client: Buffer): void;
+  /** A request was dropped as poison. */
+  poisoned(client: Buffer, kills: number, deliveries: number): void;
+}
+
+/** Per request (keyed by the frames the engine holds for it, the same across redeliveries). */
+interface JobRecord {
+  deliveries: number;
+  /** Workers it cost: killed past the handler timeout, or silent or dead while holding it. */
+  kills: number;
+}
+
+/**
+ * The job server's queue: a 6/PPP queue that
+ * - takes only our children as workers: a backend peer whose routing id is not a child's
+ *   (all are random uuids) is refused before the queue parses what it says: counted
+ *   (`worker:rejected`), never given a request, never forwarded;
+ * - counts the workers each request cost, and drops it as poison once it cost `maxKills`
+ *   (or all its deliveries did); then quarantines its content for `quarantineTimeout` ms:
+ *   the same content is refused at once.
+ */
+class JobQueue extends ParanoidPirateQueue {
+  /** The request each worker was last given (one entry per worker). */
+  readonly #held = new Map<string, Buffer[]>();
+  readonly #records = new WeakMap<Buffer[], JobRecord>();
+  /** Digest of a poison's content -> clock time it leaves the quarantine; insertion order = age. */
+  readonly #quarantine = new Map<string, number>();
+  /** The request of the worker just lost (the engine's drop that may follow names only its client). */
+  #lost: Buffer[] | undefined;
+
+  constructor(
+    options: ParanoidPirateQueueOptions,
+    private readonly limits: { maxKills: number; quarantineTimeout: number },
+    private readonly hooks: JobQueueHooks,
+  ) {
+    super(options);
+    const lost = (id: Buffer, busy: boolean, fault: boolean) => {
+      const key = idKey(id);
+      const frames = busy ? this.#held.get(key) : undefined;
+      this.#held.delete(key);
+      this.#lost = frames;
+      const record = frames && this.#records.get(frames);
+      if (record && (fault || this.hooks.lostByFault(id))) record.kills++;
+    };
+    this.on("worker:expired", ({ id, busy }) => lost(id, busy, false));
+    this.on("worker:disconnected", ({ id, busy, reason }) => lost(id, busy, reason === "busy-timeout"));
+    // A busy worker's READY again gives its request back too (no worker lost).
+    this.on("worker:ready", ({ id, again }) => void (again && (this.#lost = this.#held.get(idKey(id)))));
+    this.on("request:dropped", ({ client, reason }) => {
+      const frames = this.#lost;
+      this.#lost = undefined;
+      const record = frames && this.#records.get(frames);
+      if (reason !== "redeliveries" || !record || !frames[0]!.equals(client)) return;
+      if (record.kills < this.limits.maxKills && record.kills < record.deliveries) return;
+      this.hooks.poisoned(client, record.kills, record.deliveries);
+      if (this.limits.quarantineTimeout === 0) return;
+      if (this.#quarantine.size >= JOB_QUARANTINE_LIMIT) this.#quarantine.delete(this.#quarantine.keys().next().value!);
+      this.#quarantine.set(contentDigest(frames), this.reactor.clock.now() + this.limits.quarantineTimeout);
+    });
+  }
+
+  protected override transport(): DispatchTransport<Buffer[], undefined> {
+    const wire = super.transport();
+    return {
+      ...wire,
+      deliver: (worker, frames, client) => {
+        this.#held.set(idKey(worker.id), frames);
+        const record = this.#records.get(frames);
+        if (record) record.deliveries++;
+        else this.#records.set(frames, { deliveries: 1, kills: 0 });
+        wire.deliver(worker, frames, client);
+      },
+      // A request that cost maxKills workers is not given another.
+      redeliver: (frames) => (this.#records.get(frames)?.kills ?? 0) < this.limits.maxKills,
+    };
+  }
+
+  // (ParanoidPirateQueue's admit() declares no parameter; the broker passes the request.)
+  protected override admit(...request: Buffer[][]): boolean {
+    if (!super.admit()) return false;
+    if (this.#quarantine.size === 0) return true;
+    const frames = request[0]!;
+    const key = contentDigest(frames);
+    const until = this.#quarantine.get(key);
+    if (until === undefined) return true;
+    if (until <= this.reactor.clock.now()) {
+      this.#quarantine.delete(key);
+      return true;
+    }
+    this.hooks.quarantined(frames[0]!);
+    return false;
+  }
+
+  protected override onBackend(frames: Buffer[]): void {
+    if (this.hooks.isChild(frames[0]!)) return super.onBackend(frames);
+    this.engine.reject(frames[0]!, "not a worker of this server");
+  }
 }
 
 const DEFAULT_WORKER_SCRIPT = fileURLToPath(new URL("./serve-worker.js", import.meta.url));
@@ -205,7 +384,11 @@ function jobServerConfig(options: JobServerOptions) {
     maxPending: optional("maxPending", () => intOption(owner, o, "maxPending", 1, 1)),
     pendingOverflow: optional("pendingOverflow", () => enumOption<JobServerPendingOverflow>(owner, o, "pendingOverflow", OVERFLOW_POLICIES, "drop-oldest")),
     maxRedeliveries: intOption(owner, o, "maxRedeliveries", JOB_MAX_REDELIVERIES, 0),
-    control: o.control === undefined ? undefined : endpointOption(owner, o, "control"),
+    handlerTimeout: intOption(owner, o, "handlerTimeout", JOB_HANDLER_TIMEOUT, 0),
+    quarantineTimeout: intOption(owner, o, "quarantineTimeout", JOB_QUARANTINE_TIMEOUT, 0),
+    maxKills: intOption(owner, o, "maxKills", JOB_MAX_KILLS, 1),
+    controlRemote: boolOption(owner, o, "controlRemote", false),
+    control: o.control === undefined ? undefined : controlBindOption(owner, o, "control", boolOption(owner, o, "controlRemote", false)),
     workerScript: stringOption(owner, o, "workerScript", DEFAULT_WORKER_SCRIPT),
   };
 }
@@ -224,6 +407,8 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   readonly heartbeatInterval: number;
   /** 6/PPP liveness. */
   readonly heartbeatLiveness: number;
+  /** How long a worker may run one request before the parent kills it, ms (0 = for ever). */
+  readonly handlerTimeout: number;
   readonly #handler: string;
   readonly #workerScript: string;
   readonly #scaleInterval: number;
@@ -233,12 +418,15 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   readonly #drainTimeout: number;
   readonly #controlSpec: string | undefined;
   readonly #children = new Map<string, Child>();
-  /** Ids of workers that exited after being retired, until the queue forgets them. */
-  readonly #retired = new Set<string>();
-  readonly #counters: JobServerCounters = { started: 0, exited: 0, crashed: 0, purged: 0, scaledUp: 0, scaledDown: 0, restarts: 0 };
+  /** Ids of workers that exited (true: after being retired), until the queue forgets them. */
+  readonly #gone = new Map<string, boolean>();
+  /** Ids of foreign backend peers seen lately (bounded), so that each is counted once. */
+  readonly #rejectedPeers = new Set<string>();
+  readonly #counters: JobServerCounters = { started: 0, exited: 0, crashed: 0, purged: 0, timedOut: 0, poisoned: 0, quarantined: 0, rejected: 0, rejectedMessages: 0, refused: 0, scaledUp: 0, scaledDown: 0, restarts: 0 };
+  /** The configured bounds: no signal moves the pool past them. */
+  readonly #bounds: { minWorkers: number; maxWorkers: number };
   #min: number;
   #max: number;
-  #seq = 0;
   #lastBusy = 0;
   #crashStreak = 0;
   #respawnAt = 0;
@@ -254,6 +442,8 @@ export class JobServer extends Lifecycle<JobServerEvents> {
     this.#handler = c.handler;
     this.#min = c.minWorkers;
     this.#max = c.maxWorkers;
+    this.#bounds = { minWorkers: c.minWorkers, maxWorkers: c.maxWorkers };
+    this.handlerTimeout = c.handlerTimeout;
     this.heartbeatInterval = c.heartbeatInterval;
     this.heartbeatLiveness = c.heartbeatLiveness;
     this.#scaleInterval = c.scaleInterval;
@@ -264,7 +454,7 @@ export class JobServer extends Lifecycle<JobServerEvents> {
     this.#controlSpec = c.control;
     this.#workerScript = c.workerScript;
     // Opens nothing: the queue binds in start().
-    this.queue = new ParanoidPirateQueue({
+    this.queue = new JobQueue({
       frontend: c.frontend,
       backend: c.backend,
       heartbeatInterval: this.heartbeatInterval,
@@ -273,11 +463,36 @@ export class JobServer extends Lifecycle<JobServerEvents> {
       ...(c.maxPending === undefined ? {} : { maxPending: c.maxPending }),
       ...(c.pendingOverflow === undefined ? {} : { pendingOverflow: c.pendingOverflow }),
       maxRedeliveries: c.maxRedeliveries,
+      busyTimeout: c.handlerTimeout,
       reactor: this.reactor,
+    }, { maxKills: c.maxKills, quarantineTimeout: c.quarantineTimeout }, {
+      isChild: (id) => this.#children.has(idKey(id)),
+      lostByFault: (id) => {
+        const child = this.#children.get(idKey(id));
+        return child ? child.state !== "retiring" : this.#gone.get(idKey(id)) === false;
+      },
+      quarantined: (client) => {
+        this.#counters.quarantined++;
+        this.emit("request:quarantined", { client });
+      },
+      poisoned: (client, kills, deliveries) => {
+        this.#counters.poisoned++;
+        this.emit("request:poisoned", { client, kills, deliveries });
+      },
     });
     this.queue.on("worker:ready", ({ id }) => this.#onReady(id));
     this.queue.on("worker:expired", ({ id, silentMs, busy }) => this.#onPurged(id, `silent for ${silentMs} ms${busy ? " while busy" : ""}`));
-    this.queue.on("worker:disconnected", ({ id, reason }) => this.#onPurged(id, reason));
+    this.queue.on("worker:disconnected", ({ id, reason }) => this.#onPurged(id, reason === "busy-timeout" ? `handler ran past ${this.handlerTimeout} ms` : reason, reason === "busy-timeout"));
+    // A peer the queue refused that is none of our children (a command before READY from a child is its own business).
+    this.queue.on("worker:rejected", ({ id }) => {
+      const key = idKey(id);
+      if (this.#children.has(key) || this.#gone.has(key)) return;
+      this.#counters.rejectedMessages++;
+      if (this.#rejectedPeers.has(key)) return;
+      this.#counters.rejected++;
+      this.#rejectedPeers.add(key);
+      if (this.#rejectedPeers.size > 1000) this.#rejectedPeers.delete(this.#rejectedPeers.values().next().value!);
+    });
   }
 
   /** Lowest and highest pool size (signals move them when they push past them). */
@@ -307,6 +522,8 @@ export class JobServer extends Lifecycle<JobServerEvents> {
       ready: children.filter((c) => c.state === "ready").length,
       minWorkers: this.#min,
       maxWorkers: this.#max,
+      bounds: { ...this.#bounds },
+      handlerTimeout: this.handlerTimeout,
       pending: q.pending,
       idle: q.idle,
       draining: this.#draining,
@@ -318,30 +535,34 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   }
 
   /**
-   * SIGTTIN: one more worker, now. The signal is authoritative: the limits move so that
-   * scaling keeps the new size as a floor (`minWorkers`, and `maxWorkers` if needed).
-   * Ignored unless running.
+   * SIGTTIN: one more worker, now. The signal is authoritative within the configured bounds:
+   * scaling keeps the new size as a floor (`minWorkers`, and `maxWorkers` if needed). At the
+   * configured `maxWorkers` it is refused (`pool:refused`, counted in `refused`): no number
+   * of signals forks past it. False when refused or not running.
    */
-  addWorker(reason = "SIGTTIN"): void {
-    if (this.state !== "running") return;
+  addWorker(reason = "SIGTTIN"): boolean {
+    if (this.state !== "running") return false;
     const n = this.workers + 1;
+    if (n > this.#bounds.maxWorkers) return this.#refuse("up", reason, this.#bounds.maxWorkers);
     this.#min = Math.max(this.#min, n);
     this.#max = Math.max(this.#max, n);
     this.#counters.scaledUp++;
     this.#spawn(reason);
     this.emit("pool:scaled", { direction: "up", reason, workers: this.workers });
+    return true;
   }
 
   /**
    * SIGTTOU: one worker fewer, now (it finishes its request first). The new size becomes the
-   * ceiling (`maxWorkers`, and `minWorkers` if needed). False when there is no worker or the
-   * server is not running.
+   * ceiling (`maxWorkers`, and `minWorkers` if needed); at the configured `minWorkers` it is
+   * refused (`pool:refused`). False when refused, when there is no worker, or not running.
    */
   removeWorker(reason = "SIGTTOU"): boolean {
     if (this.state !== "running") return false;
+    const n = this.workers - 1;
+    if (n < this.#bounds.minWorkers) return this.#refuse("down", reason, this.#bounds.minWorkers);
     const victim = this.#pickVictim();
     if (!victim) return false;
-    const n = this.workers - 1;
     this.#min = Math.min(this.#min, n);
     this.#max = Math.max(1, Math.min(this.#max, n));
     this.#counters.scaledDown++;
@@ -418,6 +639,12 @@ export class JobServer extends Lifecycle<JobServerEvents> {
     await this.queue.close();
   }
 
+  #refuse(direction: "up" | "down", reason: string, limit: number): false {
+    this.#counters.refused++;
+    this.emit("pool:refused", { direction, reason, workers: this.workers, limit });
+    return false;
+  }
+
   /** A timer on the reactor, or (once the reactor is closing, its timers inert) a Node timer. */
   #after(ms: number, fn: () => void): { cancel(): void } {
     if (!this.reactor.closed) return this.reactor.after(ms, fn);
@@ -426,7 +653,8 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   }
 
   #spawn(reason: string): Child {
-    const id = `w${++this.#seq}-${process.pid}`;
+    // Unguessable: a backend peer can neither take over a worker's id nor pass for a child.
+    const id = uuidv4();
     const config: ServeWorkerConfig = {
       id,
       endpoint: this.queue.endpoints.backend[0]!,
@@ -455,6 +683,7 @@ export class JobServer extends Lifecycle<JobServerEvents> {
       if (child.state !== "starting") return;
       this.emit("worker:purged", { id, pid: proc.pid, reason: `not ready after ${this.#startTimeout} ms` });
       this.#counters.purged++;
+      child.killed = true;
       proc.kill("SIGKILL");
     });
     this.#children.set(id, child);
@@ -485,16 +714,25 @@ export class JobServer extends Lifecycle<JobServerEvents> {
     this.emit("worker:ready", { id: child.id, pid: child.proc.pid });
   }
 
-  #onPurged(routingId: Buffer, reason: string): void {
+  /** The queue gave up on worker `routingId` (only our children are workers there). */
+  #onPurged(routingId: Buffer, reason: string, timedOut = false): void {
     const key = idKey(routingId);
-    // A worker we retired is forgotten by the queue once it has gone: expected, not a purge.
-    if (this.#retired.delete(key)) return;
     const child = this.#children.get(key);
-    if (child?.state === "retiring") return;
+    if (child === undefined) {
+      // Gone already: a worker we retired is forgotten by the queue once it has left (expected);
+      // a crashed one is purged.
+      const retired = this.#gone.get(key);
+      this.#gone.delete(key);
+      if (retired !== false) return;
+    } else if (child.state === "retiring" && !timedOut) return;
     this.#counters.purged++;
-    this.emit("worker:purged", { id: idKey(routingId), pid: child?.proc.pid, reason });
-    // A child the queue gave up on is hung or cut off: kill it, the exit handler replaces it.
-    child?.proc.kill("SIGKILL");
+    if (timedOut) this.#counters.timedOut++;
+    this.emit("worker:purged", { id: key, pid: child?.proc.pid, reason });
+    if (!child) return;
+    // Hung (its handler overran, or it went silent: an event loop that blocks) or cut off:
+    // kill it; the exit handler replaces it at once.
+    child.killed = true;
+    child.proc.kill("SIGKILL");
   }
 
   #retire(child: Child, reason: string): void {
@@ -512,19 +750,18 @@ export class JobServer extends Lifecycle<JobServerEvents> {
   #onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
     child.killTimer?.cancel();
     this.#children.delete(child.id);
-    if (child.state === "retiring") {
-      this.#retired.add(child.id);
-      // Bounded: the queue forgets a gone worker within one heartbeat or liveness period.
-      if (this.#retired.size > 1000) this.#retired.delete(this.#retired.values().next().value!);
-    }
+    const expected = child.state === "retiring" && !child.killed;
+    this.#gone.set(child.id, expected);
+    // Bounded: the queue forgets a gone worker within one heartbeat or liveness period.
+    if (this.#gone.size > 1000) this.#gone.delete(this.#gone.keys().next().value!);
     this.#counters.exited++;
-    const expected = child.state === "retiring";
     this.emit("worker:exited", { id: child.id, pid: child.proc.pid, code, signal, expected });
-    if (expected || this.closed) return;
+    if (child.state === "retiring" || this.closed) return;
     this.#counters.crashed++;
-    // A child that dies young is crash-looping: replace it with a growing delay (100 ms -> 5 s).
+    // A child that dies young on its own is crash-looping: replace it with a growing delay
+    // (100 ms -> 5 s). One we killed (purged: hung, silent) is replaced at once.
     const now = this.reactor.clock.now();
-    this.#crashStreak = now - child.started < 2000 ? this.#crashStreak + 1 : 0;
+    this.#crashStreak = child.killed ? 0 : now - child.started < 2000 ? this.#crashStreak + 1 : 0;
     this.#respawnAt = now + (this.#crashStreak === 0 ? 0 : Math.min(5000, 100 * 2 ** (this.#crashStreak - 1)));
     if (this.#respawnAt <= now) this.#spawn("replace crashed worker");
     // else the scaling tick refills the pool once #respawnAt has passed

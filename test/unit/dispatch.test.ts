@@ -88,7 +88,7 @@ describe("Dispatcher options", () => {
   });
 
   it("has one set of defaults; brokers without heartbeats read no heartbeat option", () => {
-    expect(dispatchConfig("X", {})).toEqual({ heartbeatInterval: 1000, heartbeatLiveness: 3, maxPending: 1000, pendingOverflow: "drop-oldest", pendingTimeout: 2000, maxRedeliveries: 3, maxWorkers: 10_000, maxServices: 10_000 });
+    expect(dispatchConfig("X", {})).toEqual({ heartbeatInterval: 1000, heartbeatLiveness: 3, maxPending: 1000, pendingOverflow: "drop-oldest", pendingTimeout: 2000, maxRedeliveries: 3, maxWorkers: 10_000, maxServices: 10_000, busyTimeout: 0 });
     expect(dispatchConfig("X", {}, { heartbeatInterval: 2500 }).heartbeatInterval).toBe(2500);
     expect(dispatchConfig("X", { heartbeatInterval: "x" }, { heartbeats: false }).heartbeatInterval).toBe(0);
     expect(() => dispatchConfig("X", { heartbeatInterval: 0 })).toThrow(/heartbeatInterval/);

@@ -4,81 +4,35 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
-import { requestStatus, type JobServerStatus } from "../../../patterns/job-server/index.js";
+import { type JobServerStatus } from "../../../patterns/job-server/index.js";
 import { uniqAddress } from "../../helpers/addresses.js";
 import { sendMalformed } from "../../helpers/malformed.js";
-import { killAll, startCli, type Child } from "../../helpers/process.js";
+import { killAll, startCli } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
+import { reqClient, startServe, status } from "./serve.js";
 
 afterEach(killAll);
 
-const HANDLER = "test/patterns/job-server/fixtures/handler-job.mjs";
-
-async function startServe(extra: string[]): Promise<{ server: Child; frontend: string; control: string }> {
-  const frontend = await uniqAddress("tcp");
-  const control = await uniqAddress("tcp");
-  const server = startCli(["serve", "--frontend", frontend, "--control", control, "--handler", HANDLER, "--heartbeat-interval", "200", ...extra]);
-  await server.waitLine(/^serve: frontend|"event":"serve:started"/, 20_000);
-  return { server, frontend, control };
-}
-
-const status = (control: string) => requestStatus(control, 5000) as Promise<JobServerStatus>;
-
-/** A plain REQ client sending until `stop()`; every request must get its own answer back. */
-function reqClient(frontend: string, name: string, body = "job") {
-  let stopping = false;
-  let sent = 0;
-  let answered = 0;
-  const sock = new zmq.Request({ linger: 0, receiveTimeout: 20_000 });
-  sock.connect(frontend);
-  const done = (async () => {
-    try {
-      while (!stopping) {
-        const request = `${body}:${name}:${sent}`;
-        sent++;
-        await sock.send(request);
-        const [pid, echoed] = await sock.receive();
-        expect(echoed!.toString()).toBe(request);
-        expect(Number(pid!.toString())).toBeGreaterThan(0);
-        answered++;
-      }
-    } finally {
-      sock.close();
-    }
-  })();
-  return {
-    stop: () => {
-      stopping = true;
-      return done;
-    },
-    get answered() {
-      return answered;
-    },
-    get sent() {
-      return sent;
-    },
-  };
-}
-
 describe("zpatterns serve", () => {
   it("answers every request from 20 REQ clients while workers are killed and TTIN/TTOU/HUP arrive", async () => {
-    const { server, frontend, control } = await startServe(["--min-workers", "2", "--max-workers", "2"]);
+    const { server, frontend, control } = await startServe(["--min-workers", "1", "--max-workers", "3"]);
     const pid = server.proc.pid!;
-    await waitFor(async () => (await status(control)).ready === 2, { timeout: 20_000, what: "2 ready workers" });
+    await waitFor(async () => (await status(control)).ready === 1, { timeout: 20_000, what: "1 ready worker" });
     const clients = Array.from({ length: 20 }, (_, i) => reqClient(frontend, `c${i}`, "sleep:2"));
     await waitFor(() => clients.every((c) => c.answered > 0), { timeout: 20_000, what: "every client answered once" });
+    await waitFor(async () => (await status(control)).ready === 3, { timeout: 20_000, what: "the pool grown to 3 under load" });
 
     // A worker killed mid-load is purged and replaced; its request is redelivered.
     const victim = (await status(control)).children[0]!;
     process.kill(victim.pid!, "SIGKILL");
     await waitFor(async () => {
       const s = await status(control);
-      return s.ready === 2 && s.children.every((c) => c.pid !== victim.pid);
+      return s.ready === 3 && s.children.every((c) => c.pid !== victim.pid);
     }, { timeout: 20_000, what: "the killed worker replaced" });
 
-    // The worker count follows the signals within a second.
+    // The worker count follows the signals within a second, within --min-workers..--max-workers.
     process.kill(pid, "SIGTTIN");
-    await waitFor(async () => (await status(control)).workers === 3, { timeout: 1000, what: "3 workers after TTIN" });
+    await waitFor(() => server.errLines.some((l) => l.includes("SIGTTIN refused: 3 workers, at --max-workers 3")), { timeout: 1000, what: "TTIN refused at max" });
     process.kill(pid, "SIGTTOU");
     await waitFor(async () => (await status(control)).workers === 2, { timeout: 1000, what: "2 workers after TTOU" });
     process.kill(pid, "SIGTTOU");
@@ -110,7 +64,8 @@ describe("zpatterns serve", () => {
     server.kill("SIGTERM");
     expect(await server.exited).toBe(0);
     expect(server.errLines.some((l) => l.includes("exited") && l.includes("unexpectedly"))).toBe(true);
-    expect(server.errLines.some((l) => l.includes("scaled up to 3 workers: SIGTTIN"))).toBe(true);
+    expect(server.errLines.some((l) => l.includes("scaled up to 2 workers: SIGTTIN"))).toBe(true);
+    expect(s.counters.refused).toBe(1);
   }, 90_000);
 
   it("grows toward max while requests wait and shrinks toward min when idle", async () => {
@@ -189,5 +144,14 @@ describe("zpatterns serve", () => {
     expect(badEndpoint.errLines.join("\n")).toMatch(/frontend/);
     const badOverflow = startCli(["serve", "--frontend", "tcp://127.0.0.1:*", "--handler", "echo", "--pending-overflow", "sideways"]);
     expect(await badOverflow.exited).toBe(2);
+    const remoteControl = startCli(["serve", "--frontend", "tcp://127.0.0.1:*", "--handler", "echo", "--control", "tcp://*:5557"]);
+    expect(await remoteControl.exited).toBe(2);
+    expect(remoteControl.errLines.join("\n")).toMatch(/control.*loopback/);
+    const badTimeout = startCli(["serve", "--frontend", "tcp://127.0.0.1:*", "--handler", "echo", "--handler-timeout", "-1"]);
+    expect(await badTimeout.exited).toBe(2);
+    const help = startCli(["serve", "--help"]);
+    expect(await help.exited).toBe(0);
+    expect(help.lines.join("\n")).toMatch(/--handler-timeout MS\s+kill and replace a worker whose handler runs longer, 0 = never \(default 30000\)/);
+    expect(help.lines.join("\n")).toMatch(/--max-redeliveries N/);
   });
 });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import { ClosedError, InvalidOptionError } from "../../../src/index.js";
-import { JobServer, requestStatus, type JobServerOptions, type JobServerStatus } from "../../../patterns/job-server/index.js";
+import { JOB_HANDLER_TIMEOUT, JobServer, requestStatus, type JobServerOptions, type JobServerStatus } from "../../../patterns/job-server/index.js";
 import { uniqAddress } from "../../helpers/addresses.js";
 import { ROOT, killAll, start } from "../../helpers/process.js";
 import { within } from "../../helpers/wait.js";
@@ -37,6 +37,23 @@ describe("JobServer", () => {
     expect(optionError({ ...base, maxPending: 0 }).option).toBe("maxPending");
     expect(optionError({ ...base, drainTimeout: -1 }).option).toBe("drainTimeout");
     expect(optionError({ ...base, control: "nowhere" }).option).toBe("control");
+    expect(optionError({ ...base, control: "tcp://*:5557" }).option).toBe("control");
+    expect(optionError({ ...base, control: "tcp://*:5557", controlRemote: 1 as never }).option).toBe("controlRemote");
+    expect(optionError({ ...base, handlerTimeout: -1 }).option).toBe("handlerTimeout");
+    expect(optionError({ ...base, maxRedeliveries: 1.5 }).option).toBe("maxRedeliveries");
+    expect(optionError({ ...base, maxKills: 0 }).option).toBe("maxKills");
+    expect(optionError({ ...base, quarantineTimeout: -1 }).option).toBe("quarantineTimeout");
+  });
+
+  it("has a finite handler timeout by default, enforced by its queue; 0 turns it off", () => {
+    expect(JOB_HANDLER_TIMEOUT).toBe(30_000);
+    const server = new JobServer(base);
+    expect(server.handlerTimeout).toBe(30_000);
+    expect(server.queue.settings.busyTimeout).toBe(30_000);
+    expect(server.status()).toMatchObject({ handlerTimeout: 30_000, bounds: { minWorkers: 1, maxWorkers: 4 } });
+    expect(new JobServer({ ...base, handlerTimeout: 0 }).queue.settings.busyTimeout).toBe(0);
+    expect(new JobServer({ ...base, maxRedeliveries: 2 }).queue.settings.maxRedeliveries).toBe(2);
+    expect(new JobServer({ ...base, control: "tcp://*:5557", controlRemote: true }).status().draining).toBe(false);
   });
 
   it("start() is idempotent: a second call neither re-binds the control endpoint nor closes the server", async () => {
