@@ -7,9 +7,9 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { Lifecycle, endpointOption, intOption, optionsObject, requiredOption, stringOption, type LifecycleOptions } from "../../src/index.js";
+import { InvalidOptionError, Lifecycle, endpointOption, intOption, optionsObject, requiredOption, stringOption, type LifecycleOptions } from "../../src/index.js";
 import { MajordomoClient, MajordomoWorker, isServiceName } from "../majordomo/index.js";
-import { TitanicStore, isTitanicUuid } from "./store.js";
+import { TitanicStore, encodedSize, isTitanicUuid } from "./store.js";
 
 /** 9/TSP status codes. */
 export const TSP_STATUS = { OK: "200", PENDING: "300", UNKNOWN: "400", ERROR: "500" } as const;
@@ -19,6 +19,17 @@ export type TspStatus = (typeof TSP_STATUS)[keyof typeof TSP_STATUS];
 
 /** 9/TSP service names. */
 export const TSP_SERVICES = { REQUEST: "titanic.request", REPLY: "titanic.reply", CLOSE: "titanic.close" } as const;
+
+/** Defaults of the {@link TitanicServer} limits (README "Limits"). */
+export const TITANIC_DEFAULTS = {
+  maxPending: 100_000,
+  maxRequestSize: 1024 * 1024,
+  maxStoreBytes: 1024 * 1024 * 1024,
+  pendingTimeout: 24 * 60 * 60 * 1000,
+  concurrency: 16,
+  dispatchInterval: 1000,
+  dispatchTimeout: 2500,
+} as const;
 
 /** Options of {@link TitanicServer}. */
 export interface TitanicServerOptions extends LifecycleOptions {
@@ -36,14 +47,27 @@ export interface TitanicServerOptions extends LifecycleOptions {
   readonly dispatchInterval?: number;
   /** ms to wait for the real service to answer one dispatch. Default 2500. */
   readonly dispatchTimeout?: number;
-  /** Requests dispatched at once. Default 16. */
+  /** Dispatches (and `mmi.service` checks) in flight at once, shared round-robin across services. Default 16. */
   readonly concurrency?: number;
   /**
    * Requests stored and waiting for a reply at most; beyond, titanic.request answers 500
-   * (counted in `refused`: the overflow policy is `"reject"`). Default 100000: the backlog
-   * lives on disk, and a request it takes is one the client need not hold.
+   * (counted in `refusedPending`: the overflow policy is `"reject"`). Default 100000: the
+   * backlog lives on disk, and a request it takes is one the client need not hold.
    */
   readonly maxPending?: number;
+  /** Largest request taken, in bytes (service name and body frames); larger ones are answered 400. Default 1 MiB. */
+  readonly maxRequestSize?: number;
+  /**
+   * Store quota in bytes (request and reply files); a request that would take the store
+   * past it is answered 500 (retry later: closing requests frees room). Replies of accepted
+   * requests are always stored. Default 1 GiB.
+   */
+  readonly maxStoreBytes?: number;
+  /**
+   * ms a request may wait while its service has no worker (`mmi.service` answers 404); then
+   * it is deleted, and titanic.reply answers 400 for it. 0 = for ever. Default 24 h.
+   */
+  readonly pendingTimeout?: number;
 }
 
 /** Counters of a {@link TitanicServer}. */
@@ -60,12 +84,28 @@ export interface TitanicServerStats {
   replied: Record<TspStatus, number>;
   /** titanic.close calls. */
   closed: number;
-  /** titanic.request calls answered 500 because `maxPending` requests were waiting. */
+  /** titanic.request calls refused: the sum of the three below. */
   refused: number;
+  /** Refused with 500: `maxPending` requests were waiting. */
+  refusedPending: number;
+  /** Refused with 500: the store quota (`maxStoreBytes`) would be exceeded. */
+  refusedQuota: number;
+  /** Refused with 400: larger than `maxRequestSize`. */
+  refusedSize: number;
+  /** Requests deleted after waiting `pendingTimeout` ms for a service with no worker. */
+  expired: number;
+  /** `mmi.service` checks sent to the broker. */
+  serviceChecks: number;
   /** Store files that did not parse. */
   corrupt: number;
   /** Requests waiting for a reply now. */
   pending: number;
+  /** Bytes in the store now (request and reply files). */
+  bytes: number;
+  /** Services with requests waiting now. */
+  services: number;
+  /** Of those, services the broker last said have no worker. */
+  servicesDown: number;
 }
 
 /** Events of a {@link TitanicServer}. */
@@ -73,9 +113,35 @@ export interface TitanicServerEvents {
   [event: string]: unknown[];
   "request:stored": [{ uuid: string; service: string }];
   "request:completed": [{ uuid: string; service: string }];
+  /** titanic.request refused: `reason` `"size"` (400), `"quota"` or `"max-pending"` (500). */
+  "request:refused": [{ service: string; bytes: number; reason: "size" | "quota" | "max-pending" }];
+  /** Deleted after waiting `pendingTimeout` ms while its service had no worker. */
+  "request:expired": [{ uuid: string; service: string; waitedMs: number }];
   "dispatch:failed": [{ uuid: string; service: string; error: unknown }];
   /** The store failed (disk full, permissions): the client got 500. */
   "store:error": [{ error: unknown }];
+}
+
+/** A request waiting for its reply. */
+interface Entry {
+  readonly uuid: string;
+  readonly service: string;
+  /** Clock time it was stored (or loaded at start). */
+  readonly since: number;
+}
+
+/** The dispatcher's view of one service with requests waiting. */
+interface ServiceState {
+  readonly name: string;
+  /** Requests not in flight, oldest first. */
+  readonly waiting: Map<string, Entry>;
+  inFlight: number;
+  /** What the broker last said: `up` (a worker), `down` (none), `unknown` (check before dispatching). */
+  state: "unknown" | "checking" | "up" | "down";
+  /** Clock time before which it is not checked again. */
+  retryAt: number;
+  /** `mmi.service` 404s in a row (the re-check backs off). */
+  misses: number;
 }
 
 const OWNER = "TitanicServer";
@@ -89,14 +155,40 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
   readonly #dispatchTimeout: number;
   readonly #concurrency: number;
   readonly #maxPending: number;
-  /** uuid -> clock time before which it is not dispatched again. */
-  readonly #pending = new Map<string, number>();
-  readonly #inFlight = new Set<string>();
-  /** Dispatches running now: close() waits for them, so no store write or event follows it. */
+  readonly #maxRequestSize: number;
+  readonly #maxStoreBytes: number;
+  readonly #pendingTimeout: number;
+  /** Requests waiting for a reply. */
+  readonly #pending = new Map<string, Entry>();
+  /** Bytes of each stored request's files (pending or answered, until closed or expired). */
+  readonly #files = new Map<string, { req: number; rep: number }>();
+  #bytes = 0;
+  /** Bytes of requests being written now (counted against the quota before they land). */
+  #reserved = 0;
+  readonly #services = new Map<string, ServiceState>();
+  /** Round-robin rings: services with a worker and requests waiting; services to check with `mmi.service`. */
+  readonly #dispatchRing = new Set<string>();
+  readonly #checkRing = new Set<string>();
+  /** Slots in use (dispatches and checks), at most `concurrency`. */
+  #busy = 0;
+  #lastWasCheck = false;
+  /** Dispatches, checks and expiries running now: close() waits for them, so no store write or event follows it. */
   readonly #dispatching = new Set<Promise<void>>();
   readonly #workers: MajordomoWorker[] = [];
   #client: MajordomoClient | undefined;
-  readonly #stats = { stored: 0, dispatched: 0, completed: 0, dispatchFailures: 0, replied: { "200": 0, "300": 0, "400": 0, "500": 0 } as Record<TspStatus, number>, closed: 0, refused: 0 };
+  readonly #stats = {
+    stored: 0,
+    dispatched: 0,
+    completed: 0,
+    dispatchFailures: 0,
+    replied: { "200": 0, "300": 0, "400": 0, "500": 0 } as Record<TspStatus, number>,
+    closed: 0,
+    refusedPending: 0,
+    refusedQuota: 0,
+    refusedSize: 0,
+    expired: 0,
+    serviceChecks: 0,
+  };
 
   /** Validates the options; call {@link start} (or use {@link TitanicServer.start}). */
   constructor(options: TitanicServerOptions) {
@@ -109,10 +201,15 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     for (const [name, min] of [["heartbeatInterval", 1], ["heartbeatLiveness", 1], ["reconnectInterval", 0]] as const) {
       if (o[name] !== undefined) workerOptions[name] = intOption(OWNER, o, name, 0, min);
     }
-    const dispatchInterval = intOption(OWNER, o, "dispatchInterval", 1000, 1);
-    const dispatchTimeout = intOption(OWNER, o, "dispatchTimeout", 2500, 1);
-    const concurrency = intOption(OWNER, o, "concurrency", 16, 1);
-    const maxPending = intOption(OWNER, o, "maxPending", 100_000, 1);
+    const d = TITANIC_DEFAULTS;
+    const dispatchInterval = intOption(OWNER, o, "dispatchInterval", d.dispatchInterval, 1);
+    const dispatchTimeout = intOption(OWNER, o, "dispatchTimeout", d.dispatchTimeout, 1);
+    const concurrency = intOption(OWNER, o, "concurrency", d.concurrency, 1);
+    const maxPending = intOption(OWNER, o, "maxPending", d.maxPending, 1);
+    const maxRequestSize = intOption(OWNER, o, "maxRequestSize", d.maxRequestSize, 1);
+    const maxStoreBytes = intOption(OWNER, o, "maxStoreBytes", d.maxStoreBytes, 1);
+    if (maxStoreBytes < maxRequestSize) throw new InvalidOptionError("maxStoreBytes", `${OWNER}: expected \`maxStoreBytes\` (${maxStoreBytes}) to be at least \`maxRequestSize\` (${maxRequestSize})`);
+    const pendingTimeout = intOption(OWNER, o, "pendingTimeout", d.pendingTimeout, 0);
     super(OWNER, o);
     this.endpoint = endpoint;
     this.store = store;
@@ -121,6 +218,9 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     this.#dispatchTimeout = dispatchTimeout;
     this.#concurrency = concurrency;
     this.#maxPending = maxPending;
+    this.#maxRequestSize = maxRequestSize;
+    this.#maxStoreBytes = maxStoreBytes;
+    this.#pendingTimeout = pendingTimeout;
   }
 
   /**
@@ -129,9 +229,21 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
    */
   protected async onStart(signal: AbortSignal): Promise<void> {
     await this.store.init();
-    const pending = await this.store.pending();
+    const stored = await this.store.scan();
+    const waiting: Entry[] = [];
+    for (const e of stored) {
+      this.#account(e.uuid, "req", e.reqBytes);
+      if (e.repBytes !== undefined) {
+        this.#account(e.uuid, "rep", e.repBytes);
+        continue;
+      }
+      // The dispatcher queues by service: read each pending request's service name (a
+      // corrupt one is counted and left for titanic.reply to answer 400).
+      const request = await this.store.get(e.uuid, "req");
+      if (request?.[0]) waiting.push({ uuid: e.uuid, service: request[0].toString("latin1"), since: this.reactor.clock.now() });
+    }
     signal.throwIfAborted();
-    for (const uuid of pending) this.#pending.set(uuid, 0);
+    for (const entry of waiting) this.#enqueue(entry);
     const common = { ...this.#workerOptions, endpoint: this.endpoint, reactor: this.reactor };
     const services: [string, (frames: Buffer[]) => Promise<(string | Buffer)[]>][] = [
       [TSP_SERVICES.REQUEST, (f) => this.#onRequest(f)],
@@ -146,13 +258,25 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     const client = new MajordomoClient({ endpoint: this.endpoint, reactor: this.reactor, requestTimeout: this.#dispatchTimeout, retries: 0, maxInFlight: this.#concurrency });
     this.own(() => client.close());
     this.#client = client;
-    this.ownTimer(this.reactor.every(this.#dispatchInterval, () => this.#kick()));
+    this.ownTimer(this.reactor.every(this.#dispatchInterval, () => this.#pass()));
     this.#kick();
   }
 
   /** Counters. */
   stats(): TitanicServerStats {
-    return { ...this.#stats, replied: { ...this.#stats.replied }, corrupt: this.store.corrupt, pending: this.#pending.size };
+    const s = this.#stats;
+    let servicesDown = 0;
+    for (const svc of this.#services.values()) if (svc.state === "down") servicesDown++;
+    return {
+      ...s,
+      replied: { ...s.replied },
+      refused: s.refusedPending + s.refusedQuota + s.refusedSize,
+      corrupt: this.store.corrupt,
+      pending: this.#pending.size,
+      bytes: this.#bytes,
+      services: this.#services.size,
+      servicesDown,
+    };
   }
 
   /**
@@ -170,21 +294,30 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
   async #onRequest(frames: Buffer[]): Promise<string[]> {
     const service = frames[0]?.toString("latin1") ?? "";
     if (frames.length < 2 || !isServiceName(service)) return [TSP_STATUS.UNKNOWN];
-    if (this.#pending.size >= this.#maxPending) {
-      // The backlog is bounded: the client retries after its retryDelay.
-      this.#stats.refused++;
-      return [TSP_STATUS.ERROR];
+    let size = 0;
+    for (const f of frames) size += f.length;
+    const fileBytes = encodedSize(frames);
+    // Limits (README "Limits"): too large is final (400: do not retry); a full backlog or
+    // store may drain (500: retry later).
+    const refusal = size > this.#maxRequestSize ? "size" : this.#pending.size >= this.#maxPending ? "max-pending" : this.#bytes + this.#reserved + fileBytes > this.#maxStoreBytes ? "quota" : undefined;
+    if (refusal) {
+      this.#stats[refusal === "size" ? "refusedSize" : refusal === "quota" ? "refusedQuota" : "refusedPending"]++;
+      this.emit("request:refused", { service, bytes: size, reason: refusal });
+      return [refusal === "size" ? TSP_STATUS.UNKNOWN : TSP_STATUS.ERROR];
     }
     const uuid = randomUUID().replace(/-/g, "");
+    this.#reserved += fileBytes;
     try {
-      await this.store.put(uuid, "req", frames);
+      this.#account(uuid, "req", await this.store.put(uuid, "req", frames));
     } catch (error) {
       this.emit("store:error", { error });
       return [TSP_STATUS.ERROR];
+    } finally {
+      this.#reserved -= fileBytes;
     }
     this.#stats.stored++;
-    this.#pending.set(uuid, 0);
     this.emit("request:stored", { uuid, service });
+    this.#enqueue({ uuid, service, since: this.reactor.clock.now() });
     this.#kick();
     return [TSP_STATUS.OK, uuid];
   }
@@ -206,10 +339,12 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
       // (otherwise nothing would ever replace it and the client would poll 300 forever).
       // Only the read above may call the reply corrupt: a reply found absent there may have
       // been stored by the dispatcher since, and must not be deleted.
-      if (!(await this.store.get(uuid, "req"))) return [TSP_STATUS.UNKNOWN];
+      const request = await this.store.get(uuid, "req");
+      if (!request) return [TSP_STATUS.UNKNOWN];
       if (reply === "corrupt") {
         await this.store.deleteReply(uuid);
-        if (!this.#pending.has(uuid)) this.#pending.set(uuid, 0);
+        this.#account(uuid, "rep", 0);
+        if (!this.#pending.has(uuid)) this.#enqueue({ uuid, service: request[0]!.toString("latin1"), since: this.reactor.clock.now() });
         this.#kick();
       }
       return [TSP_STATUS.PENDING];
@@ -225,8 +360,7 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     // 9/TSP: idempotent, and 200 for an unknown UUID.
     if (!isTitanicUuid(uuid)) return [TSP_STATUS.OK];
     try {
-      this.#pending.delete(uuid);
-      await this.store.delete(uuid);
+      await this.#forget(uuid);
       return [TSP_STATUS.OK];
     } catch (error) {
       this.emit("store:error", { error });
@@ -234,26 +368,166 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     }
   }
 
-  // ----- dispatcher -------------------------------------------------------------------
+  // ----- the store's bytes ------------------------------------------------------------
 
-  #kick(): void {
-    if (this.closed || !this.#client) return;
+  /** Set the bytes of one file of `uuid` (0: gone). */
+  #account(uuid: string, kind: "req" | "rep", bytes: number): void {
+    const f = this.#files.get(uuid) ?? { req: 0, rep: 0 };
+    this.#bytes += bytes - f[kind];
+    f[kind] = bytes;
+    if (f.req === 0 && f.rep === 0) this.#files.delete(uuid);
+    else this.#files.set(uuid, f);
+  }
+
+  /** Delete a request and its reply, on disk and in the tables. */
+  async #forget(uuid: string): Promise<void> {
+    const entry = this.#pending.get(uuid);
+    if (entry) {
+      this.#pending.delete(uuid);
+      this.#services.get(entry.service)?.waiting.delete(uuid);
+    }
+    await this.store.delete(uuid);
+    this.#account(uuid, "req", 0);
+    this.#account(uuid, "rep", 0);
+  }
+
+  // ----- dispatcher -------------------------------------------------------------------
+  //
+  // Requests wait per service. A service is dispatched to only while the broker says it
+  // has a worker (`mmi.service` 200); a service with none holds no slot, and its requests
+  // expire after `pendingTimeout`. Free slots go round-robin across services, alternating
+  // between dispatches and checks, so no backlog (of one service or of many) starves the
+  // others.
+
+  #enqueue(entry: Entry): void {
+    this.#pending.set(entry.uuid, entry);
+    let svc = this.#services.get(entry.service);
+    if (!svc) {
+      svc = { name: entry.service, waiting: new Map(), inFlight: 0, state: "unknown", retryAt: 0, misses: 0 };
+      this.#services.set(entry.service, svc);
+    }
+    svc.waiting.set(entry.uuid, entry);
+    this.#schedule(svc);
+  }
+
+  /** Put a service in the ring its state calls for (or none while it waits). */
+  #schedule(svc: ServiceState): void {
+    if (svc.waiting.size === 0) {
+      this.#dispatchRing.delete(svc.name);
+      this.#checkRing.delete(svc.name);
+      if (svc.inFlight === 0 && svc.state !== "checking") this.#services.delete(svc.name);
+      return;
+    }
+    if (svc.state === "up") this.#dispatchRing.add(svc.name);
+    else if (svc.state === "unknown" && svc.retryAt <= this.reactor.clock.now()) this.#checkRing.add(svc.name);
+  }
+
+  /** Every `dispatchInterval`: expire what waited too long for a service with no worker, re-check services. */
+  #pass(): void {
     const now = this.reactor.clock.now();
-    for (const [uuid, notBefore] of this.#pending) {
-      if (this.#inFlight.size >= this.#concurrency) return;
-      if (notBefore > now || this.#inFlight.has(uuid)) continue;
-      this.#inFlight.add(uuid);
-      const dispatching: Promise<void> = this.#dispatch(uuid).finally(() => {
-        this.#inFlight.delete(uuid);
-        this.#dispatching.delete(dispatching);
-      });
-      this.#dispatching.add(dispatching);
+    for (const svc of [...this.#services.values()]) {
+      if (svc.state === "down") this.#expireAged(svc, now);
+      if ((svc.state === "down" || svc.state === "unknown") && svc.retryAt <= now) svc.state = "unknown";
+      this.#schedule(svc);
+    }
+    this.#kick();
+  }
+
+  #expireAged(svc: ServiceState, now: number): void {
+    if (this.#pendingTimeout === 0) return;
+    for (const entry of [...svc.waiting.values()]) {
+      const waitedMs = now - entry.since;
+      if (waitedMs < this.#pendingTimeout) continue;
+      this.#stats.expired++;
+      this.#track(
+        this.#forget(entry.uuid).then(
+          () => this.emit("request:expired", { uuid: entry.uuid, service: entry.service, waitedMs }),
+          (error: unknown) => this.emit("store:error", { error }),
+        ),
+      );
     }
   }
 
-  async #dispatch(uuid: string): Promise<void> {
+  #track(work: Promise<void>): void {
+    const p: Promise<void> = work.finally(() => this.#dispatching.delete(p));
+    this.#dispatching.add(p);
+  }
+
+  #kick(): void {
+    if (this.closed || !this.#client) return;
+    while (this.#busy < this.#concurrency) {
+      const check = first(this.#checkRing);
+      const dispatch = first(this.#dispatchRing);
+      if (check === undefined && dispatch === undefined) return;
+      const takeCheck = check !== undefined && (dispatch === undefined || !this.#lastWasCheck);
+      this.#lastWasCheck = takeCheck;
+      const svc = this.#services.get((takeCheck ? check : dispatch)!)!;
+      (takeCheck ? this.#checkRing : this.#dispatchRing).delete(svc.name);
+      // Its state may have changed since it joined the ring (a failed dispatch).
+      if (svc.state !== (takeCheck ? "unknown" : "up")) {
+        this.#schedule(svc);
+        continue;
+      }
+      if (takeCheck) {
+        this.#startCheck(svc);
+        continue;
+      }
+      // Round-robin: one request, then the service goes to the back of the ring.
+      const entry = first(svc.waiting.values())!;
+      svc.waiting.delete(entry.uuid);
+      svc.inFlight++;
+      this.#schedule(svc);
+      this.#busy++;
+      this.#track(
+        this.#dispatch(entry, svc).finally(() => {
+          this.#busy--;
+          svc.inFlight--;
+          this.#schedule(svc);
+          this.#kick();
+        }),
+      );
+    }
+  }
+
+  /** 8/MMI: ask the broker whether the service has a worker. */
+  #startCheck(svc: ServiceState): void {
+    svc.state = "checking";
+    this.#busy++;
+    this.#stats.serviceChecks++;
+    const now = () => this.reactor.clock.now();
+    this.#track(
+      this.#client!.request("mmi.service", svc.name).then(
+        (answer) => {
+          const code = answer[0]?.toString("latin1");
+          if (code === "200") {
+            svc.state = "up";
+            svc.misses = 0;
+          } else if (code === "404") {
+            // No worker: hold no slot; check again later, backing off to 10 intervals.
+            svc.state = "down";
+            svc.misses++;
+            svc.retryAt = now() + this.#dispatchInterval * Math.min(10, 2 ** (svc.misses - 1));
+            this.#expireAged(svc, now());
+          } else {
+            svc.state = "unknown";
+            svc.retryAt = now() + this.#dispatchInterval;
+          }
+        },
+        () => {
+          svc.state = "unknown";
+          svc.retryAt = now() + this.#dispatchInterval;
+        },
+      ).finally(() => {
+        this.#busy--;
+        this.#schedule(svc);
+        this.#kick();
+      }),
+    );
+  }
+
+  async #dispatch(entry: Entry, svc: ServiceState): Promise<void> {
     const client = this.#client!;
-    let service = "?";
+    const { uuid, service } = entry;
     try {
       const request = await this.store.get(uuid, "req");
       if (!request) {
@@ -261,12 +535,11 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
         this.#pending.delete(uuid);
         return;
       }
-      service = request[0]!.toString("latin1");
       this.#stats.dispatched++;
       const reply = await client.request(service, request.slice(1));
       // Store the reply only once, and only while the request is still open.
       if (this.#pending.has(uuid) && (await this.store.has(uuid, "req")) && !(await this.store.has(uuid, "rep"))) {
-        await this.store.put(uuid, "rep", reply);
+        this.#account(uuid, "rep", await this.store.put(uuid, "rep", reply));
         this.#stats.completed++;
         this.emit("request:completed", { uuid, service });
       }
@@ -274,8 +547,20 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     } catch (error) {
       if (this.closed) return;
       this.#stats.dispatchFailures++;
-      if (this.#pending.has(uuid)) this.#pending.set(uuid, this.reactor.clock.now() + this.#dispatchInterval);
+      // Back in line, and the service is checked again (after `dispatchInterval`) before
+      // its next dispatch: a failure (no reply in time, expired at the broker) may mean it
+      // lost its workers.
+      if (this.#pending.has(uuid)) svc.waiting.set(uuid, entry);
+      if (svc.state === "up") {
+        svc.state = "unknown";
+        svc.retryAt = this.reactor.clock.now() + this.#dispatchInterval;
+      }
       this.emit("dispatch:failed", { uuid, service, error });
     }
   }
+}
+
+function first<T>(items: Iterable<T>): T | undefined {
+  for (const item of items) return item;
+  return undefined;
 }

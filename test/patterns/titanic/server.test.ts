@@ -65,7 +65,7 @@ describe("TitanicServer", () => {
     const writing = new Promise<void>((r) => (dispatcherWriting = r));
     let lookupReadRequest!: () => void;
     const lookingUp = new Promise<void>((r) => (lookupReadRequest = r));
-    let written: Promise<void> | undefined;
+    let written: Promise<number> | undefined;
     store.put = async (uuid, kind, frames) => {
       if (kind !== "rep") return put(uuid, kind, frames);
       dispatcherWriting();
