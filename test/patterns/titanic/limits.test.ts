@@ -8,27 +8,21 @@
  *   from being answered.
  * Plus, in process: the quota survives a restart, and the options are validated.
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir as makeTempDir } from "./fixtures.js";
 import { TitanicClient, TitanicServer } from "../../../patterns/titanic/index.js";
 import { freePort } from "../../helpers/addresses.js";
 import { killAll, startCli, type Child } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "titanic-limits-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = () => makeTempDir("titanic-limits-");
 
 afterEach(async () => {
   await closeAll();
   await killAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 const MB = 1_000_000;
