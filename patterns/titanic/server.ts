@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { InvalidOptionError, Lifecycle, endpointOption, intOption, optionsObject, requiredOption, stringOption, type LifecycleOptions } from "../../src/index.js";
 import { MajordomoClient, MajordomoWorker, isServiceName } from "../majordomo/index.js";
+import { TitanicScheduler, type ServiceCheck, type TitanicEntry } from "./scheduler.js";
 import { TitanicStore, encodedSize, isTitanicUuid } from "./store.js";
 
 /** 9/TSP status codes. */
@@ -122,28 +123,6 @@ export interface TitanicServerEvents {
   "store:error": [{ error: unknown }];
 }
 
-/** A request waiting for its reply. */
-interface Entry {
-  readonly uuid: string;
-  readonly service: string;
-  /** Clock time it was stored (or loaded at start). */
-  readonly since: number;
-}
-
-/** The dispatcher's view of one service with requests waiting. */
-interface ServiceState {
-  readonly name: string;
-  /** Requests not in flight, oldest first. */
-  readonly waiting: Map<string, Entry>;
-  inFlight: number;
-  /** What the broker last said: `up` (a worker), `down` (none), `unknown` (check before dispatching). */
-  state: "unknown" | "checking" | "up" | "down";
-  /** Clock time before which it is not checked again. */
-  retryAt: number;
-  /** `mmi.service` 404s in a row (the re-check backs off). */
-  misses: number;
-}
-
 const OWNER = "TitanicServer";
 
 /** 9/TSP server; see the module documentation. Start it with {@link TitanicServer.start}. */
@@ -157,23 +136,15 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
   readonly #maxPending: number;
   readonly #maxRequestSize: number;
   readonly #maxStoreBytes: number;
-  readonly #pendingTimeout: number;
-  /** Requests waiting for a reply. */
-  readonly #pending = new Map<string, Entry>();
   /** Bytes of each stored request's files (pending or answered, until closed or expired). */
   readonly #files = new Map<string, { req: number; rep: number }>();
   #bytes = 0;
   /** Bytes of requests being written now (counted against the quota before they land). */
   #reserved = 0;
-  readonly #services = new Map<string, ServiceState>();
-  /** Round-robin rings: services with a worker and requests waiting; services to check with `mmi.service`. */
-  readonly #dispatchRing = new Set<string>();
-  readonly #checkRing = new Set<string>();
-  /** Slots in use (dispatches and checks), at most `concurrency`. */
-  #busy = 0;
-  #lastWasCheck = false;
+  /** Which request goes next (socket-free; see scheduler.ts). */
+  readonly #scheduler: TitanicScheduler;
   /** Dispatches, checks and expiries running now: close() waits for them, so no store write or event follows it. */
-  readonly #dispatching = new Set<Promise<void>>();
+  readonly #dispatching = new Set<Promise<unknown>>();
   readonly #workers: MajordomoWorker[] = [];
   #client: MajordomoClient | undefined;
   readonly #stats = {
@@ -187,7 +158,6 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     refusedQuota: 0,
     refusedSize: 0,
     expired: 0,
-    serviceChecks: 0,
   };
 
   /** Validates the options; call {@link start} (or use {@link TitanicServer.start}). */
@@ -220,7 +190,15 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     this.#maxPending = maxPending;
     this.#maxRequestSize = maxRequestSize;
     this.#maxStoreBytes = maxStoreBytes;
-    this.#pendingTimeout = pendingTimeout;
+    this.#scheduler = new TitanicScheduler({
+      clock: this.reactor.clock,
+      concurrency,
+      dispatchInterval,
+      pendingTimeout,
+      check: (service) => this.#check(service),
+      dispatch: (entry) => this.#dispatch(entry),
+      expire: (entry, waitedMs) => this.#expire(entry, waitedMs),
+    });
   }
 
   /**
@@ -230,7 +208,7 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
   protected async onStart(signal: AbortSignal): Promise<void> {
     await this.store.init();
     const stored = await this.store.scan();
-    const waiting: Entry[] = [];
+    const waiting: TitanicEntry[] = [];
     for (const e of stored) {
       this.#account(e.uuid, "req", e.reqBytes);
       if (e.repBytes !== undefined) {
@@ -243,7 +221,7 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
       if (request?.[0]) waiting.push({ uuid: e.uuid, service: request[0].toString("latin1"), since: this.reactor.clock.now() });
     }
     signal.throwIfAborted();
-    for (const entry of waiting) this.#enqueue(entry);
+    for (const entry of waiting) this.#scheduler.add(entry);
     const common = { ...this.#workerOptions, endpoint: this.endpoint, reactor: this.reactor };
     const services: [string, (frames: Buffer[]) => Promise<(string | Buffer)[]>][] = [
       [TSP_SERVICES.REQUEST, (f) => this.#onRequest(f)],
@@ -258,24 +236,21 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     const client = new MajordomoClient({ endpoint: this.endpoint, reactor: this.reactor, requestTimeout: this.#dispatchTimeout, retries: 0, maxInFlight: this.#concurrency });
     this.own(() => client.close());
     this.#client = client;
-    this.ownTimer(this.reactor.every(this.#dispatchInterval, () => this.#pass()));
-    this.#kick();
+    this.ownTimer(this.reactor.every(this.#dispatchInterval, () => this.#scheduler.pass()));
+    this.#scheduler.kick();
   }
 
   /** Counters. */
   stats(): TitanicServerStats {
     const s = this.#stats;
-    let servicesDown = 0;
-    for (const svc of this.#services.values()) if (svc.state === "down") servicesDown++;
     return {
       ...s,
+      ...this.#scheduler.stats(),
       replied: { ...s.replied },
       refused: s.refusedPending + s.refusedQuota + s.refusedSize,
       corrupt: this.store.corrupt,
-      pending: this.#pending.size,
+      pending: this.#scheduler.size,
       bytes: this.#bytes,
-      services: this.#services.size,
-      servicesDown,
     };
   }
 
@@ -285,6 +260,7 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
    * and awaited, so no store write or event follows the close.
    */
   protected override async onClose(): Promise<void> {
+    this.#scheduler.stop();
     await Promise.all([...this.#workers.map((w) => w.close()), this.#client?.close()]);
     await Promise.all(this.#dispatching);
   }
@@ -299,7 +275,7 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     const fileBytes = encodedSize(frames);
     // Limits (README "Limits"): too large is final (400: do not retry); a full backlog or
     // store may drain (500: retry later).
-    const refusal = size > this.#maxRequestSize ? "size" : this.#pending.size >= this.#maxPending ? "max-pending" : this.#bytes + this.#reserved + fileBytes > this.#maxStoreBytes ? "quota" : undefined;
+    const refusal = size > this.#maxRequestSize ? "size" : this.#scheduler.size >= this.#maxPending ? "max-pending" : this.#bytes + this.#reserved + fileBytes > this.#maxStoreBytes ? "quota" : undefined;
     if (refusal) {
       this.#stats[refusal === "size" ? "refusedSize" : refusal === "quota" ? "refusedQuota" : "refusedPending"]++;
       this.emit("request:refused", { service, bytes: size, reason: refusal });
@@ -317,8 +293,8 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     }
     this.#stats.stored++;
     this.emit("request:stored", { uuid, service });
-    this.#enqueue({ uuid, service, since: this.reactor.clock.now() });
-    this.#kick();
+    this.#scheduler.add({ uuid, service, since: this.reactor.clock.now() });
+    this.#scheduler.kick();
     return [TSP_STATUS.OK, uuid];
   }
 
@@ -344,8 +320,8 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
       if (reply === "corrupt") {
         await this.store.deleteReply(uuid);
         this.#account(uuid, "rep", 0);
-        if (!this.#pending.has(uuid)) this.#enqueue({ uuid, service: request[0]!.toString("latin1"), since: this.reactor.clock.now() });
-        this.#kick();
+        this.#scheduler.add({ uuid, service: request[0]!.toString("latin1"), since: this.reactor.clock.now() });
+        this.#scheduler.kick();
       }
       return [TSP_STATUS.PENDING];
     } catch (error) {
@@ -381,186 +357,62 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
 
   /** Delete a request and its reply, on disk and in the tables. */
   async #forget(uuid: string): Promise<void> {
-    const entry = this.#pending.get(uuid);
-    if (entry) {
-      this.#pending.delete(uuid);
-      this.#services.get(entry.service)?.waiting.delete(uuid);
-    }
+    this.#scheduler.remove(uuid);
     await this.store.delete(uuid);
     this.#account(uuid, "req", 0);
     this.#account(uuid, "rep", 0);
   }
 
-  // ----- dispatcher -------------------------------------------------------------------
-  //
-  // Requests wait per service. A service is dispatched to only while the broker says it
-  // has a worker (`mmi.service` 200); a service with none holds no slot, and its requests
-  // expire after `pendingTimeout`. Free slots go round-robin across services, alternating
-  // between dispatches and checks, so no backlog (of one service or of many) starves the
-  // others.
+  // ----- dispatcher (the decisions are the scheduler's) ------------------------------
 
-  #enqueue(entry: Entry): void {
-    this.#pending.set(entry.uuid, entry);
-    let svc = this.#services.get(entry.service);
-    if (!svc) {
-      svc = { name: entry.service, waiting: new Map(), inFlight: 0, state: "unknown", retryAt: 0, misses: 0 };
-      this.#services.set(entry.service, svc);
-    }
-    svc.waiting.set(entry.uuid, entry);
-    this.#schedule(svc);
+  /** 8/MMI: does the service have a worker? */
+  async #check(service: string): Promise<ServiceCheck> {
+    const code = (await this.#client!.request("mmi.service", service))[0]?.toString("latin1");
+    return code === "200" ? "up" : code === "404" ? "down" : "unknown";
   }
 
-  /** Put a service in the ring its state calls for (or none while it waits). */
-  #schedule(svc: ServiceState): void {
-    if (svc.waiting.size === 0) {
-      this.#dispatchRing.delete(svc.name);
-      this.#checkRing.delete(svc.name);
-      if (svc.inFlight === 0 && svc.state !== "checking") this.#services.delete(svc.name);
-      return;
-    }
-    if (svc.state === "up") this.#dispatchRing.add(svc.name);
-    else if (svc.state === "unknown" && svc.retryAt <= this.reactor.clock.now()) this.#checkRing.add(svc.name);
-  }
-
-  /** Every `dispatchInterval`: expire what waited too long for a service with no worker, re-check services. */
-  #pass(): void {
-    const now = this.reactor.clock.now();
-    for (const svc of [...this.#services.values()]) {
-      if (svc.state === "down") this.#expireAged(svc, now);
-      if ((svc.state === "down" || svc.state === "unknown") && svc.retryAt <= now) svc.state = "unknown";
-      this.#schedule(svc);
-    }
-    this.#kick();
-  }
-
-  #expireAged(svc: ServiceState, now: number): void {
-    if (this.#pendingTimeout === 0) return;
-    for (const entry of [...svc.waiting.values()]) {
-      const waitedMs = now - entry.since;
-      if (waitedMs < this.#pendingTimeout) continue;
-      this.#stats.expired++;
-      this.#track(
-        this.#forget(entry.uuid).then(
-          () => this.emit("request:expired", { uuid: entry.uuid, service: entry.service, waitedMs }),
-          (error: unknown) => this.emit("store:error", { error }),
-        ),
-      );
-    }
-  }
-
-  #track(work: Promise<void>): void {
-    const p: Promise<void> = work.finally(() => this.#dispatching.delete(p));
-    this.#dispatching.add(p);
-  }
-
-  #kick(): void {
-    if (this.closed || !this.#client) return;
-    while (this.#busy < this.#concurrency) {
-      const check = first(this.#checkRing);
-      const dispatch = first(this.#dispatchRing);
-      if (check === undefined && dispatch === undefined) return;
-      const takeCheck = check !== undefined && (dispatch === undefined || !this.#lastWasCheck);
-      this.#lastWasCheck = takeCheck;
-      const svc = this.#services.get((takeCheck ? check : dispatch)!)!;
-      (takeCheck ? this.#checkRing : this.#dispatchRing).delete(svc.name);
-      // Its state may have changed since it joined the ring (a failed dispatch).
-      if (svc.state !== (takeCheck ? "unknown" : "up")) {
-        this.#schedule(svc);
-        continue;
-      }
-      if (takeCheck) {
-        this.#startCheck(svc);
-        continue;
-      }
-      // Round-robin: one request, then the service goes to the back of the ring.
-      const entry = first(svc.waiting.values())!;
-      svc.waiting.delete(entry.uuid);
-      svc.inFlight++;
-      this.#schedule(svc);
-      this.#busy++;
-      this.#track(
-        this.#dispatch(entry, svc).finally(() => {
-          this.#busy--;
-          svc.inFlight--;
-          this.#schedule(svc);
-          this.#kick();
-        }),
-      );
-    }
-  }
-
-  /** 8/MMI: ask the broker whether the service has a worker. */
-  #startCheck(svc: ServiceState): void {
-    svc.state = "checking";
-    this.#busy++;
-    this.#stats.serviceChecks++;
-    const now = () => this.reactor.clock.now();
+  /** Deleted after waiting `pendingTimeout` ms for a service with no worker. */
+  #expire(entry: TitanicEntry, waitedMs: number): void {
+    this.#stats.expired++;
     this.#track(
-      this.#client!.request("mmi.service", svc.name).then(
-        (answer) => {
-          const code = answer[0]?.toString("latin1");
-          if (code === "200") {
-            svc.state = "up";
-            svc.misses = 0;
-          } else if (code === "404") {
-            // No worker: hold no slot; check again later, backing off to 10 intervals.
-            svc.state = "down";
-            svc.misses++;
-            svc.retryAt = now() + this.#dispatchInterval * Math.min(10, 2 ** (svc.misses - 1));
-            this.#expireAged(svc, now());
-          } else {
-            svc.state = "unknown";
-            svc.retryAt = now() + this.#dispatchInterval;
-          }
-        },
-        () => {
-          svc.state = "unknown";
-          svc.retryAt = now() + this.#dispatchInterval;
-        },
-      ).finally(() => {
-        this.#busy--;
-        this.#schedule(svc);
-        this.#kick();
-      }),
+      this.#forget(entry.uuid).then(
+        () => this.emit("request:expired", { uuid: entry.uuid, service: entry.service, waitedMs }),
+        (error: unknown) => this.emit("store:error", { error }),
+      ),
     );
   }
 
-  async #dispatch(entry: Entry, svc: ServiceState): Promise<void> {
-    const client = this.#client!;
-    const { uuid, service } = entry;
+  /** Work close() waits for. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    const p = work.finally(() => this.#dispatching.delete(p));
+    this.#dispatching.add(p);
+    return p;
+  }
+
+  /** One dispatch: true when done with (reply stored, or the request is gone); throws when it failed. */
+  #dispatch(entry: TitanicEntry): Promise<boolean> {
+    return this.#track(this.#send(entry));
+  }
+
+  async #send({ uuid, service }: TitanicEntry): Promise<boolean> {
     try {
       const request = await this.store.get(uuid, "req");
-      if (!request) {
-        // Closed (or corrupt): nothing to do.
-        this.#pending.delete(uuid);
-        return;
-      }
+      // Closed (or corrupt): nothing to do.
+      if (!request) return true;
       this.#stats.dispatched++;
-      const reply = await client.request(service, request.slice(1));
+      const reply = await this.#client!.request(service, request.slice(1));
       // Store the reply only once, and only while the request is still open.
-      if (this.#pending.has(uuid) && (await this.store.has(uuid, "req")) && !(await this.store.has(uuid, "rep"))) {
+      if (this.#scheduler.has(uuid) && (await this.store.has(uuid, "req")) && !(await this.store.has(uuid, "rep"))) {
         this.#account(uuid, "rep", await this.store.put(uuid, "rep", reply));
         this.#stats.completed++;
         this.emit("request:completed", { uuid, service });
       }
-      this.#pending.delete(uuid);
+      return true;
     } catch (error) {
-      if (this.closed) return;
+      if (this.closed) return false;
       this.#stats.dispatchFailures++;
-      // Back in line, and the service is checked again (after `dispatchInterval`) before
-      // its next dispatch: a failure (no reply in time, expired at the broker) may mean it
-      // lost its workers.
-      if (this.#pending.has(uuid)) svc.waiting.set(uuid, entry);
-      if (svc.state === "up") {
-        svc.state = "unknown";
-        svc.retryAt = this.reactor.clock.now() + this.#dispatchInterval;
-      }
       this.emit("dispatch:failed", { uuid, service, error });
+      return false;
     }
   }
-}
-
-function first<T>(items: Iterable<T>): T | undefined {
-  for (const item of items) return item;
-  return undefined;
 }
