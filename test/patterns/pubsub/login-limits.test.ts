@@ -74,6 +74,7 @@ describe("PubSubServer login limits (processes)", () => {
     expect(result["429"]).toBeGreaterThanOrEqual(answers * 0.9);
     // The refusals are counted (the legitimate logins may add a few of their own).
     expect(stats.authRefused).toBeGreaterThanOrEqual(result["429"]!);
+    expect(stats.throttled).toBeGreaterThanOrEqual(stats.authRefused!);
     if (target === "alice") {
       // Password checks stayed few: the name's back-off refuses before scrypt runs.
       expect(stats.authRefusedBackoff).toBeGreaterThan(0);
