@@ -59,7 +59,8 @@ export interface TitanicServerOptions extends LifecycleOptions {
   /** Largest request taken, in bytes (service name and body frames); larger ones are answered 400. Default 1 MiB. */
   readonly maxRequestSize?: number;
   /**
-   * Store quota in bytes (request and reply files); a request that would take the store
+   * Store quota in bytes (request and reply files, each counted in whole 4 KiB blocks, as
+   * a file system stores them); a request that would take the store
    * past it is answered 500 (retry later: closing requests frees room). Replies of accepted
    * requests are always stored. Default 1 GiB.
    */
@@ -101,7 +102,7 @@ export interface TitanicServerStats {
   corrupt: number;
   /** Requests waiting for a reply now. */
   pending: number;
-  /** Bytes in the store now (request and reply files). */
+  /** Bytes in the store now (request and reply files, each counted in whole 4 KiB blocks). */
   bytes: number;
   /** Services with requests waiting now. */
   services: number;
@@ -272,7 +273,7 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     if (frames.length < 2 || !isServiceName(service)) return [TSP_STATUS.UNKNOWN];
     let size = 0;
     for (const f of frames) size += f.length;
-    const fileBytes = encodedSize(frames);
+    const fileBytes = onDisk(encodedSize(frames));
     // Limits (README "Limits"): too large is final (400: do not retry); a full backlog or
     // store may drain (500: retry later).
     const refusal = size > this.#maxRequestSize ? "size" : this.#scheduler.size >= this.#maxPending ? "max-pending" : this.#bytes + this.#reserved + fileBytes > this.#maxStoreBytes ? "quota" : undefined;
@@ -346,8 +347,9 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
 
   // ----- the store's bytes ------------------------------------------------------------
 
-  /** Set the bytes of one file of `uuid` (0: gone). */
-  #account(uuid: string, kind: "req" | "rep", bytes: number): void {
+  /** Set the size of one file of `uuid` (0: gone), counted as {@link onDisk}. */
+  #account(uuid: string, kind: "req" | "rep", size: number): void {
+    const bytes = onDisk(size);
     const f = this.#files.get(uuid) ?? { req: 0, rep: 0 };
     this.#bytes += bytes - f[kind];
     f[kind] = bytes;
@@ -415,4 +417,12 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
       return false;
     }
   }
+}
+
+/** The quota's unit: a file takes whole 4 KiB blocks (so tiny requests cannot crowd the store, or memory, under the quota). */
+const BLOCK = 4096;
+
+/** Bytes a file of `size` bytes is counted as: whole {@link BLOCK}s, 0 for none. */
+function onDisk(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK;
 }

@@ -104,13 +104,14 @@ describe("TitanicServer limits (in process)", () => {
   it("counts what a restart finds in the store against the quota", async () => {
     const { endpoint } = await broker({ pendingTimeout: 100 });
     const dir = tempDir();
-    const options = { endpoint, dir, ...timings, maxRequestSize: 1000, maxStoreBytes: 2500 };
+    // Each 900-byte request takes one 4 KiB block: two fit in 10000 bytes, not three.
+    const options = { endpoint, dir, ...timings, maxRequestSize: 1000, maxStoreBytes: 10_000 };
     const first = await TitanicServer.start(options).then(track);
     const c = track(new TitanicClient({ endpoint, requestTimeout: 2000, retries: 3 }));
     expect((await c.request("later", Buffer.alloc(900))).status).toBe("200");
     expect((await c.request("later", Buffer.alloc(900))).status).toBe("200");
     const bytes = first.stats().bytes;
-    expect(bytes).toBeGreaterThan(1800);
+    expect(bytes).toBe(2 * 4096);
     await first.close();
     const second = await TitanicServer.start(options).then(track);
     expect(second.stats()).toMatchObject({ bytes, pending: 2 });
