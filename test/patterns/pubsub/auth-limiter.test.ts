@@ -1,7 +1,7 @@
 /** AuthLimiter (PROTOCOL.md §4.1.1) on ManualClock: per-name back-off to the ms, the bounded pool, known-good credentials. */
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/index.js";
-import { AuthLimiter, type AuthResult, type Authenticator, type Credentials } from "../../../patterns/pubsub/index.js";
+import { AuthLimiter, PubSubServer, type AuthResult, type Authenticator, type Credentials } from "../../../patterns/pubsub/index.js";
 
 const peer = { identity: Buffer.from("id") };
 const cred = (user: string, secret: string): Credentials => ({ user, secret: Buffer.from(secret) });
@@ -122,5 +122,8 @@ describe("AuthLimiter", () => {
     expect(() => new AuthLimiter({ authBackoff: 2000, authBackoffMax: 1000 })).toThrow(invalid("authBackoffMax"));
     expect(() => new AuthLimiter({ maxAuthNames: 0.5 })).toThrow(invalid("maxAuthNames"));
     expect(() => new AuthLimiter({ clock: {} as never })).toThrow(invalid("clock"));
+    // The server checks them under its own name, before it makes anything.
+    expect(() => new PubSubServer({ bind: "tcp://127.0.0.1:*", allowAny: true, maxAuthChecks: 0 })).toThrow(invalid("maxAuthChecks"));
+    expect(() => new PubSubServer({ bind: "tcp://127.0.0.1:*", allowAny: true, authBackoffMax: 10 })).toThrow(/PubSubServer: expected `authBackoffMax`/);
   });
 });

@@ -6,6 +6,8 @@
  *   then answers 400) and the quota is free again;
  * - 238 junk requests for dead services do not keep a legitimate request stored after them
  *   from being answered.
+ * - an independent Python 9/TSP client (test/peers/titanic_client.py) hears 400 for an
+ *   expired request.
  * Plus, in process: the quota survives a restart, and the options are validated.
  */
 import { readdirSync } from "node:fs";
@@ -13,7 +15,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { removeTempDirs, tempDir as makeTempDir } from "./fixtures.js";
 import { TitanicClient, TitanicServer } from "../../../patterns/titanic/index.js";
 import { freePort } from "../../helpers/addresses.js";
-import { killAll, startCli, type Child } from "../../helpers/process.js";
+import { killAll, startCli, startPython, type Child } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 
@@ -65,6 +67,16 @@ describe("TitanicServer limits (processes)", () => {
     expect(titanic.errLines.filter((l) => l.startsWith("limits ")).length).toBeLessThanOrEqual(10);
     titanic.kill("SIGTERM");
     expect(await titanic.exited).toBe(0);
+  }, 60_000);
+
+  it("an independent Python 9/TSP client sees an expired request answered 400 (unknown: do not retry)", async () => {
+    const dir = tempDir();
+    const { endpoint } = await stack(dir, [], ["--dispatch-interval", "100", "--pending-timeout", "500"]);
+    const py = startPython("titanic_client.py", [endpoint, "no.such.service", "50", "x"]);
+    await py.waitLine(/^UUID [0-9a-f]{32}$/, 15_000);
+    expect(await py.waitLine(/^UNKNOWN$/, 20_000)).toBe("UNKNOWN");
+    expect(await py.exited).toBe(1);
+    expect(storedFiles(dir)).toEqual([]);
   }, 60_000);
 
   it("238 junk requests for dead services do not starve a legitimate request stored after them", async () => {
