@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { InvalidOptionError, Lifecycle, endpointOption, intOption, optionsObject, requiredOption, stringOption, type LifecycleOptions } from "../../src/index.js";
-import { MajordomoClient, MajordomoWorker, isServiceName } from "../majordomo/index.js";
+import { MajordomoClient, MajordomoWorker, ServiceExpiredError, isServiceName } from "../majordomo/index.js";
 import { TitanicScheduler, type ServiceCheck, type TitanicEntry } from "./scheduler.js";
 import { TitanicStore, encodedSize, isTitanicUuid } from "./store.js";
 
@@ -367,10 +367,21 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
 
   // ----- dispatcher (the decisions are the scheduler's) ------------------------------
 
-  /** 8/MMI: does the service have a worker? */
+  /**
+   * 8/MMI: does the service have a worker? A broker that answers anything but 200/404, or
+   * expires `mmi.service` as a service nobody serves, has no MMI: the service is taken as
+   * up (dispatched to, as the dispatch will tell). No answer at all (a rejection) is
+   * `unknown`: asked again later.
+   */
   async #check(service: string): Promise<ServiceCheck> {
-    const code = (await this.#client!.request("mmi.service", service))[0]?.toString("latin1");
-    return code === "200" ? "up" : code === "404" ? "down" : "unknown";
+    let code: string | undefined;
+    try {
+      code = (await this.#client!.request("mmi.service", service))[0]?.toString("latin1");
+    } catch (error) {
+      if (error instanceof ServiceExpiredError) return "up";
+      throw error;
+    }
+    return code === "404" ? "down" : "up";
   }
 
   /** Deleted after waiting `pendingTimeout` ms for a service with no worker. */

@@ -79,6 +79,20 @@ describe("TitanicServer limits (processes)", () => {
     expect(storedFiles(dir)).toEqual([]);
   }, 60_000);
 
+  it("under an independent Python MDP broker (which never expires requests), its mmi.service answers keep a dead service's requests out of the slots and expire them, while a live one is served", async () => {
+    const py = startPython("mdp_broker.py", ["tcp://127.0.0.1:0", String(HB), String(LIVENESS)]);
+    const endpoint = (await py.waitLine(/^READY /)).split(" ")[1]!;
+    const server = await TitanicServer.start({ endpoint, dir: tempDir(), heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 5000, concurrency: 1, pendingTimeout: 300 }).then(track);
+    worker(endpoint, "echo");
+    const c = track(new TitanicClient({ endpoint, requestTimeout: 2000, retries: 3, pollInterval: 20 }));
+    const expired = server.next("request:expired");
+    // With one slot, a dispatch of the dead request would hold it for good at this broker.
+    const dead = (await c.request("nobody", "x")).body[0]!.toString();
+    expect(text(await c.call("echo", "y"))).toEqual(["y"]);
+    expect((await expired)[0]).toMatchObject({ uuid: dead, service: "nobody" });
+    expect(server.stats()).toMatchObject({ expired: 1, dispatched: 1, completed: 1 });
+  }, 60_000);
+
   it("238 junk requests for dead services do not starve a legitimate request stored after them", async () => {
     const dir = tempDir();
     // Long broker and dispatch timeouts: a dispatcher that sent the junk to the broker would
