@@ -30,7 +30,7 @@ export const titanicCommands: CliCommand[] = [
       `  --concurrency N           dispatches and service checks in flight, shared round-robin across services (default ${d.concurrency})\n` +
       `  --max-pending N           requests stored and waiting at most; beyond, 500 (default ${d.maxPending})\n` +
       `  --max-request-size BYTES  largest request taken; beyond, 400 (default ${d.maxRequestSize})\n` +
-      `  --max-store-bytes BYTES   store quota (request and reply files); beyond, 500 (default ${d.maxStoreBytes})\n` +
+      `  --max-store-bytes BYTES   store quota (request and reply files, in 4 KiB blocks); beyond, 500 (default ${d.maxStoreBytes})\n` +
       PENDING_TIMEOUT.help(28) +
       "\n\n" +
       'Prints "titanic ready" once its services are registering; runs until SIGINT/SIGTERM.',
@@ -51,6 +51,7 @@ export const titanicCommands: CliCommand[] = [
       const endpoint = strArg(ctx.values, "connect", true);
       const dir = strArg(ctx.values, "dir", true);
       const heartbeatInterval = intArg(ctx.values, "heartbeat-interval", 2500, 1);
+      const dispatchInterval = intArg(ctx.values, "dispatch-interval", d.dispatchInterval, 1);
       const server = usage(
         () =>
           new TitanicServer({
@@ -59,8 +60,8 @@ export const titanicCommands: CliCommand[] = [
             heartbeatInterval,
             heartbeatLiveness: intArg(ctx.values, "heartbeat-liveness", 3, 1),
             reconnectInterval: Math.min(2500, heartbeatInterval),
-            dispatchInterval: intArg(ctx.values, "dispatch-interval", 1000, 1),
-            dispatchTimeout: intArg(ctx.values, "dispatch-timeout", 2500, 1),
+            dispatchInterval,
+            dispatchTimeout: intArg(ctx.values, "dispatch-timeout", d.dispatchTimeout, 1),
             concurrency: intArg(ctx.values, "concurrency", d.concurrency, 1),
             maxPending: intArg(ctx.values, "max-pending", d.maxPending, 1),
             maxRequestSize: intArg(ctx.values, "max-request-size", d.maxRequestSize, 1),
@@ -72,7 +73,7 @@ export const titanicCommands: CliCommand[] = [
       // Refusals and expiries can come by the thousand (a flood): one summary line per
       // dispatch interval with the counts, never one line each.
       let last = { refused: 0, expired: 0 };
-      const summary = server.reactor.every(intArg(ctx.values, "dispatch-interval", 1000, 1), () => {
+      const summary = server.reactor.every(dispatchInterval, () => {
         const s = server.stats();
         if (s.refused === last.refused && s.expired === last.expired) return;
         const line = { refusedSize: s.refusedSize, refusedQuota: s.refusedQuota, refusedPending: s.refusedPending, expired: s.expired, pending: s.pending, bytes: s.bytes };
