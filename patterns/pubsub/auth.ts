@@ -284,7 +284,7 @@ export class AuthLimiter {
             .then((r) => {
               if (r !== null && typeof r === "object" && typeof (r as Denial).denied === "string") {
                 if ((r as Denial).status !== 429) this.#failed(user);
-              } else if (r !== null && typeof r === "object") this.#succeeded(user, digest);
+              } else if (r !== null && typeof r === "object" && typeof (r as Principal).name === "string") this.#succeeded(user, digest);
               return r;
             })
             // The slot is free (and the next check started) before the result is delivered.
