@@ -5,7 +5,7 @@
  * guess per fresh connection, and legitimate logins from this process. Their latency during
  * the run is compared with the latency without it, measured in the same test, as a ratio.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -13,7 +13,11 @@ import { addUser, DEFAULT_SCRYPT_COST, PubSubClient } from "../../../patterns/pu
 import { killAll, startCli, startPython } from "../../helpers/process.js";
 import { waitFor } from "../../helpers/wait.js";
 
-afterEach(killAll);
+const dirs: string[] = [];
+afterEach(async () => {
+  await killAll();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 /** Open a session and close it: ms from the first HELLO to 201. */
 async function login(endpoint: string, user: string, password: string): Promise<number> {
@@ -43,7 +47,9 @@ describe("PubSubServer login limits (processes)", () => {
     { run: "against alice", target: "alice" },
     { run: "spraying random user names", target: "*" },
   ])("during a guessing run $run from fresh connections, alice and bob still log in promptly; the guesses are refused 429", async ({ target }) => {
-    const file = join(mkdtempSync(join(tmpdir(), "zps-guess-")), "users.json");
+    const dir = mkdtempSync(join(tmpdir(), "zps-guess-"));
+    dirs.push(dir);
+    const file = join(dir, "users.json");
     await addUser(file, "alice", "alice-pw", ["news."], DEFAULT_SCRYPT_COST);
     await addUser(file, "bob", "bob-pw", ["news."], DEFAULT_SCRYPT_COST);
     const srv = startCli(["pubsub", "serve", "--bind", "tcp://127.0.0.1:*", "--users", file, "--auth-failure-limit", "5", "--auth-backoff", "1000", "--auth-backoff-max", "60000"]);
