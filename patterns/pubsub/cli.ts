@@ -7,7 +7,7 @@ import * as zmq from "zeromq";
 import { aborted, EXIT, intArg, listArg, strArg, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
 import { AuthError, describeId } from "../../src/index.js";
 import { isZ85Key, parseCertificate } from "../../src/zap/index.js";
-import { addUser, DEFAULT_SCRYPT_COST } from "./auth.js";
+import { addUser, AUTH_LIMIT_DEFAULTS, DEFAULT_SCRYPT_COST } from "./auth.js";
 import { PubSubClient } from "./client.js";
 import { PubSubServer } from "./server.js";
 
@@ -29,10 +29,20 @@ function keyArg(value: string, kind: "public" | "secret"): string {
   return value.length === 40 && !/[/\\]/.test(value) ? value : readKeyFile(value, kind);
 }
 
+/** §4.1.1 login limits: flag, option, minimum, placeholder, help. */
+const AUTH_LIMIT_FLAGS = [
+  ["max-auth-checks", "maxAuthChecks", 1, "N", "credential checks (scrypt) running at once"],
+  ["max-queued-auth-checks", "maxQueuedAuthChecks", 0, "N", "checks waiting for a slot; beyond, 429"],
+  ["auth-failure-limit", "authFailureLimit", 1, "N", "failed logins for one user name before it backs off"],
+  ["auth-backoff", "authBackoff", 1, "MS", "first back-off of that name (doubles per failure)"],
+  ["auth-backoff-max", "authBackoffMax", 1, "MS", "back-off cap"],
+  ["max-auth-names", "maxAuthNames", 1, "N", "user names whose failures are remembered"],
+] as const;
+
 const serve: CliCommand = {
   name: "pubsub serve",
   summary: "Run an authenticated pub-sub server (ZPS/1) until interrupted",
-  usage: "--bind EP [--ingest EP] (--users FILE | --allow-any) [--expiry MS] [--subscriber-hwm N] [--send-queue-limit N] [--curve-secret-key FILE --curve-allow KEYFILE...]",
+  usage: "--bind EP [--ingest EP] (--users FILE | --allow-any) [--expiry MS] [--subscriber-hwm N] [--send-queue-limit N] [--curve-secret-key FILE --curve-allow KEYFILE...] [--max-auth-checks N] [--max-queued-auth-checks N] [--auth-failure-limit N] [--auth-backoff MS] [--auth-backoff-max MS] [--max-auth-names N]",
   help: `Options:
   --bind EP               ROUTER endpoint for subscribers (repeatable; tcp://127.0.0.1:* picks a port)
   --ingest EP             PULL endpoint taking [topic, body...] messages to publish (repeatable)
@@ -43,6 +53,7 @@ const serve: CliCommand = {
   --send-queue-limit N    reactor send-queue limit of the ROUTER (default 10000; drops counted)
   --curve-secret-key FILE server CURVE secret key (file or 40-char Z85); enables CURVE
   --curve-allow KEYFILE   client public key allowed to connect (file or Z85; repeatable)
+${AUTH_LIMIT_FLAGS.map(([flag, option, , arg, text]) => `${`  --${flag} ${arg}`.padEnd(25)} ${text} (default ${AUTH_LIMIT_DEFAULTS[option]})`).join("\n")}
 
 Prints "listening <router-endpoint> [ingest <endpoint>]" once bound, then one log line per
 client event on stderr.`,
@@ -56,6 +67,7 @@ client event on stderr.`,
     "send-queue-limit": { type: "string" },
     "curve-secret-key": { type: "string" },
     "curve-allow": { type: "string", multiple: true },
+    ...Object.fromEntries(AUTH_LIMIT_FLAGS.map(([flag]) => [flag, { type: "string" as const }])),
   },
   async run(ctx) {
     const bind = listArg(ctx.values, "bind");
@@ -76,6 +88,7 @@ client event on stderr.`,
       subscriberHwm: intArg(ctx.values, "subscriber-hwm", 1000, 0),
       sendQueueLimit: intArg(ctx.values, "send-queue-limit", 10_000, 1),
       ...(secret ? { curveSecretKey: keyArg(secret, "secret"), curveAllow: allow } : {}),
+      ...Object.fromEntries(AUTH_LIMIT_FLAGS.map(([flag, option, min]) => [option, intArg(ctx.values, flag, AUTH_LIMIT_DEFAULTS[option], min)])),
     });
     const id = (b: Buffer) => describeId(b);
     server.on("client:authenticated", (e) => ctx.out.log(`authenticated ${e.principal.name} (${id(e.identity)})`, { event: "client:authenticated", user: e.principal.name, identity: id(e.identity) }));

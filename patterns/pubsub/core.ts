@@ -421,6 +421,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
         if (isDenial(r)) {
           const status = (r.status ?? STATUS.UNAUTHORIZED) as StatusCode;
           this.#s.authFailures++;
+          if (status === STATUS.TOO_MANY) this.#s.throttled++;
           this.#failures.add(identity, true);
           // §4.5: changed credentials that fail end the session (fail closed).
           if (current) {

@@ -20,12 +20,15 @@ import {
   type SocketHandle,
 } from "../../src/index.js";
 import { isZ85Key, ZapHandler, zapServerOptions } from "../../src/zap/index.js";
-import { allowAnyAuthenticator, usersFileAuthenticator, type Authenticator } from "./auth.js";
+import { AuthLimiter, allowAnyAuthenticator, usersFileAuthenticator, type AuthLimitOptions, type AuthLimiterStats, type Authenticator } from "./auth.js";
 import { PubSubCore, type ClientInfo, type PubSubCoreOptions, type PubSubCoreStats, type PubSubServerEvents } from "./core.js";
 import { LIMITS } from "./protocol.js";
 
-/** Options of {@link PubSubServer}. Exactly one of `authenticator`, `users`, `allowAny`. */
-export interface PubSubServerOptions extends LifecycleOptions {
+/**
+ * Options of {@link PubSubServer}. Exactly one of `authenticator`, `users`, `allowAny`.
+ * The {@link AuthLimitOptions} (§4.1.1) bound the credential checks of any of them.
+ */
+export interface PubSubServerOptions extends LifecycleOptions, AuthLimitOptions {
   /** Endpoint(s) the ROUTER binds (`tcp://127.0.0.1:*` picks a port). Required. */
   readonly bind: string | readonly string[];
   /** Endpoint(s) a PULL socket binds to take `[topic, body...]` messages to publish. */
@@ -66,7 +69,7 @@ export interface PubSubServerOptions extends LifecycleOptions {
 }
 
 /** Counters of a {@link PubSubServer}. */
-export interface PubSubServerStats extends PubSubCoreStats {
+export interface PubSubServerStats extends PubSubCoreStats, AuthLimiterStats {
   /** Copies zeromq refused at a subscriber's HWM. */
   droppedHwm: number;
   /** Copies dropped because the ROUTER's send queue was full. */
@@ -106,6 +109,7 @@ class CarriedCore extends PubSubCore {
  */
 export class PubSubServer extends Lifecycle<PubSubServerEvents> {
   readonly #core: PubSubCore;
+  readonly #limiter: AuthLimiter;
   readonly #bind: string[];
   readonly #ingestEps: string[];
   readonly #name = `pubsub-${++serverCount}`;
@@ -134,7 +138,13 @@ export class PubSubServer extends Lifecycle<PubSubServerEvents> {
       throw new InvalidOptionError("curveAllow", `${OWNER}: expected \`curveAllow\` to be an array of 40-character Z85 public keys`);
     }
     if (curveAllow !== undefined && curveSecretKey === undefined) throw new InvalidOptionError("curveAllow", `${OWNER}: \`curveAllow\` needs \`curveSecretKey\``);
+    // §4.1.1: checks bounded in number, and per user name after repeated failures (the
+    // options checked here, before anything is made; the limiter runs on our reactor's clock).
+    const { maxAuthChecks, maxQueuedAuthChecks, authFailureLimit, authBackoff, authBackoffMax, maxAuthNames } = options;
+    const limits = { maxAuthChecks, maxQueuedAuthChecks, authFailureLimit, authBackoff, authBackoffMax, maxAuthNames };
+    new AuthLimiter(limits, OWNER);
     super(OWNER, o);
+    this.#limiter = new AuthLimiter({ ...limits, clock: this.reactor.clock }, OWNER);
     this.#bind = bind;
     this.#ingestEps = ingest;
     this.#sendQueueLimit = sendQueueLimit;
@@ -149,7 +159,7 @@ export class PubSubServer extends Lifecycle<PubSubServerEvents> {
     };
     const coreOptions: PubSubCoreOptions = {
       reactor: this.reactor,
-      authenticator,
+      authenticator: this.#limiter.wrap(authenticator),
       transmit: (frames) => this.#router?.send(frames) ?? false,
       expiry: o.expiry as number,
       maxClients: o.maxClients as number,
@@ -274,7 +284,7 @@ export class PubSubServer extends Lifecycle<PubSubServerEvents> {
   /** Counters. */
   stats(): PubSubServerStats {
     const r = this.#router?.stats();
-    return { ...this.#core.stats(), droppedHwm: r?.droppedHwm ?? 0, droppedQueueFull: r?.droppedQueueFull ?? 0, droppedUnroutable: r?.droppedUnroutable ?? 0, ingested: this.#ingested };
+    return { ...this.#core.stats(), ...this.#limiter.stats(), droppedHwm: r?.droppedHwm ?? 0, droppedQueueFull: r?.droppedQueueFull ?? 0, droppedUnroutable: r?.droppedUnroutable ?? 0, ingested: this.#ingested };
   }
 }
 

@@ -4,5 +4,6 @@
  * @module zeromq-patterns/titanic
  */
 export * from "./store.js";
+export * from "./scheduler.js";
 export * from "./server.js";
 export * from "./client.js";

@@ -7,9 +7,10 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { Lifecycle, endpointOption, intOption, optionsObject, requiredOption, stringOption, type LifecycleOptions } from "../../src/index.js";
-import { MajordomoClient, MajordomoWorker, isServiceName } from "../majordomo/index.js";
-import { TitanicStore, isTitanicUuid } from "./store.js";
+import { InvalidOptionError, Lifecycle, endpointOption, intOption, optionsObject, requiredOption, stringOption, type LifecycleOptions } from "../../src/index.js";
+import { MajordomoClient, MajordomoWorker, ServiceExpiredError, isServiceName } from "../majordomo/index.js";
+import { TitanicScheduler, type ServiceCheck, type TitanicEntry } from "./scheduler.js";
+import { TitanicStore, encodedSize, isTitanicUuid } from "./store.js";
 
 /** 9/TSP status codes. */
 export const TSP_STATUS = { OK: "200", PENDING: "300", UNKNOWN: "400", ERROR: "500" } as const;
@@ -19,6 +20,17 @@ export type TspStatus = (typeof TSP_STATUS)[keyof typeof TSP_STATUS];
 
 /** 9/TSP service names. */
 export const TSP_SERVICES = { REQUEST: "titanic.request", REPLY: "titanic.reply", CLOSE: "titanic.close" } as const;
+
+/** Defaults of the {@link TitanicServer} limits (README "Limits"). */
+export const TITANIC_DEFAULTS = {
+  maxPending: 100_000,
+  maxRequestSize: 1024 * 1024,
+  maxStoreBytes: 1024 * 1024 * 1024,
+  pendingTimeout: 24 * 60 * 60 * 1000,
+  concurrency: 16,
+  dispatchInterval: 1000,
+  dispatchTimeout: 2500,
+} as const;
 
 /** Options of {@link TitanicServer}. */
 export interface TitanicServerOptions extends LifecycleOptions {
@@ -36,14 +48,28 @@ export interface TitanicServerOptions extends LifecycleOptions {
   readonly dispatchInterval?: number;
   /** ms to wait for the real service to answer one dispatch. Default 2500. */
   readonly dispatchTimeout?: number;
-  /** Requests dispatched at once. Default 16. */
+  /** Dispatches (and `mmi.service` checks) in flight at once, shared round-robin across services. Default 16. */
   readonly concurrency?: number;
   /**
    * Requests stored and waiting for a reply at most; beyond, titanic.request answers 500
-   * (counted in `refused`: the overflow policy is `"reject"`). Default 100000: the backlog
-   * lives on disk, and a request it takes is one the client need not hold.
+   * (counted in `refusedPending`: the overflow policy is `"reject"`). Default 100000: the
+   * backlog lives on disk, and a request it takes is one the client need not hold.
    */
   readonly maxPending?: number;
+  /** Largest request taken, in bytes (service name and body frames); larger ones are answered 400. Default 1 MiB. */
+  readonly maxRequestSize?: number;
+  /**
+   * Store quota in bytes (request and reply files, each counted in whole 4 KiB blocks, as
+   * a file system stores them); a request that would take the store
+   * past it is answered 500 (retry later: closing requests frees room). Replies of accepted
+   * requests are always stored. Default 1 GiB.
+   */
+  readonly maxStoreBytes?: number;
+  /**
+   * ms a request may wait while its service has no worker (`mmi.service` answers 404); then
+   * it is deleted, and titanic.reply answers 400 for it. 0 = for ever. Default 24 h.
+   */
+  readonly pendingTimeout?: number;
 }
 
 /** Counters of a {@link TitanicServer}. */
@@ -60,12 +86,28 @@ export interface TitanicServerStats {
   replied: Record<TspStatus, number>;
   /** titanic.close calls. */
   closed: number;
-  /** titanic.request calls answered 500 because `maxPending` requests were waiting. */
+  /** titanic.request calls refused: the sum of the three below. */
   refused: number;
+  /** Refused with 500: `maxPending` requests were waiting. */
+  refusedPending: number;
+  /** Refused with 500: the store quota (`maxStoreBytes`) would be exceeded. */
+  refusedQuota: number;
+  /** Refused with 400: larger than `maxRequestSize`. */
+  refusedSize: number;
+  /** Requests deleted after waiting `pendingTimeout` ms for a service with no worker. */
+  expired: number;
+  /** `mmi.service` checks sent to the broker. */
+  serviceChecks: number;
   /** Store files that did not parse. */
   corrupt: number;
   /** Requests waiting for a reply now. */
   pending: number;
+  /** Bytes in the store now (request and reply files, each counted in whole 4 KiB blocks). */
+  bytes: number;
+  /** Services with requests waiting now. */
+  services: number;
+  /** Of those, services the broker last said have no worker. */
+  servicesDown: number;
 }
 
 /** Events of a {@link TitanicServer}. */
@@ -73,6 +115,10 @@ export interface TitanicServerEvents {
   [event: string]: unknown[];
   "request:stored": [{ uuid: string; service: string }];
   "request:completed": [{ uuid: string; service: string }];
+  /** titanic.request refused: `reason` `"size"` (400), `"quota"` or `"max-pending"` (500). */
+  "request:refused": [{ service: string; bytes: number; reason: "size" | "quota" | "max-pending" }];
+  /** Deleted after waiting `pendingTimeout` ms while its service had no worker. */
+  "request:expired": [{ uuid: string; service: string; waitedMs: number }];
   "dispatch:failed": [{ uuid: string; service: string; error: unknown }];
   /** The store failed (disk full, permissions): the client got 500. */
   "store:error": [{ error: unknown }];
@@ -89,14 +135,31 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
   readonly #dispatchTimeout: number;
   readonly #concurrency: number;
   readonly #maxPending: number;
-  /** uuid -> clock time before which it is not dispatched again. */
-  readonly #pending = new Map<string, number>();
-  readonly #inFlight = new Set<string>();
-  /** Dispatches running now: close() waits for them, so no store write or event follows it. */
-  readonly #dispatching = new Set<Promise<void>>();
+  readonly #maxRequestSize: number;
+  readonly #maxStoreBytes: number;
+  /** Bytes of each stored request's files (pending or answered, until closed or expired). */
+  readonly #files = new Map<string, { req: number; rep: number }>();
+  #bytes = 0;
+  /** Bytes of requests being written now (counted against the quota before they land). */
+  #reserved = 0;
+  /** Which request goes next (socket-free; see scheduler.ts). */
+  readonly #scheduler: TitanicScheduler;
+  /** Dispatches, checks and expiries running now: close() waits for them, so no store write or event follows it. */
+  readonly #dispatching = new Set<Promise<unknown>>();
   readonly #workers: MajordomoWorker[] = [];
   #client: MajordomoClient | undefined;
-  readonly #stats = { stored: 0, dispatched: 0, completed: 0, dispatchFailures: 0, replied: { "200": 0, "300": 0, "400": 0, "500": 0 } as Record<TspStatus, number>, closed: 0, refused: 0 };
+  readonly #stats = {
+    stored: 0,
+    dispatched: 0,
+    completed: 0,
+    dispatchFailures: 0,
+    replied: { "200": 0, "300": 0, "400": 0, "500": 0 } as Record<TspStatus, number>,
+    closed: 0,
+    refusedPending: 0,
+    refusedQuota: 0,
+    refusedSize: 0,
+    expired: 0,
+  };
 
   /** Validates the options; call {@link start} (or use {@link TitanicServer.start}). */
   constructor(options: TitanicServerOptions) {
@@ -109,10 +172,15 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     for (const [name, min] of [["heartbeatInterval", 1], ["heartbeatLiveness", 1], ["reconnectInterval", 0]] as const) {
       if (o[name] !== undefined) workerOptions[name] = intOption(OWNER, o, name, 0, min);
     }
-    const dispatchInterval = intOption(OWNER, o, "dispatchInterval", 1000, 1);
-    const dispatchTimeout = intOption(OWNER, o, "dispatchTimeout", 2500, 1);
-    const concurrency = intOption(OWNER, o, "concurrency", 16, 1);
-    const maxPending = intOption(OWNER, o, "maxPending", 100_000, 1);
+    const d = TITANIC_DEFAULTS;
+    const dispatchInterval = intOption(OWNER, o, "dispatchInterval", d.dispatchInterval, 1);
+    const dispatchTimeout = intOption(OWNER, o, "dispatchTimeout", d.dispatchTimeout, 1);
+    const concurrency = intOption(OWNER, o, "concurrency", d.concurrency, 1);
+    const maxPending = intOption(OWNER, o, "maxPending", d.maxPending, 1);
+    const maxRequestSize = intOption(OWNER, o, "maxRequestSize", d.maxRequestSize, 1);
+    const maxStoreBytes = intOption(OWNER, o, "maxStoreBytes", d.maxStoreBytes, 1);
+    if (maxStoreBytes < maxRequestSize) throw new InvalidOptionError("maxStoreBytes", `${OWNER}: expected \`maxStoreBytes\` (${maxStoreBytes}) to be at least \`maxRequestSize\` (${maxRequestSize})`);
+    const pendingTimeout = intOption(OWNER, o, "pendingTimeout", d.pendingTimeout, 0);
     super(OWNER, o);
     this.endpoint = endpoint;
     this.store = store;
@@ -121,6 +189,17 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     this.#dispatchTimeout = dispatchTimeout;
     this.#concurrency = concurrency;
     this.#maxPending = maxPending;
+    this.#maxRequestSize = maxRequestSize;
+    this.#maxStoreBytes = maxStoreBytes;
+    this.#scheduler = new TitanicScheduler({
+      clock: this.reactor.clock,
+      concurrency,
+      dispatchInterval,
+      pendingTimeout,
+      check: (service) => this.#check(service),
+      dispatch: (entry) => this.#dispatch(entry),
+      expire: (entry, waitedMs) => this.#expire(entry, waitedMs),
+    });
   }
 
   /**
@@ -129,9 +208,21 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
    */
   protected async onStart(signal: AbortSignal): Promise<void> {
     await this.store.init();
-    const pending = await this.store.pending();
+    const stored = await this.store.scan();
+    const waiting: TitanicEntry[] = [];
+    for (const e of stored) {
+      this.#account(e.uuid, "req", e.reqBytes);
+      if (e.repBytes !== undefined) {
+        this.#account(e.uuid, "rep", e.repBytes);
+        continue;
+      }
+      // The dispatcher queues by service: read each pending request's service name (a
+      // corrupt one is counted and left for titanic.reply to answer 400).
+      const request = await this.store.get(e.uuid, "req");
+      if (request?.[0]) waiting.push({ uuid: e.uuid, service: request[0].toString("latin1"), since: this.reactor.clock.now() });
+    }
     signal.throwIfAborted();
-    for (const uuid of pending) this.#pending.set(uuid, 0);
+    for (const entry of waiting) this.#scheduler.add(entry);
     const common = { ...this.#workerOptions, endpoint: this.endpoint, reactor: this.reactor };
     const services: [string, (frames: Buffer[]) => Promise<(string | Buffer)[]>][] = [
       [TSP_SERVICES.REQUEST, (f) => this.#onRequest(f)],
@@ -146,13 +237,22 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     const client = new MajordomoClient({ endpoint: this.endpoint, reactor: this.reactor, requestTimeout: this.#dispatchTimeout, retries: 0, maxInFlight: this.#concurrency });
     this.own(() => client.close());
     this.#client = client;
-    this.ownTimer(this.reactor.every(this.#dispatchInterval, () => this.#kick()));
-    this.#kick();
+    this.ownTimer(this.reactor.every(this.#dispatchInterval, () => this.#scheduler.pass()));
+    this.#scheduler.kick();
   }
 
   /** Counters. */
   stats(): TitanicServerStats {
-    return { ...this.#stats, replied: { ...this.#stats.replied }, corrupt: this.store.corrupt, pending: this.#pending.size };
+    const s = this.#stats;
+    return {
+      ...s,
+      ...this.#scheduler.stats(),
+      replied: { ...s.replied },
+      refused: s.refusedPending + s.refusedQuota + s.refusedSize,
+      corrupt: this.store.corrupt,
+      pending: this.#scheduler.size,
+      bytes: this.#bytes,
+    };
   }
 
   /**
@@ -161,6 +261,7 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
    * and awaited, so no store write or event follows the close.
    */
   protected override async onClose(): Promise<void> {
+    this.#scheduler.stop();
     await Promise.all([...this.#workers.map((w) => w.close()), this.#client?.close()]);
     await Promise.all(this.#dispatching);
   }
@@ -170,22 +271,31 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
   async #onRequest(frames: Buffer[]): Promise<string[]> {
     const service = frames[0]?.toString("latin1") ?? "";
     if (frames.length < 2 || !isServiceName(service)) return [TSP_STATUS.UNKNOWN];
-    if (this.#pending.size >= this.#maxPending) {
-      // The backlog is bounded: the client retries after its retryDelay.
-      this.#stats.refused++;
-      return [TSP_STATUS.ERROR];
+    let size = 0;
+    for (const f of frames) size += f.length;
+    const fileBytes = onDisk(encodedSize(frames));
+    // Limits (README "Limits"): too large is final (400: do not retry); a full backlog or
+    // store may drain (500: retry later).
+    const refusal = size > this.#maxRequestSize ? "size" : this.#scheduler.size >= this.#maxPending ? "max-pending" : this.#bytes + this.#reserved + fileBytes > this.#maxStoreBytes ? "quota" : undefined;
+    if (refusal) {
+      this.#stats[refusal === "size" ? "refusedSize" : refusal === "quota" ? "refusedQuota" : "refusedPending"]++;
+      this.emit("request:refused", { service, bytes: size, reason: refusal });
+      return [refusal === "size" ? TSP_STATUS.UNKNOWN : TSP_STATUS.ERROR];
     }
     const uuid = randomUUID().replace(/-/g, "");
+    this.#reserved += fileBytes;
     try {
-      await this.store.put(uuid, "req", frames);
+      this.#account(uuid, "req", await this.store.put(uuid, "req", frames));
     } catch (error) {
       this.emit("store:error", { error });
       return [TSP_STATUS.ERROR];
+    } finally {
+      this.#reserved -= fileBytes;
     }
     this.#stats.stored++;
-    this.#pending.set(uuid, 0);
     this.emit("request:stored", { uuid, service });
-    this.#kick();
+    this.#scheduler.add({ uuid, service, since: this.reactor.clock.now() });
+    this.#scheduler.kick();
     return [TSP_STATUS.OK, uuid];
   }
 
@@ -206,11 +316,13 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
       // (otherwise nothing would ever replace it and the client would poll 300 forever).
       // Only the read above may call the reply corrupt: a reply found absent there may have
       // been stored by the dispatcher since, and must not be deleted.
-      if (!(await this.store.get(uuid, "req"))) return [TSP_STATUS.UNKNOWN];
+      const request = await this.store.get(uuid, "req");
+      if (!request) return [TSP_STATUS.UNKNOWN];
       if (reply === "corrupt") {
         await this.store.deleteReply(uuid);
-        if (!this.#pending.has(uuid)) this.#pending.set(uuid, 0);
-        this.#kick();
+        this.#account(uuid, "rep", 0);
+        this.#scheduler.add({ uuid, service: request[0]!.toString("latin1"), since: this.reactor.clock.now() });
+        this.#scheduler.kick();
       }
       return [TSP_STATUS.PENDING];
     } catch (error) {
@@ -225,8 +337,7 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     // 9/TSP: idempotent, and 200 for an unknown UUID.
     if (!isTitanicUuid(uuid)) return [TSP_STATUS.OK];
     try {
-      this.#pending.delete(uuid);
-      await this.store.delete(uuid);
+      await this.#forget(uuid);
       return [TSP_STATUS.OK];
     } catch (error) {
       this.emit("store:error", { error });
@@ -234,48 +345,95 @@ export class TitanicServer extends Lifecycle<TitanicServerEvents> {
     }
   }
 
-  // ----- dispatcher -------------------------------------------------------------------
+  // ----- the store's bytes ------------------------------------------------------------
 
-  #kick(): void {
-    if (this.closed || !this.#client) return;
-    const now = this.reactor.clock.now();
-    for (const [uuid, notBefore] of this.#pending) {
-      if (this.#inFlight.size >= this.#concurrency) return;
-      if (notBefore > now || this.#inFlight.has(uuid)) continue;
-      this.#inFlight.add(uuid);
-      const dispatching: Promise<void> = this.#dispatch(uuid).finally(() => {
-        this.#inFlight.delete(uuid);
-        this.#dispatching.delete(dispatching);
-      });
-      this.#dispatching.add(dispatching);
-    }
+  /** Set the size of one file of `uuid` (0: gone), counted as {@link onDisk}. */
+  #account(uuid: string, kind: "req" | "rep", size: number): void {
+    const bytes = onDisk(size);
+    const f = this.#files.get(uuid) ?? { req: 0, rep: 0 };
+    this.#bytes += bytes - f[kind];
+    f[kind] = bytes;
+    if (f.req === 0 && f.rep === 0) this.#files.delete(uuid);
+    else this.#files.set(uuid, f);
   }
 
-  async #dispatch(uuid: string): Promise<void> {
-    const client = this.#client!;
-    let service = "?";
+  /** Delete a request and its reply, on disk and in the tables. */
+  async #forget(uuid: string): Promise<void> {
+    this.#scheduler.remove(uuid);
+    await this.store.delete(uuid);
+    this.#account(uuid, "req", 0);
+    this.#account(uuid, "rep", 0);
+  }
+
+  // ----- dispatcher (the decisions are the scheduler's) ------------------------------
+
+  /**
+   * 8/MMI: does the service have a worker? A broker that answers anything but 200/404, or
+   * expires `mmi.service` as a service nobody serves, has no MMI: the service is taken as
+   * up (dispatched to, as the dispatch will tell). No answer at all (a rejection) is
+   * `unknown`: asked again later.
+   */
+  async #check(service: string): Promise<ServiceCheck> {
+    let code: string | undefined;
+    try {
+      code = (await this.#client!.request("mmi.service", service))[0]?.toString("latin1");
+    } catch (error) {
+      if (error instanceof ServiceExpiredError) return "up";
+      throw error;
+    }
+    return code === "404" ? "down" : "up";
+  }
+
+  /** Deleted after waiting `pendingTimeout` ms for a service with no worker. */
+  #expire(entry: TitanicEntry, waitedMs: number): void {
+    this.#stats.expired++;
+    this.#track(
+      this.#forget(entry.uuid).then(
+        () => this.emit("request:expired", { uuid: entry.uuid, service: entry.service, waitedMs }),
+        (error: unknown) => this.emit("store:error", { error }),
+      ),
+    );
+  }
+
+  /** Work close() waits for. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    const p = work.finally(() => this.#dispatching.delete(p));
+    this.#dispatching.add(p);
+    return p;
+  }
+
+  /** One dispatch: true when done with (reply stored, or the request is gone); throws when it failed. */
+  #dispatch(entry: TitanicEntry): Promise<boolean> {
+    return this.#track(this.#send(entry));
+  }
+
+  async #send({ uuid, service }: TitanicEntry): Promise<boolean> {
     try {
       const request = await this.store.get(uuid, "req");
-      if (!request) {
-        // Closed (or corrupt): nothing to do.
-        this.#pending.delete(uuid);
-        return;
-      }
-      service = request[0]!.toString("latin1");
+      // Closed (or corrupt): nothing to do.
+      if (!request) return true;
       this.#stats.dispatched++;
-      const reply = await client.request(service, request.slice(1));
+      const reply = await this.#client!.request(service, request.slice(1));
       // Store the reply only once, and only while the request is still open.
-      if (this.#pending.has(uuid) && (await this.store.has(uuid, "req")) && !(await this.store.has(uuid, "rep"))) {
-        await this.store.put(uuid, "rep", reply);
+      if (this.#scheduler.has(uuid) && (await this.store.has(uuid, "req")) && !(await this.store.has(uuid, "rep"))) {
+        this.#account(uuid, "rep", await this.store.put(uuid, "rep", reply));
         this.#stats.completed++;
         this.emit("request:completed", { uuid, service });
       }
-      this.#pending.delete(uuid);
+      return true;
     } catch (error) {
-      if (this.closed) return;
+      if (this.closed) return false;
       this.#stats.dispatchFailures++;
-      if (this.#pending.has(uuid)) this.#pending.set(uuid, this.reactor.clock.now() + this.#dispatchInterval);
       this.emit("dispatch:failed", { uuid, service, error });
+      return false;
     }
   }
+}
+
+/** The quota's unit: a file takes whole 4 KiB blocks (so tiny requests cannot crowd the store, or memory, under the quota). */
+const BLOCK = 4096;
+
+/** Bytes a file of `size` bytes is counted as: whole {@link BLOCK}s, 0 for none. */
+function onDisk(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK;
 }

@@ -32,6 +32,13 @@ export function encodeFrames(frames: readonly Buffer[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Bytes {@link encodeFrames} writes for `frames` (what a stored file of them takes on disk). */
+export function encodedSize(frames: readonly Buffer[]): number {
+  let n = MAGIC.length;
+  for (const f of frames) n += 4 + f.length;
+  return n;
+}
+
 /** Parse the store's file format; undefined when the bytes are not a whole, valid file. */
 export function decodeFrames(data: Buffer): Buffer[] | undefined {
   if (data.length < 4 || !data.subarray(0, 4).equals(MAGIC)) return undefined;
@@ -50,6 +57,16 @@ export function decodeFrames(data: Buffer): Buffer[] | undefined {
 
 /** Which file of a request. */
 export type TitanicFileKind = "req" | "rep";
+
+/** One stored request, as {@link TitanicStore.scan} finds it. */
+export interface TitanicStoredEntry {
+  readonly uuid: string;
+  /** Bytes of its request file. */
+  readonly reqBytes: number;
+  /** Bytes of its reply file; undefined while it has none (pending). */
+  readonly repBytes: number | undefined;
+  readonly mtimeMs: number;
+}
 
 /** The directory of requests and replies. */
 export class TitanicStore {
@@ -79,12 +96,13 @@ export class TitanicStore {
     return join(this.dir, `${uuid}.${kind}`);
   }
 
-  /** Write a file atomically and durably (temp file, fsync, rename, fsync the directory). */
-  async put(uuid: string, kind: TitanicFileKind, frames: readonly Buffer[]): Promise<void> {
+  /** Write a file atomically and durably (temp file, fsync, rename, fsync the directory). Resolves with the bytes written. */
+  async put(uuid: string, kind: TitanicFileKind, frames: readonly Buffer[]): Promise<number> {
     const tmp = join(this.dir, `.tmp-${uuid}.${kind}-${randomBytes(4).toString("hex")}`);
+    const data = encodeFrames(frames);
     const fh = await open(tmp, "w");
     try {
-      await fh.writeFile(encodeFrames(frames));
+      await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();
@@ -96,6 +114,7 @@ export class TitanicStore {
     } finally {
       await dir.close();
     }
+    return data.length;
   }
 
   /** Read a file; undefined when it does not exist (or is corrupt, which is counted). */
@@ -146,17 +165,28 @@ export class TitanicStore {
 
   /** UUIDs of requests without a reply, oldest first. */
   async pending(): Promise<string[]> {
+    return (await this.scan()).filter((e) => e.repBytes === undefined).map((e) => e.uuid);
+  }
+
+  /** Every stored request with the sizes of its files, oldest first. */
+  async scan(): Promise<TitanicStoredEntry[]> {
     const names = new Set(await readdir(this.dir));
-    const out: { uuid: string; t: number }[] = [];
+    const out: TitanicStoredEntry[] = [];
+    const size = async (name: string) => {
+      try {
+        return await stat(join(this.dir, name));
+      } catch {
+        return undefined; // closed meanwhile
+      }
+    };
     for (const name of names) {
       const m = /^([0-9a-fA-F]{32})\.req$/.exec(name);
-      if (!m || names.has(`${m[1]}.rep`)) continue;
-      try {
-        out.push({ uuid: m[1]!, t: (await stat(join(this.dir, name))).mtimeMs });
-      } catch {
-        // closed meanwhile
-      }
+      if (!m) continue;
+      const req = await size(name);
+      if (!req) continue;
+      const rep = names.has(`${m[1]}.rep`) ? await size(`${m[1]}.rep`) : undefined;
+      out.push({ uuid: m[1]!, reqBytes: req.size, repBytes: rep?.size, mtimeMs: req.mtimeMs });
     }
-    return out.sort((a, b) => a.t - b.t).map((e) => e.uuid);
+    return out.sort((a, b) => a.mtimeMs - b.mtimeMs);
   }
 }

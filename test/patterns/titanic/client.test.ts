@@ -1,23 +1,16 @@
 /** TitanicClient: calls cut short by close, a shared reactor or a deadline. */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir as makeTempDir } from "./fixtures.js";
 import { ClosedError, Reactor, TimeoutError } from "../../../src/index.js";
 import { TitanicClient, TitanicServer } from "../../../patterns/titanic/index.js";
 import { broker, closeAll, HB, LIVENESS, track } from "../majordomo/fixtures.js";
 import { waitFor, within } from "../../helpers/wait.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "titanic-client-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = () => makeTempDir("titanic-client-");
 
 afterEach(async () => {
   await closeAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 describe("TitanicClient", () => {

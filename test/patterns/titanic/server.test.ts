@@ -1,23 +1,18 @@
 /** TitanicServer: persistence edges, the bounded backlog, start/close, the shared reactor. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir as makeTempDir } from "./fixtures.js";
 import { Reactor } from "../../../src/index.js";
 import { TitanicClient, TitanicServer, TitanicStore } from "../../../patterns/titanic/index.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 import { waitFor, within } from "../../helpers/wait.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "titanic-server-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = () => makeTempDir("titanic-server-");
 
 afterEach(async () => {
   await closeAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 const timings = { heartbeatInterval: HB, heartbeatLiveness: LIVENESS, reconnectInterval: 50, dispatchInterval: 50, dispatchTimeout: 500 };
@@ -65,7 +60,7 @@ describe("TitanicServer", () => {
     const writing = new Promise<void>((r) => (dispatcherWriting = r));
     let lookupReadRequest!: () => void;
     const lookingUp = new Promise<void>((r) => (lookupReadRequest = r));
-    let written: Promise<void> | undefined;
+    let written: Promise<number> | undefined;
     store.put = async (uuid, kind, frames) => {
       if (kind !== "rep") return put(uuid, kind, frames);
       dispatcherWriting();

@@ -1,23 +1,17 @@
 /** 9/TSP end to end: the three services, call(), persistence across restarts. */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir as makeTempDir } from "./fixtures.js";
 import { TitanicClient, TitanicServer, isTitanicUuid } from "../../../patterns/titanic/index.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 import { waitFor } from "../../helpers/wait.js";
 import { InvalidOptionError } from "../../../src/index.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "titanic-test-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = () => makeTempDir("titanic-test-");
 
 afterEach(async () => {
   await closeAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 function server(endpoint: string, dir: string): Promise<TitanicServer> {
