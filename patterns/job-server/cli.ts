@@ -2,9 +2,9 @@
  * `zpatterns serve` (the preforking job server, after Net::Server::ZMQ) and `zpatterns status`.
  * @module
  */
-import { EXIT, UsageError, aborted, intArg, listArg, strArg, type CliCommand } from "../../src/cli/cli.js";
+import { EXIT, QUEUE_LOG_EVENTS, UsageError, aborted, intArg, listArg, observe, strArg, type CliCommand } from "../../src/cli/cli.js";
 import { requestStatus } from "./control.js";
-import { FLAGS, FlagGroup } from "../../src/cli/flags.js";
+import { FLAGS, FlagGroup, METRICS_FLAG } from "../../src/cli/flags.js";
 import { JOB_MAX_REDELIVERIES, JobServer, type JobServerOptions, type JobServerStatus } from "./server.js";
 
 /**
@@ -36,6 +36,7 @@ Options:
 ${JOB_FLAGS.help(28)}
   --drain-timeout MS        on SIGTERM, how long to wait for requests in hand (default 10000)
   --control EP              bind a control endpoint that answers STATUS (zpatterns status)
+${METRICS_FLAG.help(28)}
 
 Signals:
   SIGTTIN   add one worker now          SIGTTOU   retire one worker (it finishes its request)
@@ -60,8 +61,10 @@ const serveCommand: CliCommand = {
     ...JOB_FLAGS.options,
     "drain-timeout": { type: "string" },
     control: { type: "string" },
+    ...METRICS_FLAG.options,
   },
-  async run({ values, out, signal }) {
+  async run(ctx) {
+    const { values, out, signal } = ctx;
     const frontend = listArg(values, "frontend");
     if (frontend.length === 0) throw new UsageError("--frontend is required");
     const backend = listArg(values, "backend");
@@ -80,7 +83,10 @@ const serveCommand: CliCommand = {
       ...(JOB_FLAGS.read(values) as Pick<JobServerOptions, "heartbeatInterval" | "heartbeatLiveness" | "maxPending" | "pendingOverflow" | "pendingTimeout" | "maxRedeliveries">),
       drainTimeout: intArg(values, "drain-timeout", 10_000, 0),
       control: strArg(values, "control"),
+      logger: ctx.logger,
     });
+    // The pool's status (its counters, the queue's nested: job_server_queue_*), and the queue's drops logged.
+    observe(ctx, "job_server", server.queue, QUEUE_LOG_EVENTS.filter((e) => !e.startsWith("worker:") || e === "worker:rejected"), { stats: () => server.status() });
     const log = (human: string, record: Record<string, unknown>) => out.log(`serve: ${human}`, record);
     server.on("worker:started", (e) => log(`worker ${e.id} started (pid ${e.pid}): ${e.reason}`, { event: "worker:started", ...e }));
     server.on("worker:ready", (e) => log(`worker ${e.id} ready (pid ${e.pid})`, { event: "worker:ready", ...e }));

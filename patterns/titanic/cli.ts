@@ -3,7 +3,8 @@
  * Registered by the command registry (`commands.ts`), beside the Majordomo commands.
  * @module
  */
-import { intArg, serve, strArg, usage, type CliCommand } from "../../src/cli/cli.js";
+import { intArg, observe, serve, strArg, usage, type CliCommand } from "../../src/cli/cli.js";
+import { METRICS_FLAG } from "../../src/cli/flags.js";
 import { TitanicServer } from "./server.js";
 
 /** The Titanic commands. */
@@ -20,7 +21,8 @@ export const titanicCommands: CliCommand[] = [
       "  --heartbeat-liveness N    silent intervals before the broker is dead (default 3)\n" +
       "  --dispatch-interval MS    ms between dispatcher passes over pending requests (default 1000)\n" +
       "  --dispatch-timeout MS     ms to wait for a real service's reply (default 2500)\n" +
-      "  --max-pending N           requests stored and waiting at most; beyond, 500 (default 100000)\n\n" +
+      "  --max-pending N           requests stored and waiting at most; beyond, 500 (default 100000)\n" +
+      `${METRICS_FLAG.help(28)}\n\n` +
       'Prints "titanic ready" once its services are registering; runs until SIGINT/SIGTERM.',
     options: {
       connect: { type: "string" },
@@ -30,6 +32,7 @@ export const titanicCommands: CliCommand[] = [
       "dispatch-interval": { type: "string" },
       "dispatch-timeout": { type: "string" },
       "max-pending": { type: "string" },
+      ...METRICS_FLAG.options,
     },
     async run(ctx) {
       const endpoint = strArg(ctx.values, "connect", true);
@@ -46,9 +49,11 @@ export const titanicCommands: CliCommand[] = [
             dispatchInterval: intArg(ctx.values, "dispatch-interval", 1000, 1),
             dispatchTimeout: intArg(ctx.values, "dispatch-timeout", 2500, 1),
             maxPending: intArg(ctx.values, "max-pending", 100_000, 1),
+            logger: ctx.logger,
           }),
       );
       server.on("request:completed", (e) => ctx.out.log(`completed ${e.uuid} (${e.service})`, { event: "request:completed", uuid: e.uuid, service: e.service }));
+      observe(ctx, "titanic", server);
       await server.start();
       ctx.out.result(`titanic ready (${server.stats().pending} pending)`, { ready: true, pending: server.stats().pending });
       return serve(ctx, server);
