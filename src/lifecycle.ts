@@ -285,7 +285,7 @@ export abstract class Lifecycle<E extends EventMap = EventMap> extends TypedEmit
       throw error;
     }
     this.#state = "running";
-    this.logger.debug({ component: this.lifecycleName }, "started");
+    this.logger.debug({ class: this.lifecycleName }, "started");
     this.#emit("lifecycle:started");
   }
 
@@ -309,7 +309,7 @@ export abstract class Lifecycle<E extends EventMap = EventMap> extends TypedEmit
       await this.#runCleanups("close");
       if (this.#ownsReactor) await this.#reactor.close();
       this.#state = "closed";
-      this.logger.debug({ component: this.lifecycleName, cause }, "closed");
+      this.logger.debug({ class: this.lifecycleName, cause }, "closed");
       this.#emit("lifecycle:closed", { cause });
     })();
     return this.#closing;
@@ -318,7 +318,7 @@ export abstract class Lifecycle<E extends EventMap = EventMap> extends TypedEmit
   #emit<K extends keyof LifecycleEvents & string>(event: K, ...args: LifecycleEvents[K]): void {
     if (event === "lifecycle:error") {
       const { phase, error } = args[0] as LifecycleEvents["lifecycle:error"][0];
-      this.logger.error({ component: this.lifecycleName, phase, err: error instanceof Error ? error.message : String(error) }, `${this.lifecycleName}: ${phase} failed`);
+      this.logger.error({ class: this.lifecycleName, phase, err: error instanceof Error ? error.message : String(error) }, `${this.lifecycleName}: ${phase} failed`);
     }
     (this.emit as (event: string, ...args: unknown[]) => void)(event, ...args);
   }

@@ -120,13 +120,18 @@ export class StatsMetrics {
         families.set(family, { name, gauge: first.gauge, labelNames, metric: first.gauge ? new Gauge(config) : new Counter(config) });
       }
     };
-    refresh();
+    const fresh = (): void => {
+      snapshot = undefined;
+      refresh();
+    };
+    fresh();
+    snapshot = undefined;
     const unregister = () => {
       if (this.#components.get(component)?.unregister !== unregister) return;
       for (const f of families.values()) this.registry.removeSingleMetric(f.name);
       this.#components.delete(component);
     };
-    this.#components.set(component, { refresh, unregister });
+    this.#components.set(component, { refresh: fresh, unregister });
     return unregister;
   }
 
