@@ -4,7 +4,11 @@
  * values equal to the command's stats), `--log-json` (pino's fields), and drops summarised
  * so that a flood of bad frames costs a few log lines. Runs the build (`npm run build`).
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as zmq from "zeromq";
+import { addUser, helloFrames } from "../../../patterns/pubsub/index.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { sendMalformed } from "../../helpers/malformed.js";
 import { killAll, startCli, type Child } from "../../helpers/process.js";
@@ -164,6 +168,41 @@ describe("--metrics and --log-json on the long-running commands", () => {
       const full = logs.filter((l) => l.event === event).length;
       const summarised = logs.filter((l) => l.event === "log:summary" && l.of === event).reduce((n, l) => n + Number(l.count), 0);
       expect([event, full + summarised]).toEqual([event, stats[key]]);
+    }
+  });
+
+  it("pubsub serve: a run of failed logins from fresh connections is summarised, every one counted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zp-ops-"));
+    try {
+      const users = join(dir, "users.json");
+      await addUser(users, "alice", "wonderland", ["news."], 1024);
+      const server = startCli(["pubsub", "serve", "--bind", "tcp://127.0.0.1:*", "--users", users, "--json", "--log-json", "--metrics", "127.0.0.1:0"]);
+      const endpoint = (JSON.parse(await server.waitLine(/"event":"listening"/)) as { endpoint: string }).endpoint;
+      const url = await metricsUrl(server);
+      const guesses = 40;
+      const peers: zmq.Dealer[] = [];
+      try {
+        for (let i = 0; i < guesses; i++) {
+          const d = new zmq.Dealer({ linger: 0 });
+          peers.push(d);
+          d.connect(endpoint);
+          await d.send(helloFrames("alice", `guess-${i}`, ["news."]));
+        }
+        await waitFor(async () => value(parseExposition(await (await fetch(url)).text()).samples, "zmq_patterns_pubsub_server_auth_failures_total") === guesses, { timeout: 20_000, what: "every guess refused" });
+      } finally {
+        for (const d of peers) d.close();
+      }
+      server.kill("SIGTERM");
+      expect(await within(server.exited, 10_000, "exit")).toBe(0);
+      const logs = jsonLines(server);
+      const full = logs.filter((l) => l.event === "client:denied");
+      const summarised = logs.filter((l) => l.event === "log:summary" && l.of === "client:denied");
+      expect(full).toHaveLength(1);
+      expect(full[0]).toMatchObject({ level: 40, component: "pubsub serve", user: "alice", status: 401 });
+      expect(summarised).toEqual([expect.objectContaining({ count: guesses - 1, reasons: { "401": guesses - 1 } })]);
+      expect(logs.length).toBeLessThan(10);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
