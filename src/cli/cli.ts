@@ -100,6 +100,7 @@ export class Output {
   readonly #summaryInterval: number;
   readonly #summaries = new Map<string, { count: number; reasons: Map<string, number>; level: OutputLevel }>();
   #summaryTimer: NodeJS.Timeout | undefined;
+  #windowStart = 0;
 
   constructor(
     readonly json: boolean,
@@ -135,7 +136,8 @@ export class Output {
    * A line for an event that can come once per message (a drop, a refusal, malformed input):
    * the first one of each `event` in an interval is logged in full, the others only counted
    * (by `reason`), and one summary line per event and interval gives the counts
-   * (`request:dropped: 1234 more in 10000 ms reason=overflow:1200 reason=closed:34`). A flood
+   * (`request:dropped: 1234 more in 10000 ms reason=overflow:1200 reason=closed:34`; `windowMs` is
+   * the time since that interval began). A flood
    * of bad frames costs a few lines, never one per frame. {@link Output.flush} writes what is
    * counted (at the end of a command).
    */
@@ -146,6 +148,7 @@ export class Output {
       this.#summaries.set(event, { count: 0, reasons: new Map(), level });
       this.log(human, record, level);
       if (!this.#summaryTimer) {
+        this.#windowStart = Date.now();
         this.#summaryTimer = setInterval(() => this.flush(), this.#summaryInterval);
         this.#summaryTimer.unref();
       }
@@ -159,6 +162,8 @@ export class Output {
   /** Write the summary lines of what {@link Output.logSummarised} counted, and start a new interval. */
   flush(): void {
     const entries = [...this.#summaries];
+    const windowMs = Date.now() - this.#windowStart;
+    this.#windowStart = Date.now();
     this.#summaries.clear();
     clearInterval(this.#summaryTimer);
     this.#summaryTimer = undefined;
@@ -166,7 +171,7 @@ export class Output {
       if (count === 0) continue;
       const byReason = Object.fromEntries([...reasons].filter(([r]) => r !== ""));
       const why = Object.entries(byReason).map(([r, n]) => ` reason=${r}:${n}`).join("");
-      this.log(`${event}: ${count} more in ${this.#summaryInterval} ms${why}`, { event: "log:summary", of: event, count, intervalMs: this.#summaryInterval, reasons: byReason }, level);
+      this.log(`${event}: ${count} more in ${windowMs} ms${why}`, { event: "log:summary", of: event, count, windowMs, reasons: byReason }, level);
     }
   }
 }
