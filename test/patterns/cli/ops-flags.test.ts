@@ -61,12 +61,12 @@ function endpoints(line: string): { frontend: string; backend: string } {
 
 describe("--metrics and --log-json on the long-running commands", () => {
   it("zpatterns queue --metrics 127.0.0.1:0: /metrics counters equal the queue's stats, gauges its state", async () => {
-    const queue = startCli(["queue", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", "--heartbeat-interval", "200", "--metrics", "127.0.0.1:0", "--json", "--log-json"]);
+    const queue = startCli(["queue", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", "--metrics", "127.0.0.1:0", "--json", "--log-json"]);
     const url = await metricsUrl(queue);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     expect(url).not.toMatch(/:0\//);
     const ep = endpoints(await queue.waitLine(/"event":"ready"/));
-    const worker = startCli(["worker", "--connect", ep.backend, "--handler", "upper", "--heartbeat-interval", "200", "--metrics", "127.0.0.1:0", "--json"]);
+    const worker = startCli(["worker", "--connect", ep.backend, "--handler", "upper", "--metrics", "127.0.0.1:0", "--json"]);
     const workerUrl = await metricsUrl(worker);
     await worker.waitLine(/"event":"started"/);
     const requests = 12;
