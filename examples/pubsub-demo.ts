@@ -25,11 +25,15 @@ export async function runPubSubScene(out: Output, signal?: AbortSignal): Promise
   server.on("client:expired", (e) => out.log(`  server: ${e.principal.name}'s keep-alive stopped: purged after 600 ms`));
   out.log(`Authenticated pub-sub (ZPS/1) on ${server.endpoint}`);
 
-  const alice = new PubSubClient({ endpoint: server.endpoint, user: "alice", password: "wonderland", subscribe: ["prices."], heartbeatInterval: 150, signal });
+  // Keep-alives every 150 ms (the server expires sessions after 600 ms); a busy machine's
+  // pauses must not look like a dead server to alice, hence the liveness of 10 intervals.
+  const alice = new PubSubClient({ endpoint: server.endpoint, user: "alice", password: "wonderland", subscribe: ["prices."], heartbeatInterval: 150, heartbeatLiveness: 10, signal });
   let received = 0;
+  let onCopy: (() => void) | undefined;
   alice.on("message", (m) => {
     received++;
     if (received % 5 === 1) out.log(`  alice got ${m.topic} = ${m.body.join(" ")}`);
+    onCopy?.();
   });
   const mallory = new PubSubClient({ endpoint: server.endpoint, user: "mallory", password: "guess", subscribe: ["prices."], signal });
   let deniedStatus = 0;
@@ -43,7 +47,13 @@ export async function runPubSubScene(out: Output, signal?: AbortSignal): Promise
   let expired = 0;
   server.on("client:expired", () => expired++);
 
-  await alice.ready().catch(() => undefined);
+  // Publish only once alice's subscription is confirmed: the server answers "201 HELLO" in
+  // the same turn as it adds her patterns (ZPS/1 §4.1.2), so every copy published after
+  // ready() is routed to her. (Publishing earlier is what loses a first message.)
+  const subscribed = await alice.ready().then(
+    () => true,
+    () => false,
+  );
   let published = 0;
   let copies = 0;
   const ticker = server.reactor.every(100, () => {
@@ -55,9 +65,18 @@ export async function runPubSubScene(out: Output, signal?: AbortSignal): Promise
     new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve(), { once: true })),
   ]);
   ticker.cancel();
-  // The last copies may still be on the wire: give them a moment (bounded) before closing.
-  for (let waited = 0; received < published && waited < 1000 && !signal?.aborted; waited += 10) {
-    await new Promise<void>((resolve) => server.reactor.after(10, resolve));
+  // The last copies may still be on the wire: wait for them (at most 2 s) before closing.
+  if (received < published && !signal?.aborted) {
+    await new Promise<void>((resolve) => {
+      const give = server.reactor.after(2000, resolve);
+      const stop = () => {
+        give.cancel();
+        resolve();
+      };
+      onCopy = () => received >= published && stop();
+      signal?.addEventListener("abort", stop, { once: true });
+    });
+    onCopy = undefined;
   }
   await denied;
   const stats = server.stats();
@@ -65,7 +84,7 @@ export async function runPubSubScene(out: Output, signal?: AbortSignal): Promise
   await Promise.all([alice.close(), mallory.close()]);
   await server.close();
   const summary = { published, copies, aliceReceived: received, deniedStatus, expired, drops: stats.dropped, malformed: stats.malformed };
-  const ok = received > 0 && deniedStatus === 401 && expired === 1;
+  const ok = subscribed && received === published && deniedStatus === 401 && expired === 1;
   out.result(`Pub-sub: alice received ${received} of ${published}; mallory denied ${deniedStatus}; ${expired} silent subscriber purged`, summary);
   return { ok, summary };
 }

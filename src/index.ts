@@ -16,6 +16,7 @@ export * from "./heartbeat.js";
 export * from "./options.js";
 export * from "./reactor.js";
 export * from "./lifecycle.js";
+export * from "./log.js";
 export * from "./request.js";
 export * from "./request-client.js";
 export * from "./link.js";

@@ -37,6 +37,7 @@
 import type * as zmq from "zeromq";
 import { TypedEmitter, type EventMap } from "./emitter.js";
 import { ClosedError } from "./errors.js";
+import { loggerOption, type Logger } from "./log.js";
 import { signalOption, type Bag } from "./options.js";
 import { reactorOption, type AddOptions, type Reactor, type ReactorOptions, type SendOverflow, type SocketHandle } from "./reactor.js";
 import type { Timer } from "./timers.js";
@@ -53,6 +54,12 @@ export interface LifecycleOptions {
   readonly reactor?: Reactor;
   /** Aborting it closes the object; an aborted one makes it closed from the start. */
   readonly signal?: AbortSignal;
+  /**
+   * Where the object logs (anything with pino's `debug/info/warn/error`, e.g. a pino child
+   * logger). Default: silent. The lifecycle logs its start and close at `debug` and every
+   * `lifecycle:error` at `error`; classes add their own lines.
+   */
+  readonly logger?: Logger;
 }
 
 /** The events every long-lived object emits, beside its own. */
@@ -72,6 +79,8 @@ type Cleanup = () => unknown;
 export abstract class Lifecycle<E extends EventMap = EventMap> extends TypedEmitter<E & LifecycleEvents> {
   /** Name used in error messages (the class name by default). */
   protected readonly lifecycleName: string;
+  /** The `logger` option (silent when none was given). */
+  protected readonly logger: Logger;
   readonly #reactor: Reactor;
   readonly #ownsReactor: boolean;
   readonly #signal: AbortSignal | undefined;
@@ -91,6 +100,7 @@ export abstract class Lifecycle<E extends EventMap = EventMap> extends TypedEmit
   protected constructor(owner: string, options: Bag, reactorDefaults?: ReactorOptions) {
     super();
     this.lifecycleName = owner;
+    this.logger = loggerOption(owner, options);
     this.#signal = signalOption(owner, options);
     ({ reactor: this.#reactor, owned: this.#ownsReactor } = reactorOption(owner, options, reactorDefaults));
     if (this.#signal?.aborted || this.#reactor.closed) {
@@ -275,6 +285,7 @@ export abstract class Lifecycle<E extends EventMap = EventMap> extends TypedEmit
       throw error;
     }
     this.#state = "running";
+    this.logger.debug({ class: this.lifecycleName }, "started");
     this.#emit("lifecycle:started");
   }
 
@@ -298,12 +309,17 @@ export abstract class Lifecycle<E extends EventMap = EventMap> extends TypedEmit
       await this.#runCleanups("close");
       if (this.#ownsReactor) await this.#reactor.close();
       this.#state = "closed";
+      this.logger.debug({ class: this.lifecycleName, cause }, "closed");
       this.#emit("lifecycle:closed", { cause });
     })();
     return this.#closing;
   }
 
   #emit<K extends keyof LifecycleEvents & string>(event: K, ...args: LifecycleEvents[K]): void {
+    if (event === "lifecycle:error") {
+      const { phase, error } = args[0] as LifecycleEvents["lifecycle:error"][0];
+      this.logger.error({ class: this.lifecycleName, phase, err: error instanceof Error ? error.message : String(error) }, `${this.lifecycleName}: ${phase} failed`);
+    }
     (this.emit as (event: string, ...args: unknown[]) => void)(event, ...args);
   }
 

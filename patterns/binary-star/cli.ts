@@ -5,8 +5,8 @@
  * SIGINT/SIGTERM (exit 0) with a stats line.
  * @module
  */
-import { EXIT, aborted, choiceArg, handlerArg, kv, listArg, logEvents, startOrReport, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
-import { FLAGS, FlagGroup } from "../../src/cli/flags.js";
+import { EXIT, aborted, choiceArg, handlerArg, kv, listArg, observe, startOrReport, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
+import { FLAGS, FlagGroup, METRICS_FLAG } from "../../src/cli/flags.js";
 import { BINARY_STAR_ROLES, BSTAR_HEARTBEAT_INTERVAL } from "./fsm.js";
 import { BinaryStarServer } from "./server.js";
 
@@ -24,6 +24,7 @@ const bstarCommand: CliCommand = {
   --handler H               echo, upper, or the path of a JS module whose default export is
                             the handler (frames) => reply (default echo)
 ${BSTAR_FLAGS.help(28)}
+${METRICS_FLAG.help(28)}
 
 Only the active server answers; requests to the other are dropped (the client times out and
 fails over). A passive server becomes active on a client request once the peer has been
@@ -39,6 +40,7 @@ transition (both servers active or passive).`,
     remote: { type: "string" },
     handler: { type: "string" },
     ...BSTAR_FLAGS.options,
+    ...METRICS_FLAG.options,
   },
   async run(ctx) {
     if (ctx.values.role === undefined) throw new UsageError("--role is required (primary or backup)");
@@ -48,8 +50,8 @@ transition (both servers active or passive).`,
     const local = strArg(ctx.values, "local", true);
     const remote = strArg(ctx.values, "remote", true);
     const { spec, handler } = await handlerArg(ctx.values);
-    const server = usage(() => new BinaryStarServer({ role, frontend, local, remote, handler, ...BSTAR_FLAGS.read(ctx.values) }));
-    logEvents(ctx, server, ["bstar:state", "bstar:fatal", "request:failed", "message:malformed"]);
+    const server = usage(() => new BinaryStarServer({ role, frontend, local, remote, handler, ...BSTAR_FLAGS.read(ctx.values), logger: ctx.logger }));
+    observe(ctx, "binary_star_server", server, ["bstar:state", "bstar:fatal", "request:failed", "message:malformed"]);
     let fatal: string | undefined;
     const stop = new AbortController();
     server.on("bstar:fatal", (f) => {

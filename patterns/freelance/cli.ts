@@ -2,8 +2,8 @@
  * `zpatterns freelance server` and `zpatterns freelance client`: 10/FLP on the command line.
  * @module
  */
-import { EXIT, UsageError, handlerArg, kv, runRequests, listArg, logEvents, startOrReport, strArg, usage, aborted, type CliCommand, type CliContext } from "../../src/cli/cli.js";
-import { FLAGS, FlagGroup, REQUEST_FLAGS, type Flag } from "../../src/cli/flags.js";
+import { EXIT, UsageError, handlerArg, kv, runRequests, listArg, logEvents, observe, startOrReport, strArg, usage, aborted, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { FLAGS, FlagGroup, METRICS_FLAG, REQUEST_FLAGS, type Flag } from "../../src/cli/flags.js";
 import { FreelanceClient, PING_INTERVAL, SERVER_TTL } from "./client.js";
 import { FreelanceServer } from "./server.js";
 
@@ -26,15 +26,16 @@ const serverCommand: CliCommand = {
   --handler H               echo, upper, or the path of a JS module whose default export is
                             the handler (frames) => reply (default echo)
 ${SERVER_FLAGS.help(28)}
+${METRICS_FLAG.help(28)}
 
 Prints "server ready protocol=freelance endpoint=EP handler=H" once bound; runs until
 SIGINT/SIGTERM, then prints "server stopped k=v...".`,
-  options: { bind: { type: "string" }, handler: { type: "string" }, ...SERVER_FLAGS.options },
+  options: { bind: { type: "string" }, handler: { type: "string" }, ...SERVER_FLAGS.options, ...METRICS_FLAG.options },
   async run(ctx) {
     const bind = strArg(ctx.values, "bind", true);
     const { spec, handler } = await handlerArg(ctx.values);
-    const server = usage(() => new FreelanceServer({ bind, handler, ...SERVER_FLAGS.read(ctx.values) }));
-    logEvents(ctx, server, ["message:malformed", "request:failed", "request:dropped"]);
+    const server = usage(() => new FreelanceServer({ bind, handler, ...SERVER_FLAGS.read(ctx.values), logger: ctx.logger }));
+    observe(ctx, "freelance_server", server, ["message:malformed", "request:failed", "request:dropped"]);
     if (!(await startOrReport(ctx, server))) return EXIT.FAILURE;
     ctx.out.result(`server ready protocol=freelance endpoint=${server.endpoint} handler=${spec}`, { event: "ready", role: "server", protocol: "freelance", endpoint: server.endpoint, handler: spec });
     await aborted(ctx.signal);

@@ -2,9 +2,9 @@
  * `zpatterns serve` (the preforking job server, after Net::Server::ZMQ) and `zpatterns status`.
  * @module
  */
-import { EXIT, UsageError, aborted, intArg, listArg, strArg, type CliCommand } from "../../src/cli/cli.js";
+import { EXIT, QUEUE_LOG_EVENTS, UsageError, aborted, intArg, listArg, observe, strArg, type CliCommand } from "../../src/cli/cli.js";
 import { requestStatus } from "./control.js";
-import { FLAGS, FlagGroup } from "../../src/cli/flags.js";
+import { FLAGS, FlagGroup, METRICS_FLAG } from "../../src/cli/flags.js";
 import { JOB_HANDLER_TIMEOUT, JOB_MAX_KILLS, JOB_MAX_REDELIVERIES, JOB_QUARANTINE_TIMEOUT, JobServer, type JobServerOptions, type JobServerStatus } from "./server.js";
 
 /**
@@ -44,6 +44,7 @@ ${JOB_FLAGS.help(28)}
   --control EP              bind a control endpoint that answers STATUS (zpatterns status):
                             loopback tcp://, ipc:// or inproc:// only, unless --control-remote
   --control-remote          allow --control to bind beyond loopback (it answers anyone)
+${METRICS_FLAG.help(28)}
 
 Signals:
   SIGTTIN   add one worker now          SIGTTOU   retire one worker (it finishes its request)
@@ -72,8 +73,10 @@ const serveCommand: CliCommand = {
     "drain-timeout": { type: "string" },
     control: { type: "string" },
     "control-remote": { type: "boolean" },
+    ...METRICS_FLAG.options,
   },
-  async run({ values, out, signal }) {
+  async run(ctx) {
+    const { values, out, signal } = ctx;
     const frontend = listArg(values, "frontend");
     if (frontend.length === 0) throw new UsageError("--frontend is required");
     const backend = listArg(values, "backend");
@@ -95,7 +98,10 @@ const serveCommand: CliCommand = {
       drainTimeout: intArg(values, "drain-timeout", 10_000, 0),
       control: strArg(values, "control"),
       controlRemote: values["control-remote"] === true,
+      logger: ctx.logger,
     });
+    // The pool's status (its counters, the queue's nested: job_server_queue_*), and the queue's drops logged.
+    observe(ctx, "job_server", server.queue, QUEUE_LOG_EVENTS.filter((e) => !e.startsWith("worker:") || e === "worker:rejected"), { stats: () => server.status() });
     const log = (human: string, record: Record<string, unknown>) => out.log(`serve: ${human}`, record);
     server.on("worker:started", (e) => log(`worker ${e.id} started (pid ${e.pid}): ${e.reason}`, { event: "worker:started", ...e }));
     server.on("worker:ready", (e) => log(`worker ${e.id} ready (pid ${e.pid})`, { event: "worker:ready", ...e }));

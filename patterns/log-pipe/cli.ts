@@ -3,7 +3,8 @@
  * @module
  */
 import { createReadStream } from "node:fs";
-import { EXIT, UsageError, choiceArg, intArg, listArg, strArg, type CliCommand, type CliValues, type Output } from "../../src/cli/cli.js";
+import { EXIT, UsageError, choiceArg, intArg, listArg, observe, strArg, type CliCommand, type CliValues, type Output } from "../../src/cli/cli.js";
+import { METRICS_FLAG } from "../../src/cli/flags.js";
 import { FileOutput } from "./file-output.js";
 import { LineInput } from "./line-input.js";
 import { Pipe, loadFilter, type PipeInput, type PipeOutput, type PipeStats } from "./pipe.js";
@@ -43,6 +44,7 @@ Processing:
                               (changed or not) or undefined/null/false to drop it; may be async
                               (repeatable, applied in order)
   --count N                   stop after N input messages
+${METRICS_FLAG.help(30)}
 
 On exit the counters (in, out, dropped, invalid, filtered, malformed, errors) are printed on
 stderr (a JSON line with --json). The sender never blocks: with the collector down it holds at
@@ -72,6 +74,7 @@ const PIPE_OPTIONS = {
   codec: { type: "string" },
   filter: { type: "string", multiple: true },
   count: { type: "string" },
+  ...METRICS_FLAG.options,
 } as const;
 
 /** The endpoints of one zmq end, from its own flags or the shared --bind/--connect. */
@@ -213,7 +216,9 @@ const pipeCommand: CliCommand = {
       signal: ctx.signal,
       onInvalid: (text, error) => report(`invalid JSON, not sent: ${text.slice(0, 200)}`, { event: "pipe:invalid", line: text.slice(0, 200), error: String(error) }),
       onFilterError: (error) => report(`filter failed: ${String(error)}`, { event: "pipe:filter-error", error: String(error) }),
+      logger: ctx.logger,
     });
+    observe(ctx, "log_pipe", pipe);
     const onHup = () => {
       if (file?.reopen()) out.log(`pipe: reopened ${file.path}`, { event: "pipe:reopened", file: file.path });
       else out.log(`pipe: cannot reopen ${file?.path}; lines are dropped (counted) until the next SIGHUP`, { event: "pipe:reopen-failed", file: file?.path });

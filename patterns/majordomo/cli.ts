@@ -3,8 +3,8 @@
  * Every long-running command stops cleanly on SIGINT/SIGTERM.
  * @module
  */
-import { EXIT, UsageError, choiceArg, handlerArg, listArg, serve, startOrReport, startOrUsage, strArg, usage, type CliCommand, type CliContext } from "../../src/cli/cli.js";
-import { BROKER_FLAGS, FLAGS, REQUEST_FLAGS, WORKER_FLAGS } from "../../src/cli/flags.js";
+import { EXIT, UsageError, choiceArg, handlerArg, listArg, observe, serve, startOrReport, startOrUsage, strArg, usage, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { BROKER_FLAGS, FLAGS, METRICS_FLAG, REQUEST_FLAGS, WORKER_FLAGS } from "../../src/cli/flags.js";
 import { InvalidOptionError, framesToText } from "../../src/index.js";
 import { MDP_HEARTBEAT_INTERVAL, MajordomoBroker } from "./broker.js";
 import { MajordomoClient } from "./client.js";
@@ -33,17 +33,20 @@ export const mdpCommands: CliCommand[] = [
     help: `Options:
   --bind EP                 endpoint to bind (repeatable), e.g. tcp://*:5555
 ${MDP_BROKER_FLAGS.help(28)}
+${METRICS_FLAG.help(28)}
 
 Prints "bound EP" for each endpoint; runs until SIGINT/SIGTERM.`,
     options: {
       bind: { type: "string", multiple: true },
       ...MDP_BROKER_FLAGS.options,
+      ...METRICS_FLAG.options,
     },
     async run(ctx) {
       const bind = listArg(ctx.values, "bind");
       if (bind.length === 0) throw new UsageError("--bind is required");
       // usage(): an option the constructor rejects (an endpoint that is not one) is a usage error (exit 2).
-      const broker = usage(() => new MajordomoBroker({ bind, ...MDP_BROKER_FLAGS.read(ctx.values) }));
+      const broker = usage(() => new MajordomoBroker({ bind, ...MDP_BROKER_FLAGS.read(ctx.values), logger: ctx.logger }));
+      observe(ctx, "majordomo_broker", broker, ["worker:rejected", "request:dropped", "request:expired", "reply:dropped", "message:malformed"]);
       if (!(await startOrReport(ctx, broker))) return EXIT.FAILURE;
       for (const bound of broker.endpoints) ctx.out.result(`bound ${bound}`, { bound });
       broker.on("worker:ready", (e) => ctx.out.log(`worker ready for ${e.service}`, { event: "worker:ready", service: e.service }));
@@ -61,6 +64,7 @@ Prints "bound EP" for each endpoint; runs until SIGINT/SIGTERM.`,
   --handler H                   echo (default), upper, or a path to a module whose default export handles requests
   --mdp V                       protocol version 0.1 (default) or 0.2
 ${MDP_WORKER_FLAGS.help(32)}
+${METRICS_FLAG.help(32)}
 
 Runs until SIGINT/SIGTERM.`,
     options: {
@@ -69,13 +73,15 @@ Runs until SIGINT/SIGTERM.`,
       handler: { type: "string" },
       mdp: { type: "string" },
       ...MDP_WORKER_FLAGS.options,
+      ...METRICS_FLAG.options,
     },
     async run(ctx) {
       const endpoint = strArg(ctx.values, "connect", true);
       const service = strArg(ctx.values, "service", true);
       const v = version(ctx);
       const { handler } = await handlerArg(ctx.values);
-      const worker = usage(() => new MajordomoWorker({ endpoint, service, handler: (f) => handler(f), version: v, ...MDP_WORKER_FLAGS.read(ctx.values) }));
+      const worker = usage(() => new MajordomoWorker({ endpoint, service, handler: (f) => handler(f), version: v, ...MDP_WORKER_FLAGS.read(ctx.values), logger: ctx.logger }));
+      observe(ctx, "majordomo_worker", worker, ["request:failed", "request:dropped", "reply:dropped", "message:malformed"]);
       worker.on("link:connected", (e) => ctx.out.log(`connected to ${endpoint} as ${service} (attempt ${e.attempt})`, { event: "link:connected", attempt: e.attempt }));
       worker.on("link:lost", (e) => ctx.out.log(`disconnected: ${e.reason}`, { event: "link:lost", reason: e.reason }));
       await startOrUsage(worker);

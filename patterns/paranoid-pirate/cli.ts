@@ -5,8 +5,8 @@
  * `zpatterns simple-pirate queue|worker`, in patterns/simple-pirate/cli.ts.)
  * @module
  */
-import { handlerArg, intArg, listArg, logEvents, runQueue, runWorker, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
-import { BROKER_FLAGS, WORKER_FLAGS } from "../../src/cli/flags.js";
+import { handlerArg, intArg, listArg, runQueue, runWorker, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
+import { BROKER_FLAGS, METRICS_FLAG, WORKER_FLAGS } from "../../src/cli/flags.js";
 import { ParanoidPirateQueue } from "./queue.js";
 import { ParanoidPirateWorker } from "./worker.js";
 
@@ -19,6 +19,7 @@ const queueCommand: CliCommand = {
   --backend EP              endpoint for workers to connect to (repeatable), e.g. tcp://*:5556
 ${BROKER_FLAGS.help(28)}
   --stats-interval MS       print a stats line this often, 0 = never (default 0)
+${METRICS_FLAG.help(28)}
 
 Prints "queue ready protocol=paranoid frontend=EP backend=EP" once bound.`,
   options: {
@@ -26,6 +27,7 @@ Prints "queue ready protocol=paranoid frontend=EP backend=EP" once bound.`,
     backend: { type: "string", multiple: true },
     ...BROKER_FLAGS.options,
     "stats-interval": { type: "string" },
+    ...METRICS_FLAG.options,
   },
   async run(ctx) {
     const frontend = listArg(ctx.values, "frontend");
@@ -34,8 +36,7 @@ Prints "queue ready protocol=paranoid frontend=EP backend=EP" once bound.`,
     if (backend.length === 0) throw new UsageError("--backend is required");
     const statsInterval = intArg(ctx.values, "stats-interval", 0);
     // usage(): an option the constructor rejects (an endpoint that is not one) is a usage error (exit 2).
-    const queue = usage(() => new ParanoidPirateQueue({ frontend, backend, ...BROKER_FLAGS.read(ctx.values) }));
-    logEvents(ctx, queue, ["worker:ready", "worker:expired", "worker:disconnected", "worker:rejected", "request:redelivered", "request:dropped", "request:expired"]);
+    const queue = usage(() => new ParanoidPirateQueue({ frontend, backend, ...BROKER_FLAGS.read(ctx.values), logger: ctx.logger }));
     return runQueue(ctx, "paranoid", queue, statsInterval);
   },
 };
@@ -49,13 +50,14 @@ const workerCommand: CliCommand = {
   --handler H                   echo, upper, or the path of a JS module whose default export is
                                 the handler (frames) => reply (default echo)
 ${WORKER_FLAGS.help(32)}
+${METRICS_FLAG.help(32)}
 
 Prints "worker started protocol=paranoid endpoint=EP" once connecting.`,
-  options: { connect: { type: "string" }, handler: { type: "string" }, ...WORKER_FLAGS.options },
+  options: { connect: { type: "string" }, handler: { type: "string" }, ...WORKER_FLAGS.options, ...METRICS_FLAG.options },
   async run(ctx) {
     const endpoint = strArg(ctx.values, "connect", true);
     const { spec, handler } = await handlerArg(ctx.values);
-    const worker = usage(() => new ParanoidPirateWorker({ endpoint, handler, ...WORKER_FLAGS.read(ctx.values) }));
+    const worker = usage(() => new ParanoidPirateWorker({ endpoint, handler, ...WORKER_FLAGS.read(ctx.values), logger: ctx.logger }));
     return runWorker(ctx, "paranoid", endpoint, spec, worker);
   },
 };

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import * as zmq from "zeromq";
-import { aborted, EXIT, intArg, listArg, strArg, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { aborted, EXIT, intArg, listArg, observe, strArg, UsageError, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { METRICS_FLAG } from "../../src/cli/flags.js";
 import { AuthError, describeId } from "../../src/index.js";
 import { isZ85Key, parseCertificate } from "../../src/zap/index.js";
 import { addUser, AUTH_LIMIT_DEFAULTS, DEFAULT_SCRYPT_COST } from "./auth.js";
@@ -54,9 +55,11 @@ const serve: CliCommand = {
   --curve-secret-key FILE server CURVE secret key (file or 40-char Z85); enables CURVE
   --curve-allow KEYFILE   client public key allowed to connect (file or Z85; repeatable)
 ${AUTH_LIMIT_FLAGS.map(([flag, option, , arg, text]) => `${`  --${flag} ${arg}`.padEnd(25)} ${text} (default ${AUTH_LIMIT_DEFAULTS[option]})`).join("\n")}
+${METRICS_FLAG.help(26)}
 
 Prints "listening <router-endpoint> [ingest <endpoint>]" once bound, then one log line per
-client event on stderr.`,
+client event on stderr (refused logins and subscriptions: the first of each interval, then
+a summary line with the count).`,
   options: {
     bind: { type: "string", multiple: true },
     ingest: { type: "string", multiple: true },
@@ -68,6 +71,7 @@ client event on stderr.`,
     "curve-secret-key": { type: "string" },
     "curve-allow": { type: "string", multiple: true },
     ...Object.fromEntries(AUTH_LIMIT_FLAGS.map(([flag]) => [flag, { type: "string" as const }])),
+    ...METRICS_FLAG.options,
   },
   async run(ctx) {
     const bind = listArg(ctx.values, "bind");
@@ -89,13 +93,16 @@ client event on stderr.`,
       sendQueueLimit: intArg(ctx.values, "send-queue-limit", 10_000, 1),
       ...(secret ? { curveSecretKey: keyArg(secret, "secret"), curveAllow: allow } : {}),
       ...Object.fromEntries(AUTH_LIMIT_FLAGS.map(([flag, option, min]) => [option, intArg(ctx.values, flag, AUTH_LIMIT_DEFAULTS[option], min)])),
+      logger: ctx.logger,
     });
+    observe(ctx, "pubsub_server", server);
     const id = (b: Buffer) => describeId(b);
     server.on("client:authenticated", (e) => ctx.out.log(`authenticated ${e.principal.name} (${id(e.identity)})`, { event: "client:authenticated", user: e.principal.name, identity: id(e.identity) }));
-    server.on("client:denied", (e) => ctx.out.log(`denied ${e.user} ${e.status} ${e.reason}`, { event: "client:denied", user: e.user, status: e.status }));
+    // A refused login can come once per connection: summarised, never one line each.
+    server.on("client:denied", (e) => ctx.out.logSummarised("client:denied", `denied ${e.user} ${e.status} ${e.reason}`, { event: "client:denied", user: e.user, status: e.status }, String(e.status)));
     server.on("client:expired", (e) => ctx.out.log(`expired ${e.principal.name}`, { event: "client:expired", user: e.principal.name }));
     server.on("client:evicted", (e) => ctx.out.log(`evicted ${e.principal.name}`, { event: "client:evicted", user: e.principal.name }));
-    server.on("subscription:denied", (e) => ctx.out.log(`denied patterns ${e.patterns.join(", ")} for ${e.principal.name}`, { event: "subscription:denied", user: e.principal.name, status: e.status }));
+    server.on("subscription:denied", (e) => ctx.out.logSummarised("subscription:denied", `denied patterns ${e.patterns.join(", ")} for ${e.principal.name}`, { event: "subscription:denied", user: e.principal.name, status: e.status }, String(e.status)));
     try {
       await server.start();
       const ing = server.ingestEndpoint;

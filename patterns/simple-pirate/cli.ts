@@ -5,7 +5,7 @@
  * @module
  */
 import { handlerArg, listArg, runQueue, runWorker, strArg, usage, UsageError, type CliCommand } from "../../src/cli/cli.js";
-import { BACKLOG_FLAGS, FLAGS, FlagGroup } from "../../src/cli/flags.js";
+import { BACKLOG_FLAGS, FLAGS, FlagGroup, METRICS_FLAG } from "../../src/cli/flags.js";
 import { SimplePirateQueue } from "./queue.js";
 import { SimplePirateWorker } from "./worker.js";
 
@@ -20,12 +20,14 @@ const queueCommand: CliCommand = {
   --frontend EP             endpoint for clients to connect to (repeatable), e.g. tcp://*:5555
   --backend EP              endpoint for workers to connect to (repeatable), e.g. tcp://*:5556
 ${BACKLOG_FLAGS.help(28)}
+${METRICS_FLAG.help(28)}
 
 Prints "queue ready protocol=simple frontend=EP backend=EP" once bound.`,
   options: {
     frontend: { type: "string", multiple: true },
     backend: { type: "string", multiple: true },
     ...BACKLOG_FLAGS.options,
+    ...METRICS_FLAG.options,
   },
   async run(ctx) {
     const frontend = listArg(ctx.values, "frontend");
@@ -33,7 +35,7 @@ Prints "queue ready protocol=simple frontend=EP backend=EP" once bound.`,
     if (frontend.length === 0) throw new UsageError("--frontend is required");
     if (backend.length === 0) throw new UsageError("--backend is required");
     // usage(): an option the constructor rejects (an endpoint that is not one) is a usage error (exit 2).
-    const queue = usage(() => new SimplePirateQueue({ frontend, backend, ...BACKLOG_FLAGS.read(ctx.values) }));
+    const queue = usage(() => new SimplePirateQueue({ frontend, backend, ...BACKLOG_FLAGS.read(ctx.values), logger: ctx.logger }));
     return runQueue(ctx, "simple", queue);
   },
 };
@@ -47,13 +49,14 @@ const workerCommand: CliCommand = {
   --handler H               echo, upper, or the path of a JS module whose default export is
                             the handler (frames) => reply (default echo)
 ${SP_WORKER_FLAGS.help(28)}
+${METRICS_FLAG.help(28)}
 
 Prints "worker started protocol=simple endpoint=EP" once connecting.`,
-  options: { connect: { type: "string" }, handler: { type: "string" }, ...SP_WORKER_FLAGS.options },
+  options: { connect: { type: "string" }, handler: { type: "string" }, ...SP_WORKER_FLAGS.options, ...METRICS_FLAG.options },
   async run(ctx) {
     const endpoint = strArg(ctx.values, "connect", true);
     const { spec, handler } = await handlerArg(ctx.values);
-    const worker = usage(() => new SimplePirateWorker({ endpoint, handler, ...SP_WORKER_FLAGS.read(ctx.values) }));
+    const worker = usage(() => new SimplePirateWorker({ endpoint, handler, ...SP_WORKER_FLAGS.read(ctx.values), logger: ctx.logger }));
     return runWorker(ctx, "simple", endpoint, spec, worker);
   },
 };

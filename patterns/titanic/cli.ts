@@ -3,8 +3,8 @@
  * Registered by the command registry (`commands.ts`), beside the Majordomo commands.
  * @module
  */
-import { intArg, kv, serve, strArg, usage, type CliCommand } from "../../src/cli/cli.js";
-import { FLAGS, FlagGroup } from "../../src/cli/flags.js";
+import { intArg, observe, serve, strArg, usage, type CliCommand } from "../../src/cli/cli.js";
+import { FLAGS, FlagGroup, METRICS_FLAG } from "../../src/cli/flags.js";
 import { TITANIC_DEFAULTS, TitanicServer } from "./server.js";
 
 const d = TITANIC_DEFAULTS;
@@ -32,6 +32,8 @@ export const titanicCommands: CliCommand[] = [
       `  --max-request-size BYTES  largest request taken; beyond, 400 (default ${d.maxRequestSize})\n` +
       `  --max-store-bytes BYTES   store quota (request and reply files, in 4 KiB blocks); beyond, 500 (default ${d.maxStoreBytes})\n` +
       PENDING_TIMEOUT.help(28) +
+      "\n" +
+      METRICS_FLAG.help(28) +
       "\n\n" +
       'Prints "titanic ready" once its services are registering; runs until SIGINT/SIGTERM.',
     options: {
@@ -46,6 +48,7 @@ export const titanicCommands: CliCommand[] = [
       "max-request-size": { type: "string" },
       "max-store-bytes": { type: "string" },
       ...PENDING_TIMEOUT.options,
+      ...METRICS_FLAG.options,
     },
     async run(ctx) {
       const endpoint = strArg(ctx.values, "connect", true);
@@ -67,20 +70,12 @@ export const titanicCommands: CliCommand[] = [
             maxRequestSize: intArg(ctx.values, "max-request-size", d.maxRequestSize, 1),
             maxStoreBytes: intArg(ctx.values, "max-store-bytes", d.maxStoreBytes, 1),
             ...PENDING_TIMEOUT.read(ctx.values),
+            logger: ctx.logger,
           }),
       );
       server.on("request:completed", (e) => ctx.out.log(`completed ${e.uuid} (${e.service})`, { event: "request:completed", uuid: e.uuid, service: e.service }));
-      // Refusals and expiries can come by the thousand (a flood): one summary line per
-      // dispatch interval with the counts, never one line each.
-      let last = { refused: 0, expired: 0 };
-      const summary = server.reactor.every(dispatchInterval, () => {
-        const s = server.stats();
-        if (s.refused === last.refused && s.expired === last.expired) return;
-        const line = { refusedSize: s.refusedSize, refusedQuota: s.refusedQuota, refusedPending: s.refusedPending, expired: s.expired, pending: s.pending, bytes: s.bytes };
-        last = { refused: s.refused, expired: s.expired };
-        ctx.out.log(`limits ${kv(line)}`, { event: "limits", ...line });
-      });
-      server.on("lifecycle:closed", () => summary.cancel());
+      // Refusals and expiries can come by the thousand (a flood): logEvents summarises them.
+      observe(ctx, "titanic", server, ["request:refused", "request:expired"]);
       await server.start();
       ctx.out.result(`titanic ready (${server.stats().pending} pending)`, { ready: true, pending: server.stats().pending });
       return serve(ctx, server);

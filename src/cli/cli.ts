@@ -11,6 +11,8 @@ import { ClosedError, InvalidOptionError } from "../errors.js";
 import { framesToText } from "../frames.js";
 import { loadHandler, type RequestHandler } from "../handlers.js";
 import { createInterface } from "node:readline";
+import { createLogger, LOG_LEVEL_NAMES, type LeveledLogger, type Logger, type LogLevel } from "../log.js";
+import { parseHostPort, type MetricsTable, type StatsSource } from "../metrics/rules.js";
 
 /** Exit codes of every command. */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -31,6 +33,15 @@ export interface CliContext {
   readonly out: Output;
   /** Aborted on SIGINT/SIGTERM: stop and clean up. */
   readonly signal: AbortSignal;
+  /** The command's logger (`--log-level`, `--log-json`): pass it to library classes as `logger`. */
+  readonly logger: Logger;
+  /** With `--metrics`: where {@link observe} registers the command's components. */
+  readonly metrics?: MetricsRegistrar;
+}
+
+/** What `--metrics` gives a command: register a component's stats (see zeromq-patterns/metrics). */
+export interface MetricsRegistrar {
+  register(component: string, source: StatsSource, table?: MetricsTable): () => void;
 }
 
 /** One subcommand. */
@@ -65,27 +76,103 @@ export function isUsageError(error: unknown): boolean {
   return error instanceof TypeError && (error as { code?: unknown }).code === "ZMQP_INVALID_OPTION";
 }
 
-/** Writes results as human text (TTY) or JSON lines (`--json`). */
+/** How {@link Output} logs. */
+export interface OutputOptions {
+  /** Lowest level logged (`--log-level`). Default `info`. */
+  readonly level?: LogLevel;
+  /** Log lines as pino-compatible JSON (`--log-json`): `time`, `level`, `msg`, `component`, fields. */
+  readonly logJson?: boolean;
+  /** The `component` field of JSON log lines (the command's name). */
+  readonly component?: string;
+  /** A summarised event is logged in full at most once per this many ms (default 10000). */
+  readonly summaryInterval?: number;
+}
+
+/** Log levels a command line is written at. */
+export type OutputLevel = "debug" | "info" | "warn" | "error";
+
+/** Writes results as human text (TTY) or JSON lines (`--json`), and log lines through one leveled logger. */
 export class Output {
+  /** The leveled logger behind {@link Output.log} (give it to library classes as `logger`). */
+  readonly logger: LeveledLogger;
+  readonly #logJson: boolean;
+  readonly #component: string | undefined;
+  readonly #summaryInterval: number;
+  readonly #summaries = new Map<string, { count: number; reasons: Map<string, number>; level: OutputLevel }>();
+  #summaryTimer: NodeJS.Timeout | undefined;
+  #windowStart = 0;
+
   constructor(
     readonly json: boolean,
     private readonly stdout: NodeJS.WritableStream = process.stdout,
     private readonly stderr: NodeJS.WritableStream = process.stderr,
-  ) {}
+    options: OutputOptions = {},
+  ) {
+    this.#logJson = options.logJson ?? false;
+    this.#component = options.component;
+    this.#summaryInterval = options.summaryInterval ?? 10_000;
+    this.logger = createLogger({ level: options.level ?? "info", json: this.#logJson, write: (line) => this.stderr.write(line + "\n"), bindings: options.component ? { component: options.component } : {} });
+  }
 
   /** A result line: `human` as text, or `record` as one JSON line. */
   result(human: string, record: Record<string, unknown>): void {
     this.stdout.write((this.json ? JSON.stringify(record) : human) + "\n");
   }
 
-  /** A progress or log line on stderr (JSON lines keep it machine-readable). */
-  log(human: string, record?: Record<string, unknown>): void {
-    this.stderr.write((this.json && record ? JSON.stringify(record) : human) + "\n");
+  /** A progress or log line on stderr at `level` (JSON lines keep it machine-readable). */
+  log(human: string, record?: Record<string, unknown>, level: OutputLevel = "info"): void {
+    if (!this.logger.enabled(level)) return;
+    if (this.#logJson) this.logger.log(level, record ?? {}, human);
+    else this.stderr.write((this.json && record ? JSON.stringify(record) : human) + "\n");
   }
 
-  /** An error line on stderr. */
+  /** An error line on stderr (written at every log level). */
   error(message: string): void {
-    this.stderr.write((this.json ? JSON.stringify({ error: message }) : `zpatterns: ${message}`) + "\n");
+    if (this.#logJson) this.stderr.write(JSON.stringify({ time: Date.now(), level: 50, msg: message, ...(this.#component ? { component: this.#component } : {}), error: message }) + "\n");
+    else this.stderr.write((this.json ? JSON.stringify({ error: message }) : `zpatterns: ${message}`) + "\n");
+  }
+
+  /**
+   * A line for an event that can come once per message (a drop, a refusal, malformed input):
+   * the first one of each `event` in an interval is logged in full, the others only counted
+   * (by `reason`), and one summary line per event and interval gives the counts
+   * (`request:dropped: 1234 more in 10000 ms reason=overflow:1200 reason=closed:34`; `windowMs` is
+   * the time since that interval began). A flood
+   * of bad frames costs a few lines, never one per frame. {@link Output.flush} writes what is
+   * counted (at the end of a command).
+   */
+  logSummarised(event: string, human: string, record: Record<string, unknown>, reason?: string, level: OutputLevel = "warn"): void {
+    if (!this.logger.enabled(level)) return;
+    const entry = this.#summaries.get(event);
+    if (!entry) {
+      this.#summaries.set(event, { count: 0, reasons: new Map(), level });
+      this.log(human, record, level);
+      if (!this.#summaryTimer) {
+        this.#windowStart = Date.now();
+        this.#summaryTimer = setInterval(() => this.flush(), this.#summaryInterval);
+        this.#summaryTimer.unref();
+      }
+      return;
+    }
+    entry.count++;
+    const why = reason ?? "";
+    entry.reasons.set(why, (entry.reasons.get(why) ?? 0) + 1);
+  }
+
+  /** Write the summary lines of what {@link Output.logSummarised} counted, and start a new interval. */
+  flush(): void {
+    const entries = [...this.#summaries];
+    const windowMs = Date.now() - this.#windowStart;
+    this.#windowStart = Date.now();
+    this.#summaries.clear();
+    clearInterval(this.#summaryTimer);
+    this.#summaryTimer = undefined;
+    for (const [event, { count, reasons, level }] of entries) {
+      if (count === 0) continue;
+      const byReason = Object.fromEntries([...reasons].filter(([r]) => r !== ""));
+      const why = Object.entries(byReason).map(([r, n]) => ` reason=${r}:${n}`).join("");
+      this.log(`${event}: ${count} more in ${windowMs} ms${why}`, { event: "log:summary", of: event, count, windowMs, reasons: byReason }, level);
+    }
   }
 }
 
@@ -142,17 +229,44 @@ export type EventSource = object;
 type LooseEmitter = { on(event: string, listener: (payload?: Record<string, unknown>) => void): unknown };
 
 /**
+ * Events that can come once per message (drops, refusals, malformed input, failed logins):
+ * {@link logEvents} summarises them ({@link Output.logSummarised}) instead of one line each.
+ */
+export const SUMMARISED_EVENTS = /^(?:(?:request|reply|message):(?:dropped|malformed|refused|expired|discarded|unexpected|rejected|failed)|worker:rejected|client:denied|subscription:denied|auth:denied)$/;
+
+/**
  * Log `events` of `source` on stderr, one line each (`event k=v ...`; ids in hex, arrays as
- * their length, errors as their message), and as JSON lines with `--json`.
+ * their length, errors as their message), and as JSON lines with `--json`. Drops, refusals
+ * and malformed input ({@link SUMMARISED_EVENTS}) are counted and summarised, one line per
+ * interval, never one per message.
  */
 export function logEvents(ctx: CliContext, source: EventSource, events: readonly string[]): void {
   for (const event of events) {
+    const summarised = SUMMARISED_EVENTS.test(event);
     (source as LooseEmitter).on(event, (payload = {}) => {
       const fields: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(payload)) fields[k] = Buffer.isBuffer(v) ? v.toString("hex") : Array.isArray(v) ? v.length : v instanceof Error ? v.message : v;
-      ctx.out.log(`${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(" ")}`.trimEnd(), { event, ...fields });
+      const human = `${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(" ")}`.trimEnd();
+      if (summarised) ctx.out.logSummarised(event, human, { event, ...fields }, typeof fields.reason === "string" ? fields.reason : typeof fields.status === "number" ? String(fields.status) : undefined);
+      else ctx.out.log(human, { event, ...fields });
     });
   }
+}
+
+/**
+ * The one line that makes a long-running command's component observable: log its `events`
+ * ({@link logEvents}) and, with `--metrics`, export its stats as `zmq_patterns_<component>_*`
+ * metrics (see zeromq-patterns/metrics). `stats` reads them when the component has no
+ * `stats()` of its own (the job server's `status()`); `table` says what the keys cannot.
+ *
+ * ```ts
+ * observe(ctx, "clone_server", server, ["message:malformed", "request:dropped"]);
+ * ```
+ */
+export function observe(ctx: CliContext, component: string, source: EventSource, events: readonly string[] = [], options: { stats?: () => object; table?: MetricsTable } = {}): void {
+  logEvents(ctx, source, events);
+  const stats = options.stats ?? (typeof (source as { stats?: unknown }).stats === "function" ? () => (source as { stats(): object }).stats() : undefined);
+  if (ctx.metrics && stats) ctx.metrics.register(component, stats, options.table);
 }
 
 /** Something with the lifecycle's `start()`/`close()`. */
@@ -189,12 +303,17 @@ export interface Role extends Startable, EventSource {
   stats(): object;
 }
 
+/** The broker events a queue command logs (drops and refusals summarised: {@link logEvents}). */
+export const QUEUE_LOG_EVENTS = ["worker:ready", "worker:expired", "worker:disconnected", "worker:rejected", "request:redelivered", "request:dropped", "request:expired", "reply:dropped", "message:malformed"] as const;
+
 /**
- * Run a two-socket queue until SIGINT/SIGTERM: start it (exit 1 when a bind fails), print
+ * Run a two-socket queue until SIGINT/SIGTERM (its events logged and, with `--metrics`, its
+ * stats exported as `zmq_patterns_<protocol>_pirate_queue_*`): start it (exit 1 when a bind fails), print
  * `queue ready protocol=P frontend=EP backend=EP`, optionally a stats line every
  * `statsInterval` ms, then `queue stopped k=v...` after closing.
  */
 export async function runQueue(ctx: CliContext, protocol: string, queue: Role & { readonly endpoints: { frontend: string[]; backend: string[] } }, statsInterval = 0): Promise<number> {
+  observe(ctx, `${protocol}_pirate_queue`, queue, QUEUE_LOG_EVENTS);
   if (!(await startOrReport(ctx, queue))) return EXIT.FAILURE;
   const { endpoints } = queue;
   ctx.out.result(`queue ready protocol=${protocol} frontend=${endpoints.frontend.join(",")} backend=${endpoints.backend.join(",")}`, { event: "ready", role: "queue", protocol, ...endpoints });
@@ -211,11 +330,11 @@ export async function runQueue(ctx: CliContext, protocol: string, queue: Role & 
 export const WORKER_LOG_EVENTS = ["link:connected", "link:established", "link:lost", "link:reconnecting", "request:failed", "request:dropped", "reply:dropped", "message:malformed"] as const;
 
 /**
- * Run a worker until SIGINT/SIGTERM: log its events, start it (a bad endpoint is a usage
+ * Run a worker until SIGINT/SIGTERM: log its events (and export its stats with `--metrics`), start it (a bad endpoint is a usage
  * error), print `worker started protocol=P endpoint=EP handler=H`, then `worker stopped k=v...`.
  */
 export async function runWorker(ctx: CliContext, protocol: string, endpoint: string, handler: string, worker: Role): Promise<number> {
-  logEvents(ctx, worker, WORKER_LOG_EVENTS);
+  observe(ctx, `${protocol}_pirate_worker`, worker, WORKER_LOG_EVENTS);
   await startOrUsage(worker);
   ctx.out.result(`worker started protocol=${protocol} endpoint=${endpoint} handler=${handler}`, { event: "started", role: "worker", protocol, endpoint, handler });
   await aborted(ctx.signal);
@@ -309,10 +428,12 @@ export function aborted(signal: AbortSignal): Promise<void> {
 const COMMON: CliOptions = {
   help: { type: "boolean", short: "h" },
   json: { type: "boolean" },
+  "log-level": { type: "string" },
+  "log-json": { type: "boolean" },
 };
 
 function commandHelp(cmd: CliCommand): string {
-  return `Usage: zpatterns ${cmd.name} ${cmd.usage}\n\n${cmd.summary}\n\n${cmd.help.trimEnd()}\n\nCommon options:\n  --json        JSON lines on stdout instead of text\n  -h, --help    this help\n\nExit codes: 0 success, 1 failure, 2 usage error.\n`;
+  return `Usage: zpatterns ${cmd.name} ${cmd.usage}\n\n${cmd.summary}\n\n${cmd.help.trimEnd()}\n\nCommon options:\n  --json             JSON lines on stdout instead of text\n  --log-level L      ${LOG_LEVEL_NAMES.join("|")} (default info)\n  --log-json         log lines on stderr as JSON (pino's fields: time, level, msg, component)\n  -h, --help         this help\n\nExit codes: 0 success, 1 failure, 2 usage error.\n`;
 }
 
 function groupHelp(prefix: string, commands: readonly CliCommand[]): string {
@@ -346,7 +467,7 @@ export async function runCli(args: readonly string[], commands: readonly CliComm
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const json = argv.includes("--json");
-  const out = new Output(json, stdout, stderr);
+  let out = new Output(json, stdout, stderr);
   // Find the longest command path that matches the leading words.
   let cmd: CliCommand | undefined;
   let used = 0;
@@ -396,6 +517,25 @@ export async function runCli(args: readonly string[], commands: readonly CliComm
     stdout.write(commandHelp(cmd));
     return EXIT.OK;
   }
+  const usageExit = (message: string): number => {
+    out.error(message);
+    stderr.write(`Run "zpatterns ${cmd.name} --help" for usage.\n`);
+    return EXIT.USAGE;
+  };
+  const level = parsed.values["log-level"] ?? "info";
+  if (typeof level !== "string" || !(LOG_LEVEL_NAMES as string[]).includes(level)) return usageExit(`--log-level expects one of ${LOG_LEVEL_NAMES.join(", ")}, got ${JSON.stringify(level)}`);
+  out = new Output(json, stdout, stderr, { level: level as LogLevel, logJson: parsed.values["log-json"] === true, component: cmd.name });
+  // --metrics (a long-running command's flag, src/cli/flags.ts): applied here, for every command that takes it.
+  let metrics: Awaited<ReturnType<typeof startMetrics>> | undefined;
+  if (parsed.values.metrics !== undefined && "metrics" in cmd.options) {
+    try {
+      metrics = await startMetrics(String(parsed.values.metrics), out);
+    } catch (error) {
+      if (isUsageError(error)) return usageExit((error as Error).message);
+      out.error(error instanceof Error ? error.message : String(error));
+      return EXIT.FAILURE;
+    }
+  }
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error("interrupted"));
   const installSignals = io.signals ?? true;
@@ -408,22 +548,55 @@ export async function runCli(args: readonly string[], commands: readonly CliComm
   // process open here until it returns.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
-    return await cmd.run({ values: parsed.values, positionals: parsed.positionals, out, signal: controller.signal });
+    return await cmd.run({ values: parsed.values, positionals: parsed.positionals, out, signal: controller.signal, logger: out.logger, ...(metrics ? { metrics: metrics.registrar } : {}) });
   } catch (error) {
-    if (isUsageError(error)) {
-      out.error((error as Error).message);
-      stderr.write(`Run "zpatterns ${cmd.name} --help" for usage.\n`);
-      return EXIT.USAGE;
-    }
+    if (isUsageError(error)) return usageExit((error as Error).message);
     out.error(error instanceof Error ? error.message : String(error));
     return EXIT.FAILURE;
   } finally {
     clearInterval(keepAlive);
+    out.flush();
+    await metrics?.close();
     if (installSignals) {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }
   }
+}
+
+/**
+ * `--metrics HOST:PORT`: a Prometheus endpoint for the command (zeromq-patterns/metrics,
+ * loaded only then: prom-client is an optional dependency). A value that is not HOST:PORT,
+ * or a host that cannot be bound here, is a usage error; a port in use is a failure. Logs
+ * `metrics http://HOST:PORT/metrics` (`{"event":"metrics:listening","url","host","port"}`).
+ */
+async function startMetrics(spec: string, out: Output): Promise<{ registrar: MetricsRegistrar; close(): Promise<void> }> {
+  let address: { host: string; port: number };
+  try {
+    address = parseHostPort(spec);
+  } catch (error) {
+    throw new UsageError(`--metrics: ${(error as Error).message}`);
+  }
+  let mod: typeof import("../metrics/index.js");
+  try {
+    mod = await import("../metrics/index.js");
+  } catch (error) {
+    throw new Error(`--metrics needs the optional dependency prom-client (npm install prom-client): ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const registrar = new mod.StatsMetrics();
+  const server = new mod.MetricsServer({ ...address, metrics: registrar, logger: out.logger });
+  try {
+    await server.start();
+  } catch (error) {
+    await server.close();
+    const code = (error as { code?: unknown }).code;
+    const message = `--metrics ${spec}: cannot listen: ${error instanceof Error ? error.message : String(error)}`;
+    // A host that is not an address of this machine (or not one at all) is the user's doing.
+    throw ["ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL", "EINVAL", "EAI_FAIL", "EAI_NONAME"].includes(String(code)) ? new UsageError(message) : new Error(message);
+  }
+  const bound = server.address!;
+  out.log(`metrics ${bound.url}`, { event: "metrics:listening", url: bound.url, host: bound.host, port: bound.port });
+  return { registrar, close: () => server.close() };
 }
 
 /**

@@ -118,3 +118,16 @@ export const WORKER_FLAGS = new FlagGroup([
 
 /** A retrying client's flags. */
 export const REQUEST_FLAGS = new FlagGroup([FLAGS.requestTimeout, FLAGS.retries]);
+
+/**
+ * `--metrics HOST:PORT`: every long-running command takes it (spread `METRICS_FLAG.options`
+ * into its options, `METRICS_FLAG.help()` into its help); `runCli` applies it, for all of
+ * them: it serves `/metrics` there, logs the bound address, closes it at the end, and
+ * `observe(ctx, name, component)` registers what is exported (see src/README.md).
+ */
+export const METRICS_FLAG = {
+  options: { metrics: { type: "string" } } as CliOptions,
+  help(width = 28): string {
+    return `  ${"--metrics HOST:PORT".padEnd(width - 2)}serve Prometheus metrics on http://HOST:PORT/metrics (port 0: any free one; the\n  ${"".padEnd(width - 2)}address is logged as "metrics URL"). Needs prom-client`;
+  },
+};

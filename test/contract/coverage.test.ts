@@ -12,7 +12,7 @@ import { factories } from "./factories/index.js";
 const ABSTRACT = new Set(["Lifecycle", "WorkerBase", "HeartbeatWorker", "QueueBroker", "RequestClient"]);
 
 async function exportedLifecycleClasses(): Promise<string[]> {
-  const entries = ["../../src/index.js", "../../src/zap/index.js"];
+  const entries = ["../../src/index.js", "../../src/zap/index.js", "../../src/metrics/index.js"];
   for (const dir of readdirSync(new URL("../../patterns/", import.meta.url), { withFileTypes: true })) {
     if (dir.isDirectory() && dir.name !== "cli") entries.push(`../../patterns/${dir.name}/index.js`);
   }

@@ -2,7 +2,7 @@
  * The lifecycle contract: the same cases run over every long-lived class (see
  * src/lifecycle.ts). Each area adds its classes as factories in test/contract/factories/.
  */
-import type { Lifecycle, Reactor } from "../../src/index.js";
+import type { Lifecycle, Logger, Reactor } from "../../src/index.js";
 
 /** What a factory is handed. */
 export interface FactoryContext {
@@ -16,13 +16,14 @@ export interface FactoryContext {
 export interface LifecycleExtras {
   reactor?: Reactor;
   signal?: AbortSignal;
+  logger?: Logger;
 }
 
 /** One long-lived class under the contract. */
 export interface LifecycleFactory {
   /** Class name, for the test titles. */
   readonly name: string;
-  /** A working instance; pass `extras` through as its `reactor` / `signal` options. */
+  /** A working instance; pass `extras` through as its `reactor` / `signal` / `logger` options. */
   make(ctx: FactoryContext, extras: LifecycleExtras): Promise<Lifecycle> | Lifecycle;
   /**
    * An instance whose start binds `free` first and then fails on `taken` (already bound by

@@ -75,6 +75,17 @@ describe.each(factories.map((f) => [f.name, f] as const))("lifecycle contract: %
     await expect(s.start()).rejects.toBeInstanceOf(ClosedError);
   });
 
+  it("the logger option (lifecycle base) gets its start and close at debug", async () => {
+    const lines: [string, Record<string, unknown>][] = [];
+    const at = (level: string) => (fields: object | string, msg?: string) => void lines.push([`${level} ${typeof fields === "string" ? fields : (msg ?? "")}`, typeof fields === "string" ? {} : (fields as Record<string, unknown>)]);
+    const logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+    const s = track(await factory.make(ctx, { logger }));
+    await within(s.start(), BOUND, "start");
+    await within(s.close(), BOUND, "close");
+    const mine = lines.filter(([, f]) => f.class === factory.name.split(" ")[0]);
+    expect(mine.map(([l]) => l)).toEqual(["debug started", "debug closed"]);
+  });
+
   it("close() before start() resolves; start() then rejects with ClosedError", async () => {
     const s = track(await factory.make(ctx, {}));
     await within(s.close(), BOUND, "close");

@@ -1,20 +1,7 @@
 #!/usr/bin/env bash
 # Run before the tests (npm "pretest"): the interop tests talk to small Python peers written
-# with Debian's python3-zmq. Install it when it is missing and we may (root or sudo).
+# with pyzmq. Finds a python3 that has it (Debian's python3-zmq, or a user-site pyzmq), else
+# installs pyzmq for the user (pip --user), else apt-get (root or passwordless sudo only),
+# else stops with one line saying what to run. The logic: test/helpers/find-python.mjs.
 set -euo pipefail
-if /usr/bin/python3 -c 'import zmq' >/dev/null 2>&1; then exit 0; fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "The interop tests need pyzmq for /usr/bin/python3 (Debian/Ubuntu: apt-get install python3-zmq)." >&2
-  exit 1
-fi
-SUDO=""
-if [ "$(id -u)" != "0" ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "The interop tests need python3-zmq: run 'apt-get install -y python3-zmq' as root." >&2
-    exit 1
-  fi
-fi
-echo "Installing python3-zmq for the interop tests..." >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq python3-zmq >/dev/null
+exec node "$(dirname "$0")/find-python.mjs" --install

@@ -6,11 +6,20 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { findPython } from "./find-python.mjs";
 
 /** Path of the repository root. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-/** The Python that has Debian's python3-zmq. */
-export const PYTHON = "/usr/bin/python3";
+let python: string | undefined;
+/**
+ * The Python the peers run with: $ZMQP_PYTHON, else the first python3 that imports zmq
+ * (Debian's /usr/bin/python3 with python3-zmq, or a user-site pyzmq; see find-python.mjs,
+ * which `npm test`'s pretest runs to install it when missing).
+ */
+export function pythonPath(): string {
+  python ??= findPython() ?? "/usr/bin/python3";
+  return python;
+}
 
 export interface Child {
   proc: ChildProcess;
@@ -83,9 +92,9 @@ export function start(command: string, args: string[], options: { cwd?: string; 
   return child;
 }
 
-/** Start a Python peer from test/peers with Debian's python3-zmq. */
+/** Start a Python peer from test/peers with the Python that has pyzmq ({@link pythonPath}). */
 export function startPython(script: string, args: string[] = []): Child {
-  return start(PYTHON, ["-u", `test/peers/${script}`, ...args]);
+  return start(pythonPath(), ["-u", `test/peers/${script}`, ...args]);
 }
 
 /** Run the built CLI (`dist/patterns/cli/main.js`). */
