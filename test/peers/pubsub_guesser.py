@@ -7,7 +7,7 @@ usage: pubsub_guesser.py ENDPOINT USER GUESSES CONCURRENCY SECONDS
 Keeps CONCURRENCY connections in flight, each a new DEALER that sends one
 HELLO(USER, random password) and waits for its STATUS (10 s at most), then is closed and
 replaced. USER "*" uses a fresh random user name per guess (spraying). Stops after GUESSES
-answers, SECONDS seconds, or at SIGTERM. Prints "started", "progress N" every 100 answers, and at the
+answers, SECONDS seconds, or at SIGTERM. Prints "started", "progress N denied D" every 100 answers (D: the 401s so far), and at the
 end one line "RESULT {json}" with the count of answers per status code, the guesses
 without an answer ("timeout") and the number sent.
 """
@@ -64,7 +64,7 @@ def main() -> int:
             counts[code] = counts.get(code, 0) + 1
             answered += 1
             if answered % 100 == 0:
-                print(f"progress {answered}", flush=True)
+                print(f"progress {answered} denied {counts.get('401', 0)}", flush=True)
             retire(s)
         now = time.monotonic()
         for s, at in list(in_flight.items()):
