@@ -59,10 +59,8 @@ export class SimplePirateQueue extends QueueBroker {
       this.frontend!.send(message.reply);
       return;
     }
-    // Dropped (counted, `reply:unexpected`). A REQ peer that never sent READY (the queue
-    // restarted, or a rogue) now waits for a request: it is taken on as a ready worker,
-    // as a READY would have done; nothing it sent before is ever forwarded.
-    if (!this.engine.worker(message.worker)) this.engine.ready(message.worker, "", undefined);
+    // Dropped (counted, `reply:unexpected`). A peer that never sent READY is not taken on
+    // either: only a READY makes a worker (after a queue restart, see README "FAQ").
   }
 
   /** Everything the backend sends is a request: a drop means its worker is gone or stuck; redeliver. */
