@@ -10,6 +10,10 @@ Modes (each prints one result line, then waits for SIGTERM):
   sp-unready BACKEND VICTIM COUNT
       Simple Pirate backend peer that never sends READY: COUNT forged replies
       [EMPTY, VICTIM, EMPTY, "FORGED"] through a DEALER; prints "SENT <n>".
+  mdp-forger BROKER VICTIM COUNT
+      7/MDP 0.1 worker for service "rogue": READY, then for each REQUEST it gets (a decoy
+      client's, redelivered each time) a REPLY naming client VICTIM instead; after the
+      broker's DISCONNECT it sends READY again; COUNT times; prints "FORGED <n> DISCONNECTS <d>".
   hijack ENDPOINT ID SECONDS
       A DEALER with routing id ID (a victim client's, or a worker's) that sends a request
       [EMPTY, "hijack"] and, for a worker id, a READY (0x01), every 10 ms for SECONDS;
@@ -69,6 +73,33 @@ def sp_unready(ctx, backend, victim, count):
     wait_term()
 
 
+def mdp_forger(ctx, broker, victim, count):
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    s.connect(broker)
+    ready = [EMPTY, b"MDPW01", b"\x01", b"rogue"]
+    s.send_multipart(ready)
+    print("CONNECTED", flush=True)
+    forged = 0
+    disconnects = 0
+    while forged < count:
+        frames = s.recv_multipart()
+        if len(frames) < 3 or frames[1] != b"MDPW01":
+            continue
+        command = frames[2]
+        if command == b"\x02":
+            s.send_multipart([EMPTY, b"MDPW01", b"\x03", victim, EMPTY, b"FORGED"])
+            forged += 1
+        elif command == b"\x05":
+            disconnects += 1
+            s.send_multipart(ready)
+    while disconnects < forged and s.poll(5000, zmq.POLLIN):
+        if s.recv_multipart()[2:3] == [b"\x05"]:
+            disconnects += 1
+    print("FORGED", forged, "DISCONNECTS", disconnects, flush=True)
+    wait_term()
+
+
 def hijack(ctx, endpoint, identity, seconds):
     s = ctx.socket(zmq.DEALER)
     s.linger = 0
@@ -97,6 +128,8 @@ def main():
         ppp_forger(ctx, endpoint, who, int(sys.argv[4]))
     elif mode == "sp-unready":
         sp_unready(ctx, endpoint, who, int(sys.argv[4]))
+    elif mode == "mdp-forger":
+        mdp_forger(ctx, endpoint, who, int(sys.argv[4]))
     elif mode == "hijack":
         hijack(ctx, endpoint, who, float(sys.argv[4]))
     else:
