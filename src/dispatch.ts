@@ -26,8 +26,8 @@
  * });
  * engine.ready(workerId, "", undefined);          // a worker said READY
  * engine.request("", clientId, frames);          // -> transport.deliver(worker, frames)
- * const w = engine.worker(workerId);
- * if (w) engine.reply(w);                          // it answered: next request, if any
+ * // a reply from workerId naming clientId: forward it only when it answers what the worker holds
+ * if (engine.answer(workerId, clientId) !== undefined) frontend.send(reply);
  * ```
  * @module
  */
@@ -539,7 +539,8 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
   /**
    * `worker` answered. Returns the request it answered (the worker is then ready again and
    * gets the next waiting request), or undefined when it had none in flight (a late reply,
-   * counted in `lateReplies`). Either way it counts as traffic from the worker.
+   * counted in `lateReplies`). Either way it counts as traffic from the worker. It does not
+   * check whom the reply names: for a reply from the wire use {@link answer}.
    */
   reply(worker: DispatchWorker<W, R>): R | undefined {
     const w = worker as unknown as AnyWorker<R>;
