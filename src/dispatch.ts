@@ -26,14 +26,14 @@
  * });
  * engine.ready(workerId, "", undefined);          // a worker said READY
  * engine.request("", clientId, frames);          // -> transport.deliver(worker, frames)
- * const w = engine.worker(workerId);
- * if (w) engine.reply(w);                          // it answered: next request, if any
+ * // a reply from workerId naming clientId: forward it only when it answers what the worker holds
+ * if (engine.answer(workerId, clientId) !== undefined) frontend.send(reply);
  * ```
  * @module
  */
 import { TypedEmitter } from "./emitter.js";
 import { InvalidOptionError } from "./errors.js";
-import { idKey } from "./frames.js";
+import { framesEqual, idKey } from "./frames.js";
 import { HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS } from "./heartbeat.js";
 import { enumOption, intOption, optionsObject, type Bag } from "./options.js";
 import type { LifecycleOptions } from "./lifecycle.js";
@@ -184,6 +184,19 @@ export interface DispatchTransport<R, W> {
    * it was the cause. Absent: always redelivered.
    */
   redeliver?(request: R, client: Buffer, from: Buffer, deliveries: number): boolean;
+  /**
+   * `request` from `client` goes into a backlog (a first wait or a redelivery): return what
+   * to hold instead, e.g. its frames packed into one buffer (`packFrames`) and the client
+   * id as a view into it, so that a waiting request costs about its size. `deliver` and
+   * `expired` then get the held form. Default: hold them as they are.
+   */
+  hold?(request: R, client: Buffer): Held<R>;
+}
+
+/** What {@link DispatchTransport.hold} returns. */
+export interface Held<R> {
+  readonly request: R;
+  readonly client: Buffer;
 }
 
 /** Options of {@link Dispatcher}. */
@@ -215,6 +228,15 @@ export type DispatchDropReason =
   /** The broker closed. */
   | "closed";
 
+/** Why a reply was not forwarded (see {@link Dispatcher.answer}). */
+export type UnexpectedReplyReason =
+  /** The peer is not a worker: it never sent READY, or it was removed. */
+  | "not a worker"
+  /** The worker holds no request (a late or forged reply). */
+  | "no request"
+  /** The worker holds a request of another client (a forged reply, or a late one for an earlier request). */
+  | "other client";
+
 /** Events of the engine, and of every broker (one payload shape for all three). */
 export interface DispatchEvents {
   [event: string]: unknown[];
@@ -234,6 +256,8 @@ export interface DispatchEvents {
   "request:expired": [{ service: string; client: Buffer; waitedMs: number }];
   /** A reply could not be sent to its client (gone, or over its high-water mark). */
   "reply:dropped": [{ client: Buffer; reason: string }];
+  /** A reply that answers no request the peer holds was dropped, never forwarded (`id`: the peer; `client`: whom it named). */
+  "reply:unexpected": [{ id: Buffer; client: Buffer; service: string; reason: UnexpectedReplyReason }];
 }
 
 /** The event names of {@link DispatchEvents}, for brokers that relay them. */
@@ -246,6 +270,7 @@ export const DISPATCH_EVENTS = [
   "request:dropped",
   "request:expired",
   "reply:dropped",
+  "reply:unexpected",
 ] as const satisfies readonly (keyof DispatchEvents)[];
 
 /** Counters of a {@link Dispatcher} (every broker's `stats()` starts with them). */
@@ -256,7 +281,9 @@ export interface DispatchStats {
   dispatched: number;
   /** Replies that completed a request. */
   replies: number;
-  /** Replies from a known worker that had no request in flight. */
+  /** Replies dropped because they answer no request their peer holds (all reasons; never forwarded). */
+  unexpectedReplies: number;
+  /** Of those, from a known worker that had no request in flight. */
   lateReplies: number;
   /** Requests put back at the head of their backlog after their worker died. */
   redelivered: number;
@@ -305,14 +332,14 @@ class Job<R> {
   sooner: Job<R> | undefined = undefined;
   later: Job<R> | undefined = undefined;
   queued = false;
-  queuedAt = 0;
+  /** Deadline in its backlog (with `pendingTimeout`; it was queued at `due - pendingTimeout`). */
   due = 0;
   deliveries = 0;
 
   constructor(
     readonly service: Service<R>,
-    readonly client: Buffer,
-    readonly payload: R,
+    public client: Buffer,
+    public payload: R,
   ) {}
 }
 
@@ -382,6 +409,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     requests: 0,
     dispatched: 0,
     replies: 0,
+    unexpectedReplies: 0,
     lateReplies: 0,
     redelivered: 0,
     requestsExpired: 0,
@@ -543,7 +571,8 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
   /**
    * `worker` answered. Returns the request it answered (the worker is then ready again and
    * gets the next waiting request), or undefined when it had none in flight (a late reply,
-   * counted in `lateReplies`). Either way it counts as traffic from the worker.
+   * counted in `lateReplies`). Either way it counts as traffic from the worker. It does not
+   * check whom the reply names: for a reply from the wire use {@link answer}.
    */
   reply(worker: DispatchWorker<W, R>): R | undefined {
     const w = worker as unknown as AnyWorker<R>;
@@ -559,6 +588,29 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     this.#s.replies++;
     this.#free(w);
     return job.payload;
+  }
+
+  /**
+   * The peer `id` sent a reply naming `client` (`final` false: an 18/MDP PARTIAL, after
+   * which the request stays held). Returns the request it answers, when `id` is a worker
+   * that holds a request of `client`: forward the reply (a final one completes the request,
+   * as {@link reply}). Otherwise returns undefined: the reply answers nothing this peer
+   * holds (it never sent READY, holds no request, or holds another client's) and must be
+   * dropped, never forwarded; it is counted (`unexpectedReplies`) and reported
+   * (`reply:unexpected`). A known worker's reply is traffic from it either way.
+   */
+  answer(id: Buffer, client: Buffer, final = true): R | undefined {
+    const worker = this.#workers.get(idKey(id));
+    if (worker === undefined) return this.#unexpected(id, client, "", "not a worker");
+    this.#touch(worker);
+    const job = worker.job;
+    if (job === undefined) {
+      this.#s.lateReplies++;
+      return this.#unexpected(id, client, worker.home.name, "no request");
+    }
+    if (!framesEqual(job.client, client)) return this.#unexpected(id, client, worker.home.name, "other client");
+    if (!final) return job.payload;
+    return this.reply(worker as unknown as DispatchWorker<W, R>);
   }
 
   /** `worker` sent a HEARTBEAT: counted, and its expiry pushed back. */
@@ -632,6 +684,12 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
 
   // ---- internals -------------------------------------------------------------------------
 
+  #unexpected(id: Buffer, client: Buffer, service: string, reason: UnexpectedReplyReason): undefined {
+    this.#s.unexpectedReplies++;
+    if (this.listenerCount("reply:unexpected") > 0) this.emit("reply:unexpected", { id, client, service, reason });
+    return undefined;
+  }
+
   #touch(worker: AnyWorker<R>): void {
     worker.lastSeen = this.#reactor.clock.now();
     worker.ticket?.reset();
@@ -692,9 +750,14 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
         return false;
       }
     }
+    const hold = this.#transport.hold;
+    if (hold !== undefined) {
+      const held = hold.call(this.#transport, job.payload, job.client);
+      job.payload = held.request;
+      job.client = held.client;
+    }
     const now = this.#reactor.clock.now();
     job.queued = true;
-    job.queuedAt = now;
     if (atHead) {
       job.prev = undefined;
       job.next = svc.head;
@@ -829,7 +892,7 @@ export class Dispatcher<R, W = undefined> extends TypedEmitter<DispatchEvents> {
     this.#unqueue(job);
     this.#s.requestsExpired++;
     const svc = job.service;
-    this.emit("request:expired", { service: svc.name, client: job.client, waitedMs: now - job.queuedAt });
+    this.emit("request:expired", { service: svc.name, client: job.client, waitedMs: now - (job.due - this.settings.pendingTimeout) });
     this.#transport.expired?.(job.payload, job.client, svc.name);
     this.#maybeDeleteService(svc);
   }

@@ -102,3 +102,49 @@ export function frameToText(frame: Buffer): string {
 export function framesToText(frames: readonly Buffer[]): string[] {
   return frames.map(frameToText);
 }
+
+/**
+ * A message packed into one buffer: `[count u32][length u32 × count][bytes]`. A broker holds a
+ * waiting request this way: one allocation (from Node's buffer pool when small) instead of a
+ * buffer per frame, each with its own backing store (zeromq.js copies frames of up to 128 bytes
+ * into fresh buffers and keeps larger ones in libzmq's receive memory).
+ */
+export type PackedFrames = Buffer;
+
+/** Pack `frames` into one {@link PackedFrames} buffer (the bytes are copied once). */
+export function packFrames(frames: readonly Buffer[]): PackedFrames {
+  const n = frames.length;
+  let size = 4 + 4 * n;
+  for (let i = 0; i < n; i++) size += frames[i]!.length;
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt32LE(n, 0);
+  let at = 4 + 4 * n;
+  for (let i = 0; i < n; i++) {
+    const f = frames[i]!;
+    out.writeUInt32LE(f.length, 4 + 4 * i);
+    f.copy(out, at);
+    at += f.length;
+  }
+  return out;
+}
+
+/** The frames of a {@link PackedFrames} buffer, as views into it (no copy). */
+export function unpackFrames(packed: PackedFrames): Buffer[] {
+  const n = packed.readUInt32LE(0);
+  const frames = new Array<Buffer>(n);
+  let at = 4 + 4 * n;
+  for (let i = 0; i < n; i++) {
+    const length = packed.readUInt32LE(4 + 4 * i);
+    frames[i] = packed.subarray(at, at + length);
+    at += length;
+  }
+  return frames;
+}
+
+/** Frame `index` of a {@link PackedFrames} buffer, as a view into it. */
+export function packedFrame(packed: PackedFrames, index: number): Buffer {
+  const n = packed.readUInt32LE(0);
+  let at = 4 + 4 * n;
+  for (let i = 0; i < index; i++) at += packed.readUInt32LE(4 + 4 * i);
+  return packed.subarray(at, at + packed.readUInt32LE(4 + 4 * index));
+}

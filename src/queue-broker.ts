@@ -5,10 +5,16 @@
  * malformed-input and drop accounting, and the counters. A queue supplies its wire: how a
  * client request is checked, how a backend message is parsed, how a request and a heartbeat
  * are framed, and which backend drops mean the worker is gone.
+ *
+ * Neither ROUTER hands a live routing id to a new connection (`handover` is forced off):
+ * libzmq refuses a takeover (the newcomer is never read from nor routed to) and accepts the
+ * id again once the old connection has closed.
+ * A waiting request is held packed in one buffer ({@link packFrames}).
  * @module
  */
 import * as zmq from "zeromq";
-import { Dispatcher, DISPATCH_EVENTS, dispatchConfig, type BacklogOptions, type DispatchConfig, type DispatchConfigDefaults, type DispatchEvents, type DispatchStats, type DispatchTransport } from "./dispatch.js";
+import { Dispatcher, DISPATCH_EVENTS, dispatchConfig, type BacklogOptions, type DispatchConfig, type DispatchConfigDefaults, type DispatchEvents, type DispatchStats, type DispatchTransport, type Held } from "./dispatch.js";
+import { packedFrame, packFrames, unpackFrames, type PackedFrames } from "./frames.js";
 import { Lifecycle } from "./lifecycle.js";
 import { endpointsOption, intOption, optionsObject } from "./options.js";
 import type { DropEvent, SocketHandle, SocketStats } from "./reactor.js";
@@ -46,6 +52,20 @@ export interface QueueBrokerStats extends DispatchStats {
   backend: SocketStats | undefined;
 }
 
+/** A request as a queue's engine holds it: its frames (`[clientId, ...addresses, EMPTY, ...body]`), packed while it waits. */
+export type QueueRequest = Buffer[] | PackedFrames;
+
+/** The frames of a {@link QueueRequest}. */
+export function requestFrames(request: QueueRequest): Buffer[] {
+  return Array.isArray(request) ? request : unpackFrames(request);
+}
+
+/** {@link DispatchTransport.hold} for a queue: the frames packed, the client id a view into them. */
+function holdFrames(request: QueueRequest): Held<QueueRequest> {
+  const packed = Array.isArray(request) ? packFrames(request) : request;
+  return { request: packed, client: packedFrame(packed, 0) };
+}
+
 /** How a queue's two ROUTERs are made. */
 export interface QueueBrokerSockets {
   readonly frontend: zmq.SocketOptions<zmq.Router>;
@@ -59,7 +79,7 @@ export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvent
   /** The bound endpoints (filled by `start()`; wildcards resolved). */
   readonly endpoints: { frontend: string[]; backend: string[] } = { frontend: [], backend: [] };
   /** The engine: ready workers, backlog, deadlines, expiry, redelivery. */
-  protected readonly engine: Dispatcher<Buffer[]>;
+  protected readonly engine: Dispatcher<QueueRequest>;
   /** The client-facing ROUTER, once started. */
   protected frontend: SocketHandle<zmq.Router> | undefined;
   /** The worker-facing ROUTER, once started. */
@@ -90,7 +110,7 @@ export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvent
     this.#sendQueueLimit = sendQueueLimit;
     this.#linger = linger;
     this.#name = `${owner}-${++instances}`;
-    this.engine = new Dispatcher<Buffer[]>({ ...config, reactor: this.reactor, transport: this.transport() }, owner);
+    this.engine = new Dispatcher<QueueRequest>({ ...config, reactor: this.reactor, transport: { ...this.transport(), hold: (request) => this.#hold(request) } }, owner);
     for (const event of DISPATCH_EVENTS) this.engine.on(event, (e) => this.emit(event, e as never));
   }
 
@@ -106,7 +126,7 @@ export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvent
   }
 
   /** How the engine's decisions go on the wire (called once, from the constructor: use the sockets lazily). */
-  protected abstract transport(): DispatchTransport<Buffer[], undefined>;
+  protected abstract transport(): DispatchTransport<QueueRequest, undefined>;
   /** Why a client message is not a request, or undefined when it is one. */
   protected abstract checkRequest(frames: Buffer[]): string | undefined;
   /** A message from a worker: parse it and tell the engine. */
@@ -119,6 +139,18 @@ export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvent
    * true; a queue that runs as one of a high-availability pair answers only while active.
    * A refused request is counted (`refused`), reported (`request:refused`) and dropped.
    */
+  /**
+   * A request went from its wire form to the packed form it waits in (once per request: a
+   * packed one stays as it is): a subclass that keys state on the request object moves it.
+   */
+  protected repacked(_from: QueueRequest, _to: QueueRequest): void {}
+
+  #hold(request: QueueRequest): Held<QueueRequest> {
+    const held = holdFrames(request);
+    if (held.request !== request) this.repacked(request, held.request);
+    return held;
+  }
+
   protected admit(_frames: Buffer[]): boolean {
     return true;
   }
@@ -128,8 +160,9 @@ export abstract class QueueBroker<E extends QueueBrokerEvents = QueueBrokerEvent
     this.endpoints.backend = [];
     // mandatory (+ the reactor's sendTimeout 0): a gone peer is EHOSTUNREACH, a full pipe
     // EAGAIN; both come back as drops instead of silent loss or a stalled queue.
+    // `handover` off: a new connection with a routing id in use is refused, never given it.
     const add = (side: "frontend" | "backend", onMessage: (frames: Buffer[]) => void) =>
-      this.ownSocket(new zmq.Router({ mandatory: true, linger: this.#linger, ...this.#sockets[side] }), { name: `${this.#name}:${side}`, onMessage, sendQueueLimit: this.#sendQueueLimit, overflow: "drop-newest", linger: this.#linger });
+      this.ownSocket(new zmq.Router({ mandatory: true, linger: this.#linger, ...this.#sockets[side], handover: false }), { name: `${this.#name}:${side}`, onMessage, sendQueueLimit: this.#sendQueueLimit, overflow: "drop-newest", linger: this.#linger });
     this.frontend = add("frontend", this.#onFrontend);
     this.backend = add("backend", (frames) => this.onBackend(frames));
     this.own(this.reactor.on("message:dropped", this.#onDropped));

@@ -29,6 +29,8 @@ import {
   stringOption,
   type CloseCause,
   type DispatchTransport,
+  type QueueRequest,
+  requestFrames,
   type LifecycleOptions,
 } from "../../src/index.js";
 import { ControlServer, controlBindOption } from "./control.js";
@@ -277,12 +279,12 @@ interface JobRecord {
  */
 class JobQueue extends ParanoidPirateQueue {
   /** The request each worker was last given (one entry per worker). */
-  readonly #held = new Map<string, Buffer[]>();
-  readonly #records = new WeakMap<Buffer[], JobRecord>();
+  readonly #held = new Map<string, QueueRequest>();
+  readonly #records = new WeakMap<QueueRequest, JobRecord>();
   /** Digest of a poison's content -> clock time it leaves the quarantine; insertion order = age. */
   readonly #quarantine = new Map<string, number>();
   /** The request of the worker just lost (the engine's drop that may follow names only its client). */
-  #lost: Buffer[] | undefined;
+  #lost: QueueRequest | undefined;
 
   constructor(
     options: ParanoidPirateQueueOptions,
@@ -306,16 +308,22 @@ class JobQueue extends ParanoidPirateQueue {
       const frames = this.#lost;
       this.#lost = undefined;
       const record = frames && this.#records.get(frames);
-      if (reason !== "redeliveries" || !record || !frames[0]!.equals(client)) return;
+      if (reason !== "redeliveries" || !record || !requestFrames(frames)[0]!.equals(client)) return;
       if (record.kills < this.limits.maxKills && record.kills < record.deliveries) return;
       this.hooks.poisoned(client, record.kills, record.deliveries);
       if (this.limits.quarantineTimeout === 0) return;
       if (this.#quarantine.size >= JOB_QUARANTINE_LIMIT) this.#quarantine.delete(this.#quarantine.keys().next().value!);
-      this.#quarantine.set(contentDigest(frames), this.reactor.clock.now() + this.limits.quarantineTimeout);
+      this.#quarantine.set(contentDigest(requestFrames(frames)), this.reactor.clock.now() + this.limits.quarantineTimeout);
     });
   }
 
-  protected override transport(): DispatchTransport<Buffer[], undefined> {
+  // A request's record follows it into its packed, waiting form.
+  protected override repacked(from: QueueRequest, to: QueueRequest): void {
+    const record = this.#records.get(from);
+    if (record) this.#records.set(to, record);
+  }
+
+  protected override transport(): DispatchTransport<QueueRequest, undefined> {
     const wire = super.transport();
     return {
       ...wire,

@@ -6,7 +6,12 @@
  * - DISCONNECT for valid but unexpected commands and for workers registering `mmi.*`;
  * - requests that wait `pendingTimeout` ms get a defined answer (`"504"`, `"mmi.expired: ..."`);
  * - `mmi.service` answers 200/404, any other `mmi.*` 501;
- * - 0.1 and 0.2 peers on the same socket (the header frame tells them apart).
+ * - 0.1 and 0.2 peers on the same socket (the header frame tells them apart);
+ * - a reply (PARTIAL or FINAL) is forwarded only from the worker that holds a request of the
+ *   client it names; anything else is dropped and counted (`reply:unexpected`), and the worker
+ *   disconnected;
+ * - no routing-id takeover (no `handover`): a new connection with an id in use is refused;
+ * - a waiting request is held packed in one buffer.
  * @module
  */
 import * as zmq from "zeromq";
@@ -23,7 +28,12 @@ import {
   type DropEvent,
   type BrokerOptions,
   type DispatchConfig,
+  type Held,
+  type PackedFrames,
   type SocketHandle,
+  packFrames,
+  packedFrame,
+  unpackFrames,
 } from "../../src/index.js";
 import { BinaryStar, binaryStarHaOption, type BinaryStarEvents, type BinaryStarHaOptions, type BinaryStarSettings, type BinaryStarState, type BinaryStarStats } from "../binary-star/index.js";
 import { MDPW01, MDPW02, MMI_PREFIX, MMI_SERVICE, STATUS, WORKER_COMMANDS, clientReply, expiredBody, parseBrokerInbound, workerDisconnect, workerHeartbeat, workerRequest, type MdpVersion } from "./protocol.js";
@@ -93,6 +103,21 @@ interface MdpRequest {
   readonly body: Buffer[];
 }
 
+/** A request as the engine holds it: parsed, or packed while it waits (`[version, client, serviceFrame, ...body]`). */
+type HeldRequest = MdpRequest | PackedFrames;
+const VERSION_FRAME: Record<MdpVersion, Buffer> = { 1: Buffer.from([1]), 2: Buffer.from([2]) };
+
+function mdpRequest(held: HeldRequest): MdpRequest {
+  if (!Buffer.isBuffer(held)) return held;
+  const f = unpackFrames(held);
+  return { version: f[0]![0] as MdpVersion, serviceFrame: f[2]!, body: f.slice(3) };
+}
+
+function holdRequest(held: HeldRequest, client: Buffer): Held<HeldRequest> {
+  const packed = Buffer.isBuffer(held) ? held : packFrames([VERSION_FRAME[held.version], client, held.serviceFrame, ...held.body]);
+  return { request: packed, client: packedFrame(packed, 1) };
+}
+
 const REQUEST = WORKER_COMMANDS[1].REQUEST; // 0x02 in both versions
 let instances = 0;
 
@@ -103,7 +128,7 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
   readonly #bind: string[];
   readonly #sendQueueLimit: number;
   readonly #hwm: number;
-  readonly #engine: Dispatcher<MdpRequest, MdpVersion>;
+  readonly #engine: Dispatcher<HeldRequest, MdpVersion>;
   readonly #name = `mdp-broker-${++instances}`;
   #router: SocketHandle<zmq.Router, "drop-newest"> | undefined;
   readonly #m = { received: 0, malformed: 0, partials: 0, partialsDropped: 0, mmi: 0, disconnectsSent: 0, refused: 0 };
@@ -122,14 +147,18 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     this.#bind = bind;
     this.#sendQueueLimit = sendQueueLimit;
     this.#hwm = hwm;
-    this.#engine = new Dispatcher<MdpRequest, MdpVersion>(
+    this.#engine = new Dispatcher<HeldRequest, MdpVersion>(
       {
         ...config,
         reactor: this.reactor,
         transport: {
-          deliver: (worker, request, client) => this.#send(workerRequest(worker.data, client, request.body, worker.id)),
+          deliver: (worker, held, client) => this.#send(workerRequest(worker.data, client, mdpRequest(held).body, worker.id)),
           heartbeat: (worker) => this.#send(workerHeartbeat(worker.data, worker.id)),
-          expired: (request, client, service) => this.#send(clientReply(request.version, request.serviceFrame, expiredBody(service, this.#engine.settings.pendingTimeout), true, client)),
+          expired: (held, client, service) => {
+            const request = mdpRequest(held);
+            this.#send(clientReply(request.version, request.serviceFrame, expiredBody(service, this.#engine.settings.pendingTimeout), true, client));
+          },
+          hold: holdRequest,
         },
       },
       OWNER,
@@ -170,6 +199,7 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
   protected async onStart(): Promise<void> {
     this.endpoints = [];
     const socket = new zmq.Router({ mandatory: true, sendTimeout: 0, sendHighWaterMark: this.#hwm, receiveHighWaterMark: this.#hwm, linger: 0 });
+    // No `handover` (libzmq's default): a new connection with a routing id in use is refused.
     this.#router = this.ownSocket(socket, { name: this.#name, sendQueueLimit: this.#sendQueueLimit, overflow: "drop-newest", linger: 0, onMessage: this.#onMessage });
     this.own(this.reactor.on("message:dropped", this.#onDropped));
     for (const endpoint of this.#bind) {
@@ -227,18 +257,23 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
       case "reply": {
         const { version, client, body, final } = parsed;
         const worker = engine.worker(id);
-        if (!worker) {
-          engine.reject(id, "reply before READY");
-          return this.#disconnect(id, version);
-        }
-        const request = worker.request;
-        if (worker.data !== version || request === undefined || !worker.client!.equals(client)) {
-          // A reply with no request outstanding (or for another client): valid but unexpected.
+        if (worker && worker.data !== version) {
           engine.remove(worker, "unexpected");
           return this.#disconnect(id, version);
         }
+        // 7/MDP has no request id: a reply answers the request its worker holds, which names
+        // the client; a PARTIAL (18/MDP) keeps it held, the FINAL completes it. The engine
+        // feeds the worker its next request first: workers are the scarce resource.
+        const held = engine.answer(id, client, final);
+        if (held === undefined) {
+          // Not a worker, no request outstanding, or another client's: dropped, counted
+          // (`reply:unexpected`); valid but unexpected, so the peer is told to go.
+          if (worker) engine.remove(worker, "unexpected");
+          else engine.reject(id, "reply before READY");
+          return this.#disconnect(id, version);
+        }
+        const request = mdpRequest(held);
         if (!final) {
-          engine.touch(worker);
           if (request.version !== 2) this.#m.partialsDropped++;
           else {
             this.#m.partials++;
@@ -246,8 +281,6 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
           }
           return;
         }
-        // The engine feeds the worker its next request first: workers are the scarce resource.
-        engine.reply(worker);
         this.#send(clientReply(request.version, request.serviceFrame, body, true, client));
         return;
       }

@@ -5,7 +5,7 @@
  * that die while busy.
  * @module
  */
-import { HEARTBEAT_INTERVAL, QueueBroker, optionsObject, type BrokerOptions, type DispatchTransport, type DropEvent, type QueueBrokerEvents, type QueueBrokerOptions, type QueueBrokerStats } from "../../src/index.js";
+import { HEARTBEAT_INTERVAL, QueueBroker, optionsObject, requestFrames, type BrokerOptions, type DispatchTransport, type DropEvent, type QueueBrokerEvents, type QueueBrokerOptions, type QueueBrokerStats, type QueueRequest } from "../../src/index.js";
 import { BinaryStar, binaryStarHaOption, type BinaryStarEvents, type BinaryStarHaOptions, type BinaryStarSettings, type BinaryStarState, type BinaryStarStats } from "../binary-star/index.js";
 import { HEARTBEAT_FRAME, checkClientRequest, parseWorkerMessage } from "./protocol.js";
 
@@ -43,8 +43,9 @@ export class ParanoidPirateQueue extends QueueBroker<ParanoidPirateQueueEvents> 
 
   constructor(options: ParanoidPirateQueueOptions) {
     const ha = binaryStarHaOption(OWNER, optionsObject(OWNER, options));
-    // `handover` on the backend: a worker that reconnects with its identity takes it over.
-    super(OWNER, options, { heartbeatInterval: HEARTBEAT_INTERVAL }, { frontend: {}, backend: { handover: true } });
+    // No `handover`: a worker that reconnects with its identity is accepted once its old
+    // connection has closed; a second live connection with that identity is refused.
+    super(OWNER, options, { heartbeatInterval: HEARTBEAT_INTERVAL }, { frontend: {}, backend: {} });
     this.#ha = ha;
   }
 
@@ -79,10 +80,11 @@ export class ParanoidPirateQueue extends QueueBroker<ParanoidPirateQueueEvents> 
     return this.#star?.accept() ?? false;
   }
 
-  protected transport(): DispatchTransport<Buffer[], undefined> {
+  protected transport(): DispatchTransport<QueueRequest, undefined> {
     return {
       // REQUEST: [workerId, clientId, ...addresses, EMPTY, ...content]
-      deliver: (worker, frames) => {
+      deliver: (worker, request) => {
+        const frames = requestFrames(request);
         const out = new Array<Buffer>(frames.length + 1);
         out[0] = worker.id;
         for (let i = 0; i < frames.length; i++) out[i + 1] = frames[i]!;
@@ -101,10 +103,12 @@ export class ParanoidPirateQueue extends QueueBroker<ParanoidPirateQueueEvents> 
     const id = frames[0]!;
     switch (cmd.type) {
       case "reply": {
-        const worker = this.engine.worker(id);
-        if (!worker) return this.engine.reject(id, "reply before READY");
-        // Forwarded even when late (its request was redelivered meanwhile): the client takes the first answer.
-        this.engine.reply(worker);
+        // Forwarded only when it answers the request this worker holds (client id); a forged
+        // or late reply (its request was redelivered) is dropped and counted (`reply:unexpected`).
+        if (this.engine.answer(id, frames[1]!) === undefined) {
+          if (!this.engine.worker(id)) this.engine.reject(id, "reply before READY");
+          return;
+        }
         frames.shift();
         this.frontend!.send(frames);
         return;

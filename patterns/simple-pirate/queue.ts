@@ -4,7 +4,7 @@
  * {@link QueueBroker} and its dispatch engine: parse, tell the engine, send what it decides.
  * @module
  */
-import { EMPTY, QueueBroker, type DispatchTransport, type DropEvent, type QueueBrokerEvents, type QueueBrokerOptions, type QueueBrokerStats } from "../../src/index.js";
+import { EMPTY, QueueBroker, requestFrames, type DispatchTransport, type DropEvent, type QueueBrokerEvents, type QueueBrokerOptions, type QueueBrokerStats, type QueueRequest } from "../../src/index.js";
 import { checkRequest, parseBackend } from "./protocol.js";
 
 /** Options of {@link SimplePirateQueue} (no heartbeats: Simple Pirate workers send none). */
@@ -20,6 +20,9 @@ export type SimplePirateQueueEvents = QueueBrokerEvents;
  * becomes idle again with each reply, which is forwarded to the client. Address stacks are
  * forwarded untouched, so REQ clients and the pipelined DEALER client both work. Requests
  * wait in a bounded backlog while no worker is idle. Workers do not heartbeat (that is 6/PPP).
+ * A reply is forwarded only when it answers the request its worker holds (else it is
+ * dropped and counted, `reply:unexpected`); neither ROUTER lets a new connection take over
+ * a routing id in use (`takeover:refused`).
  *
  * ```ts
  * const queue = new SimplePirateQueue({ frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*" });
@@ -29,15 +32,14 @@ export type SimplePirateQueueEvents = QueueBrokerEvents;
  */
 export class SimplePirateQueue extends QueueBroker {
   constructor(options: SimplePirateQueueOptions) {
-    // `handover`: a peer that comes back with the same routing id (a worker or client that
-    // reset its socket, a restarted process) takes the id over; without it libzmq ignores
-    // the newcomer for as long as the old connection lingers.
-    super("SimplePirateQueue", options, { heartbeats: false }, { frontend: { handover: true }, backend: { handover: true } });
+    // No `handover` on either ROUTER: a peer that comes back with a routing id in use is
+    // accepted once its old connection has closed, and a second live connection with it is refused.
+    super("SimplePirateQueue", options, { heartbeats: false }, { frontend: {}, backend: {} });
   }
 
-  protected transport(): DispatchTransport<Buffer[], undefined> {
+  protected transport(): DispatchTransport<QueueRequest, undefined> {
     // A REQ worker reads [EMPTY, ...request]: the delimiter its REQ socket expects.
-    return { deliver: (worker, frames) => void this.backend?.send([worker.id, EMPTY, ...frames]) };
+    return { deliver: (worker, request) => void this.backend?.send([worker.id, EMPTY, ...requestFrames(request)]) };
   }
 
   protected checkRequest(frames: Buffer[]): string | undefined {
@@ -51,11 +53,14 @@ export class SimplePirateQueue extends QueueBroker {
       this.engine.ready(message.worker, "", undefined);
       return;
     }
-    this.frontend!.send(message.reply);
-    // A reply makes its worker idle; a worker we did not know (the queue restarted) is taken on.
-    const worker = this.engine.worker(message.worker);
-    if (worker) this.engine.reply(worker);
-    else this.engine.ready(message.worker, "", undefined);
+    // Forwarded only when it answers the request this worker holds (client id); the worker
+    // is then idle again (or gets the next waiting request).
+    if (this.engine.answer(message.worker, message.reply[0]!) !== undefined) {
+      this.frontend!.send(message.reply);
+      return;
+    }
+    // Dropped (counted, `reply:unexpected`). A peer that never sent READY is not taken on
+    // either: only a READY makes a worker (after a queue restart, see README "FAQ").
   }
 
   /** Everything the backend sends is a request: a drop means its worker is gone or stuck; redeliver. */

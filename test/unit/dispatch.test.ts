@@ -471,3 +471,105 @@ describe("Dispatcher: rejects, drops, shutdown", () => {
     expect(reactor!.stats().timersActive).toBe(1); // the heartbeat; no deadline timer was armed
   });
 });
+
+describe("Dispatcher.answer: a reply is forwarded only when it answers the request its worker holds", () => {
+  const answer = (e: Dispatcher<Req, string>, id: string, client: string, final?: boolean) => e.answer(b(id), b(client), final);
+
+  it("matches the worker's request by its client; a final reply completes it and frees the worker", () => {
+    const { engine, delivered, events } = setup();
+    engine.ready(b("A"), "", "a");
+    req(engine, "1");
+    req(engine, "2");
+    expect(answer(engine, "A", "c-1")).toEqual({ n: "1" });
+    expect(delivered).toEqual(["A <- 1", "A <- 2"]);
+    expect(events.filter((e) => e.startsWith("reply:unexpected"))).toEqual([]);
+    expect(engine.stats()).toMatchObject({ replies: 1, unexpectedReplies: 0, lateReplies: 0 });
+  });
+
+  it("drops and counts replies from peers that are not workers, from idle workers and for another client", () => {
+    const { engine, events } = setup();
+    expect(answer(engine, "X", "c-1")).toBeUndefined(); // never sent READY
+    engine.ready(b("A"), "", "a");
+    expect(answer(engine, "A", "c-1")).toBeUndefined(); // holds nothing
+    req(engine, "1");
+    expect(answer(engine, "A", "c-victim")).toBeUndefined(); // forged: names another client
+    expect(engine.worker(b("A"))!.request).toEqual({ n: "1" }); // still held: the real answer is still due
+    expect(answer(engine, "A", "c-1")).toEqual({ n: "1" });
+    expect(answer(engine, "A", "c-1")).toBeUndefined(); // a second answer is a late one
+    expect(events.filter((e) => e.startsWith("reply:unexpected"))).toEqual(["reply:unexpected X reason=not a worker", "reply:unexpected A reason=no request", "reply:unexpected A reason=other client", "reply:unexpected A reason=no request"]);
+    expect(engine.stats()).toMatchObject({ replies: 1, unexpectedReplies: 4, lateReplies: 2, workers: 1, idle: 1 });
+  });
+
+  it("a PARTIAL keeps the request held; only the FINAL completes it", () => {
+    const { engine, delivered } = setup();
+    engine.ready(b("A"), "", "a");
+    req(engine, "1");
+    req(engine, "2");
+    expect(answer(engine, "A", "c-1", false)).toEqual({ n: "1" });
+    expect(answer(engine, "A", "c-1", false)).toEqual({ n: "1" });
+    expect(delivered).toEqual(["A <- 1"]);
+    expect(engine.stats()).toMatchObject({ replies: 0, pending: 1 });
+    expect(answer(engine, "A", "c-1", true)).toEqual({ n: "1" });
+    expect(delivered).toEqual(["A <- 1", "A <- 2"]);
+    expect(answer(engine, "A", "c-1", false)).toBeUndefined(); // after its FINAL: answers nothing
+    expect(engine.stats()).toMatchObject({ replies: 1, unexpectedReplies: 1 });
+  });
+
+  it("a late reply after a redelivery is dropped: the request now belongs to the worker it went to", () => {
+    const { engine, clock, delivered } = setup({ pendingTimeout: 0 });
+    engine.ready(b("A"), "", "a");
+    req(engine, "1");
+    engine.ready(b("B"), "", "b");
+    // A falls silent past liveness x interval (B keeps talking): its request goes to B.
+    for (let t = 0; t < 3000; t += 500) {
+      clock.advance(500);
+      engine.heartbeat(engine.worker(b("B"))!);
+    }
+    expect(engine.worker(b("A"))).toBeUndefined();
+    expect(delivered).toEqual(["A <- 1", "B <- 1"]);
+    engine.ready(b("A"), "", "a"); // A comes back, and answers the request it no longer holds
+    expect(answer(engine, "A", "c-1")).toBeUndefined();
+    expect(answer(engine, "B", "c-1")).toEqual({ n: "1" });
+    expect(engine.stats()).toMatchObject({ replies: 1, unexpectedReplies: 1, redelivered: 1 });
+  });
+
+  it("a known worker's unexpected reply is still traffic: it pushes its expiry back", () => {
+    const { engine, clock } = setup();
+    engine.ready(b("A"), "", "a");
+    clock.advance(2999);
+    expect(answer(engine, "A", "c-x")).toBeUndefined();
+    clock.advance(2999);
+    expect(engine.worker(b("A"))).toBeDefined();
+    clock.advance(1);
+    expect(engine.worker(b("A"))).toBeUndefined();
+  });
+
+  it("transport.hold replaces what waits in a backlog; deliver and expired get the held form", () => {
+    const clock = new ManualClock();
+    reactor = new Reactor({ clock });
+    const got: string[] = [];
+    const engine = new Dispatcher<Req, string>({
+      reactor,
+      heartbeatInterval: 1000,
+      pendingTimeout: 100,
+      transport: {
+        deliver: (w, r, client) => void got.push(`deliver ${r.n} ${s(client)}`),
+        expired: (r, client) => void got.push(`expired ${r.n} ${s(client)}`),
+        hold: (r, client) => ({ request: { n: `held-${r.n}` }, client: b(`h-${s(client)}`) }),
+      },
+    });
+    engine.ready(b("A"), "", "a");
+    req(engine, "1"); // straight to A: not held
+    req(engine, "2"); // waits: held
+    req(engine, "3");
+    clock.advance(50);
+    expect(engine.answer(b("A"), b("c-1"))).toEqual({ n: "1" });
+    expect(engine.answer(b("A"), b("c-2"))).toBeUndefined(); // the client as held is the one that counts
+    expect(engine.answer(b("A"), b("h-c-2"))).toEqual({ n: "held-2" });
+    req(engine, "4"); // A holds held-3: this one waits, and expires 100 ms later
+    clock.advance(99);
+    expect(got).toEqual(["deliver 1 c-1", "deliver held-2 h-c-2", "deliver held-3 h-c-3"]);
+    clock.advance(1);
+    expect(got.slice(3)).toEqual(["expired held-4 h-c-4"]);
+  });
+});

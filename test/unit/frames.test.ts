@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { EMPTY, byteFrame, frameToText, framesEqual, framesToText, idKey, isByte, isMessageLike, joinEnvelope, splitEnvelope, toFrame, toFrames } from "../../src/index.js";
+import { EMPTY, byteFrame, frameToText, framesEqual, framesToText, idKey, isByte, isMessageLike, joinEnvelope, packFrames, packedFrame, splitEnvelope, unpackFrames, toFrame, toFrames } from "../../src/index.js";
 
 const b = (s: string) => Buffer.from(s);
 
@@ -69,5 +69,26 @@ describe("frames", () => {
     expect(frameToText(Buffer.from([0xed, 0xa0, 0x80]))).toBe("0xeda080"); // UTF-16 surrogate
     expect(frameToText(Buffer.from([1]))).toBe("0x01"); // control character
     expect(frameToText(b("a\u007f"))).toBe("0x617f");
+  });
+});
+
+describe("packFrames / unpackFrames", () => {
+  it("round-trips any frames, empty ones included, as views into one buffer", () => {
+    const frames = [Buffer.from("client"), Buffer.alloc(0), Buffer.alloc(300, 7), Buffer.from([0])];
+    const packed = packFrames(frames);
+    expect(packed.length).toBe(4 + 4 * frames.length + 307);
+    const back = unpackFrames(packed);
+    expect(back).toEqual(frames);
+    expect(back.every((f) => f.buffer === packed.buffer)).toBe(true);
+    expect(packedFrame(packed, 0)).toEqual(Buffer.from("client"));
+    expect(packedFrame(packed, 2)).toEqual(Buffer.alloc(300, 7));
+    expect(unpackFrames(packFrames([]))).toEqual([]);
+  });
+
+  it("copies: changing a source frame later does not change the packed one", () => {
+    const f = Buffer.from("abc");
+    const packed = packFrames([f]);
+    f[0] = 0x7a;
+    expect(unpackFrames(packed)[0]!.toString()).toBe("abc");
   });
 });

@@ -225,19 +225,25 @@ describe("ParanoidPirateQueue protocol rules (hand-driven workers)", () => {
     expect(q.stats()).toMatchObject({ duplicateReady: 1, redelivered: 1, replies: 1 });
   });
 
-  it("lets a new connection with a worker's identity take over (handover) as a repeated READY", async () => {
+  it("refuses a second live connection with a worker's identity (no takeover); accepts the identity again after the old connection closed", async () => {
     const q = await queue();
     const a1 = rawWorker(q, "same-id");
     await a1.send([READY]);
     await readyWorkers(q, 1);
     const a2 = rawWorker(q, "same-id");
     await a2.send([READY]);
-    await waitFor(() => q.stats().duplicateReady === 1, { what: "duplicate READY" });
     const d = dealer(q);
     await d.send(["1", "", "x"]);
-    await waitFor(() => a2.requests().length === 1, { what: "request on the new connection" });
-    expect(a1.requests()).toHaveLength(0);
-    expect(q.stats().workers).toBe(1);
+    await waitFor(() => a1.requests().length === 1, { what: "request on the first connection" });
+    expect(a2.requests()).toHaveLength(0);
+    expect(q.stats()).toMatchObject({ workers: 1, readies: 1, duplicateReady: 0 });
+    // The legitimate worker reconnects after its connection died: accepted, its request redelivered.
+    await a1.close();
+    await waitFor(() => q.stats().workers === 0, { what: "the old connection purged (a heartbeat to it is unroutable)" });
+    await a2.close();
+    const a3 = rawWorker(q, "same-id");
+    await a3.send([READY]);
+    await waitFor(() => a3.requests().length === 1, { what: "the request on the reconnected worker" });
   });
 
   // The timing (expiry exactly at liveness × interval) is covered on a ManualClock in

@@ -132,17 +132,20 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     expect(live.stats().replies).toBe(1);
   });
 
-  it("takes back a worker restarted with the same identity (ROUTER handover)", async () => {
+  it("takes back a worker restarted with the same identity once its old connection is gone (no handover)", async () => {
     const q = await queue("tcp");
     const first = worker(q, { identity: "same" });
     await workersReady(q, 1);
     await first.close();
+    // The queue learns the old connection is gone when a request to it is unroutable (a
+    // retry's, if the first went into the closing pipe): the request waits for a worker.
+    const c = own(new LazyPirateClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 300, retries: 50 }));
+    const answer = c.request("hi");
+    await waitFor(() => q.stats().workersUnreachable === 1, { what: "the old connection purged" });
     const second = worker(q, { identity: "same", handler: (f) => ["second", ...f] });
-    await waitFor(() => q.stats().readies === 2, { what: "the second READY" });
-    expect(q.stats()).toMatchObject({ workers: 1, duplicateReady: 1 });
-    const c = own(new LazyPirateClient({ endpoint: q.endpoints.frontend[0]!, requestTimeout: 5000 }));
-    expect(text(await c.request("hi"))).toEqual(["second", "hi"]);
-    expect(second.stats().replies).toBe(1);
+    expect(text(await answer)).toEqual(["second", "hi"]);
+    expect(second.stats().replies).toBeGreaterThanOrEqual(1);
+    expect(q.stats()).toMatchObject({ workers: 1, readies: 2, duplicateReady: 0 });
   });
 
   it("counts a duplicate READY once", async () => {
@@ -172,8 +175,8 @@ describe("SimplePirateQueue + SimplePirateWorker", () => {
     expect(s.malformedBackend).toBeGreaterThan(0);
     expect(s.malformed).toBe(s.malformedFrontend + s.malformedBackend);
     expect(s.requests + s.malformedFrontend).toBe(s.frontend!.received);
-    // a reply from a peer not known yet takes it on as a worker (counted as a READY)
-    expect(s.readies + s.replies + s.lateReplies + s.malformedBackend).toBe(s.backend!.received);
+    // every backend message is a READY, a reply that answers a held request, an unexpected (dropped) reply, or malformed
+    expect(s.readies + s.replies + s.unexpectedReplies + s.malformedBackend).toBe(s.backend!.received);
     // Garbage that parsed as READY registered fake workers; drop them by closing, then check a real round trip.
     await q.close();
     const q2 = await queue("tcp");
