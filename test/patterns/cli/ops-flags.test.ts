@@ -11,47 +11,16 @@ import * as zmq from "zeromq";
 import { addUser, helloFrames } from "../../../patterns/pubsub/index.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { sendMalformed } from "../../helpers/malformed.js";
+import { metricsUrl, parseExposition, value } from "../../helpers/metrics.js";
 import { killAll, startCli, type Child } from "../../helpers/process.js";
 import { waitFor, within } from "../../helpers/wait.js";
 import { lazyRequest } from "../paranoid-pirate/fixtures.js";
 
 afterEach(killAll);
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parse the Prometheus text format 0.0.4 (samples, and the TYPE of each family). */
-function parseExposition(text: string): { samples: Sample[]; types: Map<string, string> } {
-  const samples: Sample[] = [];
-  const types = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (type) types.set(type[1]!, type[2]!);
-    if (line === "" || line.startsWith("#")) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`not an exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return { samples, types };
-}
-
-function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-}
-
 /** The JSON log lines of a child's stderr. */
 function jsonLines(child: Child): Record<string, unknown>[] {
   return child.errLines.map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function metricsUrl(child: Child): Promise<string> {
-  const line = await waitFor(() => child.errLines.find((l) => l.includes("metrics:listening")), { timeout: 10_000, what: "metrics:listening" });
-  return (JSON.parse(line) as { url: string }).url;
 }
 
 function endpoints(line: string): { frontend: string; backend: string } {

@@ -16,6 +16,7 @@ import { removeTempDirs, tempDir as makeTempDir } from "./fixtures.js";
 import { TitanicClient, TitanicServer } from "../../../patterns/titanic/index.js";
 import { freePort } from "../../helpers/addresses.js";
 import { killAll, startCli, startPython, type Child } from "../../helpers/process.js";
+import { metricsUrl, scrape, value } from "../../helpers/metrics.js";
 import { waitFor } from "../../helpers/wait.js";
 import { broker, closeAll, HB, LIVENESS, text, track, worker } from "../majordomo/fixtures.js";
 
@@ -43,7 +44,7 @@ async function stack(dir: string, brokerArgs: string[], titanicArgs: string[]): 
 describe("TitanicServer limits (processes)", () => {
   it("ten 10 MB requests for a service that does not exist: the quota stores three, refuses seven (500), a 20 MB one is refused by size (400); the TTL deletes the three (then 400) and frees the quota", async () => {
     const dir = tempDir();
-    const { endpoint, titanic } = await stack(dir, [], ["--dispatch-interval", "100", "--max-request-size", String(16 * MB), "--max-store-bytes", String(35 * MB), "--pending-timeout", "1000"]);
+    const { endpoint, titanic } = await stack(dir, [], ["--dispatch-interval", "100", "--max-request-size", String(16 * MB), "--max-store-bytes", String(35 * MB), "--pending-timeout", "1000", "--metrics", "127.0.0.1:0"]);
     const c = track(new TitanicClient({ endpoint, requestTimeout: 30_000, retries: 0 }));
     const big = Buffer.alloc(10 * MB, 7);
     const statuses: string[] = [];
@@ -57,7 +58,12 @@ describe("TitanicServer limits (processes)", () => {
     expect((await c.request("no.such.service", Buffer.alloc(20 * MB))).status).toBe("400");
     // The three stored requests wait while the service has no worker, then are deleted:
     // titanic.reply answers 400 (unknown: do not retry) and nothing is left on disk.
-    await waitFor(() => storedFiles(dir).length === 0 || undefined, { timeout: 20_000, what: "the three stored requests expired and deleted" });
+    // Wait on the server's own counters (its --metrics): three expired, nothing stored.
+    const url = await metricsUrl(titanic);
+    await waitFor(async () => {
+      const samples = await scrape(url);
+      return (value(samples, "zmq_patterns_titanic_expired_total") === 3 && value(samples, "zmq_patterns_titanic_bytes") === 0) || undefined;
+    }, { timeout: 20_000, what: "the three stored requests expired and their bytes freed" });
     for (const uuid of accepted) expect((await c.reply(uuid)).status).toBe("400");
     expect(storedFiles(dir)).toEqual([]);
     // The quota is free again.
