@@ -67,12 +67,14 @@ export class Mongrel2Socket extends Duplex {
     this.#onOverflow = onOverflow;
   }
 
+  /** Duplex `write`, then abort the response when more than `bufferLimit` bytes wait. */
   override write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     const ok = (super.write as (...args: unknown[]) => boolean)(chunk, encoding, cb);
     if (this.writableLength > this.#limit && !this.destroyed) this.#onOverflow();
     return ok;
   }
 
+  /** No data: the body is pushed into the request directly. */
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
