@@ -4,6 +4,7 @@
  * and pending, per-connection queue, response buffer), uploads refused or forged, raw replies
  * batched by 128 ids, options, drain on close.
  */
+import * as http from "node:http";
 import * as zmq from "zeromq";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -257,6 +258,31 @@ describe("Mongrel2Handler", () => {
     expect(m2.repliesTo(30).some((r) => r.endsWith("quick"))).toBe(true);
     expect(dropped).toEqual(["closed"]);
     expect(h.stats()).toMatchObject({ inFlight: 0, droppedResponses: 1 });
+  });
+
+  it("works with a framework that swaps the prototypes of req and res, as Express does", async () => {
+    const m2 = await fakeMongrel2();
+    // Express's app.handle: Object.setPrototypeOf(req, app.request) where app.request inherits
+    // http.IncomingMessage.prototype, and the same for res over http.ServerResponse.prototype.
+    const request = Object.create(http.IncomingMessage.prototype, { path: { get(this: http.IncomingMessage) { return new URL(this.url!, "http://x").pathname; } } }) as object;
+    const response = Object.create(http.ServerResponse.prototype, {
+      send: {
+        value(this: http.ServerResponse, body: string) {
+          this.setHeader("Content-Type", "text/html; charset=utf-8");
+          this.end(body);
+        },
+      },
+    }) as object;
+    await started(m2, {
+      listener: (req, res) => {
+        Object.setPrototypeOf(req, request);
+        Object.setPrototypeOf(res, response);
+        (res as unknown as { send(b: string): void }).send(`<p>${(req as unknown as { path: string }).path} ${req.headers["x-a"]}</p>`);
+      },
+    });
+    await m2.request(50, { URI: "/users/7?x=1", "x-a": "b" });
+    await waitFor(() => m2.repliesTo(50).length > 0, { what: "the reply" });
+    expect(m2.repliesTo(50)[0]).toMatch(/^HTTP\/1\.1 200 OK\r\nContent-Type: text\/html; charset=utf-8\r\n[\s\S]*\r\n\r\n<p>\/users\/7 b<\/p>$/);
   });
 
   it("a disconnect notice drops the connection's queued requests and aborts its response", async () => {
