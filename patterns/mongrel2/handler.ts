@@ -68,6 +68,8 @@ export interface Mongrel2HandlerOptions extends LifecycleOptions {
 
 /** Why a request was dropped without running. */
 export type RequestDropReason = "too-large" | "overflow" | "connection-queue" | "disconnected" | "closed";
+/** Why an upload was refused: no `uploadDir`, over `maxUploadSize`, more uploads in progress than `maxPending`, a done notice without its start, a file that cannot be read. */
+export type UploadRefusal = "no-upload-dir" | "too-large" | "busy" | "unknown" | "unreadable";
 /** Why a response did not (fully) go out. */
 export type ResponseDropReason = "disconnected" | "overflow" | "closed" | "unsent";
 
@@ -85,7 +87,7 @@ export interface Mongrel2HandlerEvents {
   /** Mongrel2 said a connection closed. */
   "connection:closed": [{ uuid: string; id: number; active: boolean }];
   /** An upload was refused (413 and close). */
-  "upload:refused": [{ uuid: string; id: number; reason: "no-upload-dir" | "too-large" | "unknown" | "unreadable" }];
+  "upload:refused": [{ uuid: string; id: number; reason: UploadRefusal }];
   /** A message broke the Mongrel2 format: counted and dropped. */
   "message:malformed": [{ socket: "pull"; reason: string; frames: number }];
 }
@@ -140,6 +142,8 @@ interface Conn {
   readonly queue: Job[];
   /** Upload announced by a start notice: its file. */
   upload: string | undefined;
+  /** Mongrel2 said the connection closed while its request waited in the backlog. */
+  gone: boolean;
   /** Reply prefix. */
   prefix: Buffer | undefined;
 }
@@ -197,6 +201,9 @@ export class Mongrel2Handler extends Lifecycle<Mongrel2HandlerEvents> {
   #pull: SocketHandle<zmq.Pull> | undefined;
   #pub: SocketHandle<zmq.Publisher, "wait"> | undefined;
   #inFlight = 0;
+  /** Connections between an upload start and its done (bounded by `maxPending`). */
+  #uploading = 0;
+  readonly #maxUploads: number;
   #idle: (() => void) | undefined;
   readonly #stats = {
     requests: 0,
@@ -249,6 +256,7 @@ export class Mongrel2Handler extends Lifecycle<Mongrel2HandlerEvents> {
     this.#sendQueueLimit = sendQueueLimit;
     this.#backlog = new BoundedQueue<Job>(Math.max(1, maxPending), "reject", `backlog of ${OWNER}`);
     this.#backlogDisabled = maxPending === 0;
+    this.#maxUploads = Math.max(1, maxPending);
     this.startSoon();
   }
 
@@ -362,7 +370,7 @@ export class Mongrel2Handler extends Lifecycle<Mongrel2HandlerEvents> {
     const key = `${uuid} ${id}`;
     let conn = this.#conns.get(key);
     if (!conn) {
-      conn = { uuid, id, active: false, exchange: undefined, queue: [], upload: undefined, prefix: undefined };
+      conn = { uuid, id, active: false, exchange: undefined, queue: [], upload: undefined, gone: false, prefix: undefined };
       this.#conns.set(key, conn);
     }
     return conn;
@@ -375,12 +383,14 @@ export class Mongrel2Handler extends Lifecycle<Mongrel2HandlerEvents> {
   #onUploadStart(msg: Mongrel2UploadStart): void {
     this.#stats.uploadsStarted++;
     const length = Number(msg.headers["content-length"] ?? "NaN");
-    const reason = this.#uploadDir === undefined ? "no-upload-dir" : Number.isFinite(length) && length > this.#maxUploadSize ? "too-large" : undefined;
+    const reason = this.#uploadDir === undefined ? "no-upload-dir" : Number.isFinite(length) && length > this.#maxUploadSize ? "too-large" : this.#uploading >= this.#maxUploads ? "busy" : undefined;
     if (reason) return this.#refuseUpload(msg.uuid, msg.id, reason);
-    this.#conn(msg.uuid, msg.id).upload = msg.file;
+    const conn = this.#conn(msg.uuid, msg.id);
+    if (conn.upload === undefined) this.#uploading++;
+    conn.upload = msg.file;
   }
 
-  #refuseUpload(uuid: string, id: number, reason: "no-upload-dir" | "too-large" | "unknown" | "unreadable"): void {
+  #refuseUpload(uuid: string, id: number, reason: UploadRefusal): void {
     this.#stats.uploadsRefused++;
     if (this.listenerCount("upload:refused") > 0) this.emit("upload:refused", { uuid, id, reason });
     // A 413, then the kill message (an empty reply) cancels the upload.
@@ -394,6 +404,7 @@ export class Mongrel2Handler extends Lifecycle<Mongrel2HandlerEvents> {
       // Only the file announced by this connection's start notice: a client could send both headers itself.
       if (!conn || conn.upload !== msg.file) return this.#refuseUpload(msg.uuid, msg.id, "unknown");
       conn.upload = undefined;
+      this.#uploading--;
       this.#release(conn);
     }
     this.#stats.requests++;
@@ -475,7 +486,14 @@ export class Mongrel2Handler extends Lifecycle<Mongrel2HandlerEvents> {
       const job = this.#backlog.shift();
       if (!job) break;
       const c = this.#conns.get(job.key);
-      if (c) void this.#run(c, job);
+      if (c && !c.gone) void this.#run(c, job);
+      else {
+        this.#dropRequest(job.msg.uuid, job.msg.id, "disconnected");
+        if (c) {
+          c.active = false;
+          this.#release(c);
+        }
+      }
     }
     if (!this.#busy()) this.#idle?.();
   }
@@ -529,9 +547,15 @@ export class Mongrel2Handler extends Lifecycle<Mongrel2HandlerEvents> {
     const active = conn?.exchange !== undefined && !conn.exchange.ended;
     if (this.listenerCount("connection:closed") > 0) this.emit("connection:closed", { uuid, id, active });
     if (!conn) return;
+    if (conn.upload !== undefined) this.#uploading--;
     conn.upload = undefined;
     for (const _job of conn.queue.splice(0)) this.#dropRequest(uuid, id, "disconnected");
     if (conn.exchange && !conn.exchange.ended) conn.exchange.abort(false, "disconnected");
+    else if (conn.active && !conn.exchange) {
+      // Waiting in the backlog (or a raw onRequest running): dropped when its turn comes.
+      conn.gone = true;
+      return;
+    }
     this.#release(conn);
   }
 

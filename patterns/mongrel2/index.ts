@@ -6,6 +6,6 @@
  * the others, or until one is back.
  * @module zeromq-patterns/mongrel2
  */
-export { Mongrel2Handler, type Mongrel2HandlerEvents, type Mongrel2HandlerOptions, type Mongrel2HandlerStats, type Mongrel2RequestHandler, type RequestDropReason, type ResponseDropReason } from "./handler.js";
+export { Mongrel2Handler, type Mongrel2HandlerEvents, type Mongrel2HandlerOptions, type Mongrel2HandlerStats, type Mongrel2RequestHandler, type RequestDropReason, type ResponseDropReason, type UploadRefusal } from "./handler.js";
 export { HttpExchange, Mongrel2Socket, keepAlive, type ConnectionSink, type ExchangeEnd, type Mongrel2RequestInfo, type RequestListener } from "./http.js";
 export * from "./protocol.js";

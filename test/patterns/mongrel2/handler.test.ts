@@ -136,9 +136,15 @@ describe("Mongrel2Handler", () => {
     expect(drops).toEqual(["overflow"]);
     expect(h.stats()).toMatchObject({ inFlight: 2, pending: 1 });
     expect(m2.repliesTo(4)[0]).toMatch(/^HTTP\/1\.1 503 /);
+    // the waiting one's client leaves: it is dropped when its turn comes, never run
+    await m2.request(5, { URI: "/r5" });
+    await m2.disconnect(3);
+    await waitFor(() => h.stats().disconnects === 1, { what: "the disconnect" });
     release();
-    await waitFor(() => [1, 2, 3].every((id) => m2.repliesTo(id).length > 0), { what: "the three admitted answered" });
-    expect(h.stats()).toMatchObject({ inFlight: 0, pending: 0, droppedRequests: 1 });
+    await waitFor(() => [1, 2].every((id) => m2.repliesTo(id).length > 0) && drops.length === 3, { what: "the two running answered" });
+    expect(drops).toEqual(["overflow", "overflow", "disconnected"]);
+    expect(m2.repliesTo(3)).toEqual([]);
+    expect(h.stats()).toMatchObject({ inFlight: 0, pending: 0, connections: 0, droppedRequests: 3 });
   });
 
   it("queues a connection's next request behind its response, up to connectionQueueLimit", async () => {
