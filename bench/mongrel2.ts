@@ -3,7 +3,8 @@
  * node:http listener and back, under a Node load (keep-alive agent, 50 requests in flight),
  * against, in the same run: the same load through mongrel2 to a raw zeromq.js PULL/PUB loop
  * that answers every request with fixed bytes (the cost of our handler and adapter), and the
- * same listener on a plain http.createServer() (what putting mongrel2 in front costs). Each
+ * same listener on a plain http.createServer() (what putting mongrel2 in front costs); and, as
+ * a note, Mongrel2Handler with a raw `onRequest` (no node:http adapter). Each
  * handler runs in its own process; rounds rotate the order.
  */
 import * as http from "node:http";
@@ -51,21 +52,25 @@ export const mongrel2Bench: Benchmark = {
     if (!mongrel2Available()) throw new Error("the mongrel2 bench needs mongrel2 and m2sh (apt-get install mongrel2-core)");
     const m2ours: RunningMongrel2 = await launchMongrel2();
     const m2raw: RunningMongrel2 = await launchMongrel2();
+    const m2oursRaw: RunningMongrel2 = await launchMongrel2();
     const procs: ServerProcess[] = [];
     try {
       procs.push(await startServer("mongrel2", ["ours", m2ours.sendSpec, m2ours.recvSpec]));
       procs.push(await startServer("mongrel2", ["raw", m2raw.sendSpec, m2raw.recvSpec]));
+      procs.push(await startServer("mongrel2", ["ours-raw", m2oursRaw.sendSpec, m2oursRaw.recvSpec]));
       const plain = await startServer("mongrel2", ["http"]);
       procs.push(plain);
-      const cases: Record<"ours" | "raw" | "http", () => Promise<number>> = {
+      const cases: Record<"ours" | "raw" | "http" | "oursRaw", () => Promise<number>> = {
+        oursRaw: () => load(`${m2oursRaw.url}/`, TOTAL, CONCURRENCY),
         ours: () => load(`${m2ours.url}/`, TOTAL, CONCURRENCY),
         raw: () => load(`${m2raw.url}/`, TOTAL, CONCURRENCY),
         http: () => load(`${plain.endpoint}/`, TOTAL, CONCURRENCY),
       };
-      const order = ["ours", "raw", "http"] as const;
-      const got = { ours: [] as number[], raw: [] as number[], http: [] as number[] };
+      const order = ["ours", "raw", "http", "oursRaw"] as const;
+      const got = { ours: [] as number[], raw: [] as number[], http: [] as number[], oursRaw: [] as number[] };
       const vsRaw: number[] = [];
       const vsHttp: number[] = [];
+      const vsRawOursRaw: number[] = [];
       for (let i = 0; i < ctx.rounds; i++) {
         const round: Partial<Record<(typeof order)[number], number>> = {};
         for (let k = 0; k < order.length; k++) {
@@ -75,16 +80,21 @@ export const mongrel2Bench: Benchmark = {
         }
         vsRaw.push(round.ours! / round.raw!);
         vsHttp.push(round.ours! / round.http!);
-        ctx.log(`mongrel2 round ${i + 1}: ours ${round.ours!.toFixed(0)} raw ${round.raw!.toFixed(0)} http ${round.http!.toFixed(0)} req/s`);
+        vsRawOursRaw.push(round.oursRaw! / round.raw!);
+        ctx.log(`mongrel2 round ${i + 1}: ours ${round.ours!.toFixed(0)} raw ${round.raw!.toFixed(0)} http ${round.http!.toFixed(0)} ours-raw ${round.oursRaw!.toFixed(0)} req/s`);
       }
       const results: BenchRow[] = [
         { case: `GET, keep-alive, ${CONCURRENCY} in flight: mongrel2+ours vs mongrel2+raw zeromq.js`, unit: "req/s", ours: median(got.ours), raw: median(got.raw), ratio: median(vsRaw), rounds: ctx.rounds },
         { case: `same: mongrel2+ours vs the listener on http.createServer()`, unit: "req/s", ours: median(got.ours), raw: median(got.http), ratio: median(vsHttp), rounds: ctx.rounds },
       ];
-      return { ratio: median(vsRaw), results, notes: [`the second row's "raw" column is plain http.createServer() (no mongrel2): ratio ${median(vsHttp).toFixed(3)}`] };
+      const notes = [
+        `the second row's "raw" column is plain http.createServer() (no mongrel2): ratio ${median(vsHttp).toFixed(3)}`,
+        `Mongrel2Handler with a raw onRequest (no node:http adapter): ${median(got.oursRaw).toFixed(0)} req/s, ratio to the raw loop ${median(vsRawOursRaw).toFixed(3)}`,
+      ];
+      return { ratio: median(vsRaw), results, notes };
     } finally {
       await Promise.all(procs.map((p) => p.stop()));
-      await Promise.all([m2ours.stop(), m2raw.stop()]);
+      await Promise.all([m2ours.stop(), m2raw.stop(), m2oursRaw.stop()]);
     }
   },
 };

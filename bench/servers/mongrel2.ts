@@ -1,8 +1,9 @@
 /**
  * Handler for the `mongrel2` bench, in its own process (the load generator has the bench's).
- * Usage: node mongrel2.js ours|raw SEND_SPEC RECV_SPEC    (prints READY <send_spec>)
+ * Usage: node mongrel2.js ours|ours-raw|raw SEND_SPEC RECV_SPEC    (prints READY <send_spec>)
  *        node mongrel2.js http                            (prints READY http://127.0.0.1:PORT)
- * `ours`: Mongrel2Handler running the listener; `raw`: a plain zeromq.js PULL/PUB loop that
+ * `ours`: Mongrel2Handler running the listener; `ours-raw`: Mongrel2Handler with a raw
+ * `onRequest` answering the fixed bytes (no node:http adapter); `raw`: a plain zeromq.js PULL/PUB loop that
  * answers every request with the same bytes; `http`: the listener on http.createServer().
  * Stops on SIGTERM.
  */
@@ -16,9 +17,14 @@ const listener = (_req: http.IncomingMessage, res: http.ServerResponse): void =>
   res.end("hello world\n");
 };
 
+const RESPONSE = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: keep-alive\r\n\r\nhello world\n";
 const [mode, sendSpec, recvSpec] = process.argv.slice(2);
 let stop: () => Promise<void>;
-if (mode === "ours") {
+if (mode === "ours-raw") {
+  const handler = await Mongrel2Handler.start({ sendSpec: sendSpec!, recvSpec: recvSpec!, onRequest: (r, h) => h.reply(r.uuid, r.id, RESPONSE), maxInFlight: 1000 });
+  stop = () => handler.close();
+  process.stdout.write(`READY ${sendSpec}\n`);
+} else if (mode === "ours") {
   const handler = await Mongrel2Handler.start({ sendSpec: sendSpec!, recvSpec: recvSpec!, listener, maxInFlight: 1000 });
   stop = () => handler.close();
   process.stdout.write(`READY ${sendSpec}\n`);
@@ -27,7 +33,7 @@ if (mode === "ours") {
   const pub = new zmq.Publisher({ linger: 0 });
   pull.connect(sendSpec!);
   pub.connect(recvSpec!);
-  const response = Buffer.from("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: keep-alive\r\n\r\nhello world\n");
+  const response = Buffer.from(RESPONSE);
   const loop = (async () => {
     try {
       for await (const [msg] of pull) {
