@@ -277,10 +277,12 @@ export class Mongrel2Handler extends Lifecycle<Mongrel2HandlerEvents> {
   /**
    * Send `body` to connections `ids` of server `uuid` (batched by 128 ids); an empty body
    * closes them. Resolves true once the socket took every message. For raw `onRequest` use;
-   * a listener's response goes out by itself.
+   * a listener's response goes out by itself. Rejects with `ClosedError` once the socket is closed
+   * (not while `close()` drains).
    */
   reply(uuid: string, ids: number | readonly number[], body: Buffer | string = EMPTY): Promise<boolean> {
-    this.assertOpen("reply");
+    // Allowed while closing: requests in flight are answered during the drain.
+    if (!this.#pub || this.#pub.closed) return Promise.reject(this.closedError());
     return this.#sendAll(encodeReply(uuid, ids, body));
   }
 

@@ -194,6 +194,8 @@ export class HttpExchange {
       });
       body.once("error", (error) => req.destroy(error));
       req._read = () => void body.resume();
+      // An aborted exchange (the client left) must not keep the file open.
+      req.once("close", () => (body as Readable & { destroy(): void }).destroy());
     }
     this.req = req;
     const res = new http.ServerResponse(req);

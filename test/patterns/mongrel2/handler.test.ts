@@ -245,6 +245,28 @@ describe("Mongrel2Handler", () => {
     expect(h.stats()).toMatchObject({ responses: 2 });
   });
 
+  it("raw onRequest: a request in flight is still answered while close() drains", async () => {
+    const m2 = await fakeMongrel2();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const h = await started(m2, {
+      onRequest: async (req, handler) => {
+        if (req.headers.URI !== "/probe") await gate;
+        await handler.reply(req.uuid, req.id, "late but answered");
+      },
+    });
+    await m2.request(60, { URI: "/slow" });
+    await waitFor(() => h.stats().inFlight === 1, { what: "in flight" });
+    const closing = h.close();
+    release();
+    await closing;
+    // close() resolves once the reply is handed to the PUB (it lingers to send it)
+    await waitFor(() => m2.repliesTo(60).length > 0, { what: "the reply" });
+    expect(m2.repliesTo(60)).toEqual(["late but answered"]);
+    expect(h.stats()).toMatchObject({ responses: 2, failed: 0 });
+    await expect(h.reply(UUID, 60, "after")).rejects.toThrow(/closed/);
+  });
+
   it("on close, waits for requests in flight, then aborts what is left after drainTimeout", async () => {
     const m2 = await fakeMongrel2();
     const h = await started(m2, {
@@ -261,7 +283,7 @@ describe("Mongrel2Handler", () => {
     await m2.request(31, { URI: "/never" });
     await waitFor(() => h.stats().inFlight === 2, { what: "both in flight" });
     await h.close();
-    expect(m2.repliesTo(30).some((r) => r.endsWith("quick"))).toBe(true);
+    await waitFor(() => m2.repliesTo(30).some((r) => r.endsWith("quick")), { what: "the quick reply" });
     expect(dropped).toEqual(["closed"]);
     expect(h.stats()).toMatchObject({ inFlight: 0, droppedResponses: 1 });
   });
