@@ -21,7 +21,6 @@ import {
   endpointOption,
   functionOption,
   intOption,
-  objectOption,
   optionsObject,
   stringOption,
   type CloseCause,
@@ -149,6 +148,8 @@ interface Conn {
 }
 
 const OWNER = "Mongrel2Handler";
+/** The PUB socket's ZMQ_SNDHWM (messages). */
+const PUB_HWM = 100_000;
 /** ZMQ_ROUTING_ID (ZMQ_IDENTITY). */
 const ZMQ_ROUTING_ID = 5;
 
@@ -239,7 +240,6 @@ export class Mongrel2Handler extends Lifecycle<Mongrel2HandlerEvents> {
     const maxUploadSize = intOption(OWNER, o, "maxUploadSize", 100 * 1024 * 1024, 0);
     const drainTimeout = intOption(OWNER, o, "drainTimeout", 10_000, 0);
     const sendQueueLimit = intOption(OWNER, o, "sendQueueLimit", 10_000, 1);
-    objectOption(OWNER, o, "socketOptions");
     super(OWNER, o);
     this.sendSpec = sendSpec;
     this.recvSpec = recvSpec;
@@ -266,7 +266,9 @@ export class Mongrel2Handler extends Lifecycle<Mongrel2HandlerEvents> {
   }
 
   protected async onStart(): Promise<void> {
-    const pub = withIdentity(new zmq.Publisher({ linger: 1000 }), this.senderId);
+    // A PUB never blocks: at its high-water mark libzmq drops, unseen (see the README). Keep
+    // that mark far above what ordinary responses need.
+    const pub = withIdentity(new zmq.Publisher({ linger: 1000, sendHighWaterMark: PUB_HWM }), this.senderId);
     this.#pub = this.ownSocket(pub, { name: "mongrel2-pub", sendQueueLimit: this.#sendQueueLimit, overflow: "wait", linger: 1000 });
     const pull = withIdentity(new zmq.Pull({ linger: 0 }), this.senderId);
     this.#pull = this.ownSocket(pull, { name: "mongrel2-pull", onMessage: (frames) => this.#onMessage(frames) });
