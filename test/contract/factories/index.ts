@@ -6,9 +6,10 @@ import { dispatchFactories } from "./dispatch.js";
 import { freelanceFactories } from "./freelance.js";
 import { haFactories } from "./ha.js";
 import { metricsFactories } from "./metrics.js";
+import { mongrel2Factories } from "./mongrel2.js";
 import { pubsubFactories } from "./pubsub.js";
 import { requestFactories } from "./request.js";
 import { toolsFactories } from "./tools.js";
 import { workerFactories } from "./workers.js";
 
-export const factories: LifecycleFactory[] = [...binaryStarFactories, ...coreFactories, ...dispatchFactories, ...freelanceFactories, ...haFactories, ...metricsFactories, ...pubsubFactories, ...requestFactories, ...toolsFactories, ...workerFactories];
+export const factories: LifecycleFactory[] = [...binaryStarFactories, ...coreFactories, ...dispatchFactories, ...freelanceFactories, ...haFactories, ...metricsFactories, ...mongrel2Factories, ...pubsubFactories, ...requestFactories, ...toolsFactories, ...workerFactories];
