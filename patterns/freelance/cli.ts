@@ -9,7 +9,7 @@ import { FreelanceServer } from "./server.js";
 
 const pingInterval: Flag = { name: "ping-interval", option: "pingInterval", arg: "MS", text: "ms between pings to a live server (default {default})", def: PING_INTERVAL, min: 1 };
 const serverTtl: Flag = { name: "server-ttl", option: "serverTtl", arg: "MS", text: "a server is dead this long after its last message (default {default})", def: SERVER_TTL, min: 1 };
-const maxInFlight: Flag = { name: "max-in-flight", option: "maxInFlight", arg: "N", text: "requests in flight at once (default {default})", def: 100, min: 1 };
+const maxInFlight: Flag = FLAGS.maxInFlight;
 const serverMaxInFlight: Flag = { ...maxInFlight, text: "handlers running at once (default {default})" };
 const serverMaxPending: Flag = { ...FLAGS.maxPending, text: "requests waiting for a handler (default {default})", def: 1000 };
 

@@ -5,12 +5,12 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { EXIT, UsageError, aborted, kv, logEvents, startOrUsage, strArg, usage, type CliCommand } from "../../src/cli/cli.js";
-import { FLAGS, FlagGroup, type Flag } from "../../src/cli/flags.js";
+import { EXIT, UsageError, aborted, kv, observe, startOrUsage, strArg, usage, type CliCommand } from "../../src/cli/cli.js";
+import { FLAGS, FlagGroup, METRICS_FLAG, type Flag } from "../../src/cli/flags.js";
 import { Mongrel2Handler } from "./handler.js";
 import type { RequestListener } from "./http.js";
 
-const maxInFlight: Flag = { name: "max-in-flight", option: "maxInFlight", arg: "N", text: "requests answered at once (default {default})", def: 100, min: 1 };
+const maxInFlight: Flag = { ...FLAGS.maxInFlight, text: "requests answered at once (default {default})" };
 const maxPending: Flag = { ...FLAGS.maxPending, text: "requests waiting for a slot; beyond, 503 (default {default})", def: 1000, min: 0 };
 const maxRequestSize: Flag = { name: "max-request-size", option: "maxRequestSize", arg: "BYTES", text: "largest request accepted; beyond, 413 (default {default})", def: 16 * 1024 * 1024, min: 64 };
 const drainTimeout: Flag = { name: "drain-timeout", option: "drainTimeout", arg: "MS", text: "on SIGINT/SIGTERM, wait this long for requests in flight (default {default})", def: 10_000, min: 0 };
@@ -45,10 +45,11 @@ Options:
   --upload-dir DIR          where mongrel2 writes uploads, as seen from here (chroot +
                             the directory of upload.temp_store); without it, 413
 ${FLAG_GROUP.help(28)}
+${METRICS_FLAG.help(28)}
 
 Prints "handler ready protocol=mongrel2 send=EP recv=EP sender=ID handler=FILE" once
 connecting, then "handler stopped k=v..." after draining.`,
-  options: { "send-spec": { type: "string" }, "recv-spec": { type: "string" }, handler: { type: "string" }, "sender-id": { type: "string" }, "upload-dir": { type: "string" }, ...FLAG_GROUP.options },
+  options: { "send-spec": { type: "string" }, "recv-spec": { type: "string" }, handler: { type: "string" }, "sender-id": { type: "string" }, "upload-dir": { type: "string" }, ...FLAG_GROUP.options, ...METRICS_FLAG.options },
   async run(ctx) {
     const sendSpec = strArg(ctx.values, "send-spec", true);
     const recvSpec = strArg(ctx.values, "recv-spec", true);
@@ -56,8 +57,8 @@ connecting, then "handler stopped k=v..." after draining.`,
     const senderId = strArg(ctx.values, "sender-id");
     const uploadDir = strArg(ctx.values, "upload-dir");
     const listener = await loadListener(file);
-    const handler = usage(() => new Mongrel2Handler({ sendSpec, recvSpec, listener, ...(senderId === undefined ? {} : { senderId }), ...(uploadDir === undefined ? {} : { uploadDir }), ...FLAG_GROUP.read(ctx.values) }));
-    logEvents(ctx, handler, ["request:failed", "request:dropped", "response:dropped", "upload:refused", "message:malformed"]);
+    const handler = usage(() => new Mongrel2Handler({ sendSpec, recvSpec, listener, ...(senderId === undefined ? {} : { senderId }), ...(uploadDir === undefined ? {} : { uploadDir }), ...FLAG_GROUP.read(ctx.values), logger: ctx.logger }));
+    observe(ctx, "mongrel2_handler", handler, ["request:failed", "request:dropped", "response:dropped", "upload:refused", "message:malformed"]);
     await startOrUsage(handler);
     ctx.out.result(`handler ready protocol=mongrel2 send=${sendSpec} recv=${recvSpec} sender=${handler.senderId} handler=${file}`, { event: "ready", role: "handler", protocol: "mongrel2", sendSpec, recvSpec, senderId: handler.senderId, handler: file });
     await aborted(ctx.signal);

@@ -43,6 +43,7 @@ export const FLAGS = {
   maxRedeliveries: flag("max-redeliveries", "maxRedeliveries", "N", "redeliveries of a request whose worker died (default {default})", DISPATCH_DEFAULTS.maxRedeliveries, { min: 0 }),
   maxWorkers: flag("max-workers", "maxWorkers", "N", "most workers known at once (default {default})", DISPATCH_DEFAULTS.maxWorkers, { min: 1 }),
   maxServices: flag("max-services", "maxServices", "N", "most services at once (default {default})", DISPATCH_DEFAULTS.maxServices, { min: 1 }),
+  maxInFlight: flag("max-in-flight", "maxInFlight", "N", "requests in flight at once (default {default})", 100, { min: 1 }),
   sendQueueLimit: flag("send-queue-limit", "sendQueueLimit", "N", "send queue limit of each socket (default {default})", SEND_QUEUE_LIMIT, { min: 1 }),
   reconnectInterval: flag("reconnect-interval", "reconnectInterval", "MS", "first reconnect delay (default {default})", RECONNECT_INTERVAL, { min: 0 }),
   reconnectMaxInterval: flag("reconnect-max-interval", "reconnectMaxInterval", "MS", "reconnect delay cap (default {default})", RECONNECT_MAX_INTERVAL, { min: 0 }),
