@@ -1,11 +1,12 @@
 /**
- * Gaps counted exactly, with a subscriber that really stalls: `zpatterns pubsub subscribe`
- * (the built CLI; run `npm run build` first) is stopped with SIGSTOP while our server
- * publishes far more than its high-water mark and the socket buffers hold; after SIGCONT the
- * messages it missed (its sequence gaps) equal the copies the server dropped for it.
+ * ZPS/1.1 gaps counted exactly, with subscribers that really stall while our server publishes
+ * far more than their high-water mark and the socket buffers hold: `zpatterns pubsub
+ * subscribe` (the built CLI; run `npm run build` first) stopped with SIGSTOP, and the Python
+ * peer test/peers/pubsub_snail_client.py (written from PROTOCOL.md §3.7) that stops reading.
+ * Each one's missed count (the sum of its sequence gaps) equals the server's drop count for it.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { killAll, startCli } from "../../helpers/process.js";
+import { killAll, startCli, startPython } from "../../helpers/process.js";
 import { waitFor, within } from "../../helpers/wait.js";
 import { closeAll, server } from "./setup.js";
 
@@ -67,5 +68,40 @@ describe("zpatterns pubsub subscribe: gaps counted exactly", () => {
     const stats = logs.find((l) => l.event === "stats")!;
     expect(stats.missed).toBe(dropped);
     expect(logs.filter((l) => l.event === "messages:missed").reduce((n, l) => n + l.count!, 0)).toBe(dropped);
+  });
+});
+
+describe("ZPS/1.1 interop: a Python subscriber written from PROTOCOL.md §3.7", () => {
+  it("stalled (it stops reading for 1.5 s), it counts exactly the copies our server dropped for it", { timeout: 60_000 }, async () => {
+    const s = await server({ allowAny: true, subscriberHwm: 10 });
+    const py = startPython("pubsub_snail_client.py", [s.endpoint, "u", "p", "1500", "t"]);
+    await py.waitLine(/^SESSION 201$/);
+    await waitFor(
+      () => {
+        if (py.lines.some((l) => l.startsWith("FIRST"))) return true;
+        s.publish("t", "warm-up");
+        return false;
+      },
+      { what: "the first message at the Python peer", every: 20 },
+    );
+    const body = "x".repeat(1024);
+    for (let i = 0; i < 20_000; i++) s.publish("t", body);
+    await py.waitLine(/^AWAKE$/, 20_000);
+    const seqs = () => py.lines.filter((l) => /^(FIRST|MSG) /.test(l)).map((l) => Number(l.split(" ")[1]));
+    await waitFor(
+      () => {
+        const info = s.clients()[0]!;
+        const got = seqs();
+        if (got.at(-1) === info.seq && got.length + info.dropped === info.seq) return true;
+        if (got.at(-1) !== info.seq) s.publish("t", "end");
+        return false;
+      },
+      { what: "every copy printed or dropped", every: 50, timeout: 30_000 },
+    );
+    const { dropped, version } = s.clients()[0]!;
+    expect(version).toBe("ZPS/1.1");
+    expect(dropped).toBeGreaterThan(0);
+    const gaps = py.lines.filter((l) => l.startsWith("GAP ")).reduce((n, l) => n + Number(l.split(" ")[1]), 0);
+    expect(gaps).toBe(dropped);
   });
 });
