@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { killAll, startCli, startPython } from "../../helpers/process.js";
 import { waitFor, within } from "../../helpers/wait.js";
+import type { PubSubServer } from "../../../patterns/pubsub/index.js";
 import { closeAll, server } from "./setup.js";
 
 afterEach(async () => {
@@ -23,6 +24,27 @@ interface Line {
   count?: number;
   missed?: number;
   received?: number;
+}
+
+/**
+ * Publish markers until the subscriber has the last copy and every copy of its session is
+ * accounted for (received, as `received()` lists their sequence numbers, or dropped): then
+ * the gaps it saw are all the drops there were.
+ */
+async function accounted(s: PubSubServer, received: () => number[]): Promise<void> {
+  await waitFor(
+    () => {
+      const info = s.clients()[0]!;
+      const got = received();
+      if (got.at(-1) === info.seq && got.length + info.dropped === info.seq) return true;
+      if (got.at(-1) !== info.seq) s.publish("t", "end");
+      return false;
+    },
+    { what: "every copy received or dropped", every: 50, timeout: 30_000 },
+  ).catch((error: unknown) => {
+    const info = s.clients().map((c) => ({ seq: c.seq, dropped: c.dropped }));
+    throw new Error(`${String(error)}: sessions ${JSON.stringify(info)}, received ${received().length}, last seq ${received().at(-1)}`);
+  });
 }
 
 describe("zpatterns pubsub subscribe: gaps counted exactly", () => {
@@ -44,21 +66,7 @@ describe("zpatterns pubsub subscribe: gaps counted exactly", () => {
     for (let i = 0; i < 20_000; i++) s.publish("t", body);
     await waitFor(() => (s.clients()[0]?.dropped ?? 0) > 0, { what: "drops at the stalled subscriber" });
     sub.proc.kill("SIGCONT");
-    // Publish markers until the subscriber has the last copy and every copy is accounted for
-    // (printed or dropped): then the gaps it saw are all the drops there were.
-    await waitFor(
-      () => {
-        const info = s.clients()[0]!;
-        const got = messages();
-        if (got.at(-1)?.seq === info.seq && got.length + info.dropped === info.seq) return true;
-        if (got.at(-1)?.seq !== info.seq) s.publish("t", "end");
-        return false;
-      },
-      { what: "every copy printed or dropped", every: 50, timeout: 30_000 },
-    ).catch((error: unknown) => {
-      const info = s.clients().map((c) => ({ seq: c.seq, dropped: c.dropped }));
-      throw new Error(`${String(error)}: sessions ${JSON.stringify(info)}, printed ${messages().length}, last seq ${messages().at(-1)?.seq}; stderr ${sub.errLines.slice(-5).join(" | ")}`);
-    });
+    await accounted(s, () => messages().map((m) => m.seq!));
     const { dropped, id } = s.clients()[0]!;
     expect(dropped).toBeGreaterThan(0);
     expect(s.stats().drops).toEqual({ [id]: dropped });
@@ -88,16 +96,7 @@ describe("ZPS/1.1 interop: a Python subscriber written from PROTOCOL.md §3.7", 
     for (let i = 0; i < 20_000; i++) s.publish("t", body);
     await py.waitLine(/^AWAKE$/, 20_000);
     const seqs = () => py.lines.filter((l) => /^(FIRST|MSG) /.test(l)).map((l) => Number(l.split(" ")[1]));
-    await waitFor(
-      () => {
-        const info = s.clients()[0]!;
-        const got = seqs();
-        if (got.at(-1) === info.seq && got.length + info.dropped === info.seq) return true;
-        if (got.at(-1) !== info.seq) s.publish("t", "end");
-        return false;
-      },
-      { what: "every copy printed or dropped", every: 50, timeout: 30_000 },
-    );
+    await accounted(s, seqs);
     const { dropped, version } = s.clients()[0]!;
     expect(version).toBe("ZPS/1.1");
     expect(dropped).toBeGreaterThan(0);
