@@ -4,7 +4,9 @@
  * subscribe` (the built CLI; run `npm run build` first) stopped with SIGSTOP, and the Python
  * peer test/peers/pubsub_snail_client.py (written from PROTOCOL.md §3.7) that stops reading.
  * Each one's missed count (the sum of its sequence gaps) equals the server's drop count for it.
+ * And the CLI's other side: `pubsub serve --stats-interval` lines, `subscribe --close-on-lag`.
  */
+import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import { killAll, startCli, startPython } from "../../helpers/process.js";
 import { waitFor, within } from "../../helpers/wait.js";
@@ -102,5 +104,37 @@ describe("ZPS/1.1 interop: a Python subscriber written from PROTOCOL.md §3.7", 
     expect(dropped).toBeGreaterThan(0);
     const gaps = py.lines.filter((l) => l.startsWith("GAP ")).reduce((n, l) => n + Number(l.split(" ")[1]), 0);
     expect(gaps).toBe(dropped);
+  });
+});
+
+describe("zpatterns pubsub serve --stats-interval | subscribe --close-on-lag", () => {
+  it("serve prints stats lines (drops per subscriber); a stalled subscribe --close-on-lag exits 4", { timeout: 60_000 }, async () => {
+    const serve = startCli(["pubsub", "serve", "--bind", "tcp://127.0.0.1:*", "--ingest", "tcp://127.0.0.1:*", "--allow-any", "--stats-interval", "100", "--json"]);
+    const { endpoint, ingest } = JSON.parse(await serve.waitLine(/"listening"/)) as { endpoint: string; ingest: string };
+    const statsLines = () => serve.errLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === "stats");
+    await waitFor(() => statsLines().length > 0, { what: "a stats line" });
+    expect(statsLines()[0]).toMatchObject({ clients: 0, dropped: 0, drops: {} });
+    const sub = startCli(["pubsub", "subscribe", "--connect", endpoint, "--user", "u", "--password", "p", "--max-lag", "50", "--close-on-lag", "--heartbeat-liveness", "100", "--json", "t"]);
+    await waitFor(() => statsLines().at(-1)?.clients === 1, { what: "the subscriber's session" });
+    sub.proc.kill("SIGSTOP");
+    const push = new zmq.Push({ linger: 0 });
+    try {
+      push.connect(ingest);
+      await push.send(["t", "late"]);
+      await waitFor(() => Number(statsLines().at(-1)?.delivered) === 1, { what: "the copy handed to the subscriber" });
+      // Two more stats lines: at least 100 ms of stall after the copy was stamped (> --max-lag 50).
+      const n = statsLines().length;
+      await waitFor(() => statsLines().length >= n + 2, { what: "two stats intervals" });
+      sub.proc.kill("SIGCONT");
+      expect(await within(sub.exited, 10_000, "subscriber exit")).toBe(4);
+      const logs = sub.errLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(logs.find((l) => l.event === "lag:exceeded")).toMatchObject({ maxLag: 50, seq: 1 });
+      expect(logs.find((l) => l.event === "stats")).toMatchObject({ protocol: "ZPS/1.1", lagExceeded: 1, received: 0 });
+      expect(sub.lines).toEqual([]);
+    } finally {
+      push.close();
+    }
+    serve.kill("SIGTERM");
+    expect(await within(serve.exited, 10_000, "serve exit")).toBe(0);
   });
 });
