@@ -330,7 +330,13 @@ export class RequestRunner<J extends WorkerJob> {
   accept(job: J): void {
     if (this.#o.replyCache) {
       const stamp = parseStamp(job.body[0]);
-      if (typeof stamp === "string") return this.malformed("link", stamp, job.body.length);
+      if (typeof stamp === "string") {
+        // Counted and given back the protocol's way (a dropped request would leave the broker
+        // waiting for its reply: a REQ worker could not even receive the next one).
+        this.malformed("link", stamp, job.body.length);
+        if (!this.#closed) this.#hooks.recover(job, "error");
+        return;
+      }
       if (stamp) {
         job = { ...job, body: job.body.slice(1) };
         this.#keys.set(job, { key: stamp.key, clientId: stamp.clientId, seq: stamp.seq.toString() });
@@ -466,7 +472,11 @@ export class RequestRunner<J extends WorkerJob> {
       if (epoch !== this.#epoch || this.#closed) return this.#dropReply(job, this.#closed ? "closed" : "reconnected");
       this.#send(job, reply);
     });
-    if (!waiting) this.#dropRequest(job, "duplicate");
+    if (!waiting) {
+      // Too many wait already: given back (the broker redelivers it later, when the reply may be cached).
+      this.#dropRequest(job, "duplicate");
+      this.#hooks.recover(job, "error");
+    }
     return true;
   }
 

@@ -147,6 +147,7 @@ describe("RequestRunner with a reply cache", () => {
     const runs: string[] = [];
     const deferred: ((m: MessageLike) => void)[] = [];
     const failNext: boolean[] = [];
+    const recovered: string[] = [];
     const runner = new RequestRunner<WorkerJob>(
       { maxPending: 10, handlerTimeout: 0, timers, replyCache: cache },
       {
@@ -161,7 +162,7 @@ describe("RequestRunner with a reply cache", () => {
           sent.push(`${String(job.client)}:${reply.map(String).join()}`);
           return true;
         },
-        recover: () => undefined,
+        recover: (job) => void recovered.push(String(job.client)),
         emit: <K extends keyof WorkerEvents & string>(event: K, ...args: WorkerEvents[K]) => {
           const p = args[0] as { client?: Buffer; answer?: string; reason?: string };
           events.push(`${event}${p.client ? ` ${String(p.client)}` : ""}${p.answer ? ` ${p.answer}` : ""}${p.reason ? ` ${p.reason}` : ""}`);
@@ -170,7 +171,7 @@ describe("RequestRunner with a reply cache", () => {
     );
     const stamper = new RequestStamper("client", 0);
     const job = (client: string, id: number | undefined, body: string): WorkerJob => ({ client: Buffer.from(client), body: id === undefined ? [Buffer.from(body)] : [stamper.frame(id), Buffer.from(body)] });
-    return { runner, sent, events, runs, deferred, failNext, job, cache };
+    return { runner, sent, events, runs, deferred, failNext, job, cache, recovered };
   }
 
   const tick = () => new Promise((r) => setImmediate(r));
@@ -247,15 +248,16 @@ describe("RequestRunner with a reply cache", () => {
     expect(two.sent).toEqual(["b:x#1"]);
   });
 
-  it("a malformed stamp is counted and dropped, the handler does not run", () => {
-    const { runner, runs, events } = setup();
+  it("a malformed stamp is counted, the handler does not run, and the request is given back the protocol's way", () => {
+    const { runner, runs, events, recovered } = setup();
     runner.accept({ client: Buffer.from("a"), body: [Buffer.concat([STAMP_MARKER, Buffer.alloc(3)]), Buffer.from("x")] });
     expect(runs).toEqual([]);
     expect(events.some((e) => e.startsWith("message:malformed"))).toBe(true);
     expect(runner.stats()).toMatchObject({ malformed: 1, requests: 0 });
+    expect(recovered).toEqual(["a"]);
   });
 
-  it("duplicates beyond the waiting bound are dropped and counted", () => {
+  it("duplicates beyond the waiting bound are dropped, counted and given back", () => {
     const shared = new ReplyCache({ clock: new ManualClock() });
     const one = setup(shared);
     one.runner.accept(one.job("a", 1, "slow"));
@@ -263,5 +265,6 @@ describe("RequestRunner with a reply cache", () => {
     for (let i = 0; i <= MAX_WAITING_DUPLICATES; i++) two.runner.accept(two.job(`d${i}`, 1, "slow"));
     expect(two.events).toContain(`request:dropped d${MAX_WAITING_DUPLICATES} duplicate`);
     expect(two.runner.stats()).toMatchObject({ droppedRequests: 1, duplicates: MAX_WAITING_DUPLICATES + 1 });
+    expect(two.recovered).toEqual([`d${MAX_WAITING_DUPLICATES}`]);
   });
 });

@@ -9,7 +9,7 @@ import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import { LazyPirateClient, PipelinedClient } from "../../../patterns/lazy-pirate/index.js";
 import { ParanoidPirateQueue, ParanoidPirateWorker, type ParanoidPirateWorkerOptions } from "../../../patterns/paranoid-pirate/index.js";
-import { Reactor, ReplyCache, type WorkerHandler } from "../../../src/index.js";
+import { RequestAbandonedError, Reactor, ReplyCache, STAMP_MARKER, type WorkerHandler } from "../../../src/index.js";
 import { after, effectHandler, Effects } from "../../helpers/effects.js";
 import { waitFor, within } from "../../helpers/wait.js";
 
@@ -74,6 +74,21 @@ describe("ParanoidPirateWorker exactlyOnce behind a ParanoidPirateQueue", () => 
     expect(hop.dropped).toBeGreaterThanOrEqual(bodies.length);
     expect([...effects.runs.values()]).toEqual(bodies.map(() => 1));
     expect(w.stats().cacheHits).toBeGreaterThanOrEqual(bodies.length);
+  });
+
+  it("a malformed stamp is counted, not run, and given back (READY again); the worker goes on serving", async () => {
+    const { frontend, backend, q } = await queue();
+    const effects = new Effects();
+    const w = worker(backend, effectHandler(effects));
+    await w.start();
+    const plain = track(new LazyPirateClient({ endpoint: frontend, requestTimeout: 500, retries: 0 }));
+    const bad = Buffer.concat([STAMP_MARKER, Buffer.alloc(3)]);
+    await expect(plain.request([bad, "x"])).rejects.toBeInstanceOf(RequestAbandonedError);
+    expect(w.stats().malformed).toBeGreaterThanOrEqual(1);
+    expect(effects.runs.size).toBe(0);
+    expect(q.stats().redelivered).toBeGreaterThanOrEqual(1);
+    const c = track(new LazyPirateClient({ endpoint: frontend, exactlyOnce: true }));
+    expect((await c.request("ok")).map(String)).toEqual(["done:ok"]);
   });
 
   it("a worker closed after its handler ran but before the reply went out: a worker sharing its cache answers the retry", async () => {
