@@ -14,6 +14,7 @@ import {
   parseClientCommand,
   parseServerMessage,
   PROTOCOL_1_1,
+  PubSubClient,
   PubSubCore,
   SequenceTracker,
   SlowSubscriberError,
@@ -130,6 +131,15 @@ describe("PubSubCore sequence numbers (§3.7)", () => {
     expect(t.stats().missed).toBe(c.client("s")!.dropped);
     c.closeCore();
     await reactor.close();
+  });
+});
+
+describe("PubSubClient slow-subscriber options", () => {
+  it("validates maxLag, closeOnLag (needs maxLag) and protocol, naming the option", () => {
+    const base = { endpoint: "tcp://127.0.0.1:1", user: "u", password: "p" };
+    expect(() => new PubSubClient({ ...base, maxLag: -1 })).toThrow(expect.objectContaining({ option: "maxLag" }));
+    expect(() => new PubSubClient({ ...base, closeOnLag: true })).toThrow(expect.objectContaining({ option: "closeOnLag" }));
+    expect(() => new PubSubClient({ ...base, protocol: "ZPS/2" as never })).toThrow(expect.objectContaining({ option: "protocol" }));
   });
 });
 
