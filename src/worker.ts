@@ -138,7 +138,7 @@ export interface WorkerStats {
   connects: number;
   /** Connections given up (and reopened). */
   reconnects: number;
-  /** Exactly-once: stamped requests seen before (answered without running the handler). */
+  /** Exactly-once: stamped requests seen before (cached, or waiting for the running original; run after all if that one fails). */
   duplicates: number;
   /** Of those, answered from the reply cache at once. */
   cacheHits: number;
