@@ -31,6 +31,19 @@ export interface RequestContext {
    * was lost, the worker closed, or the handler ran past `handlerTimeout`.
    */
   readonly signal: AbortSignal;
+  /**
+   * Exactly-once: the request's stamp (`exactlyOnce` workers, stamped requests), the same on
+   * every retry. A handler whose effect must survive the worker's process keeps its own record
+   * under it, in the same store and transaction as the effect (src/README.md, "Exactly-once
+   * requests").
+   */
+  readonly stamp?: RequestStamp | undefined;
+}
+
+/** Who sent a stamped request, and its sequence number (a decimal string). */
+export interface RequestStamp {
+  readonly clientId: string;
+  readonly seq: string;
 }
 
 /** A worker's request handler: the request frames in, the reply frames out (may be async). */
@@ -265,6 +278,7 @@ class TaskContext<J extends WorkerJob> implements RequestContext {
     private readonly task: Task<J>,
     /** True while the request's reply is still wanted. */
     private readonly wanted: (task: Task<J>) => boolean,
+    readonly stamp: RequestStamp | undefined,
   ) {}
 
   get client(): Buffer {
@@ -394,7 +408,8 @@ export class RequestRunner<J extends WorkerJob> {
   readonly #wanted = (task: Task<J>): boolean => !task.settled && this.#live(task);
 
   #context(task: Task<J>): RequestContext {
-    return new TaskContext(task, this.#wanted);
+    const stamped = this.#keys.get(task.job);
+    return new TaskContext(task, this.#wanted, stamped && { clientId: stamped.clientId, seq: stamped.seq });
   }
 
   #start(job: J): void {

@@ -148,10 +148,12 @@ describe("RequestRunner with a reply cache", () => {
     const deferred: ((m: MessageLike) => void)[] = [];
     const failNext: boolean[] = [];
     const recovered: string[] = [];
+    const stamps: (string | undefined)[] = [];
     const runner = new RequestRunner<WorkerJob>(
       { maxPending: 10, handlerTimeout: 0, timers, replyCache: cache },
       {
-        run: (job) => {
+        run: (job, ctx) => {
+          stamps.push(ctx.stamp && `${ctx.stamp.clientId}/${ctx.stamp.seq}`);
           const text = job.body.map(String).join();
           runs.push(text);
           if (failNext.shift()) throw new Error("boom");
@@ -171,7 +173,7 @@ describe("RequestRunner with a reply cache", () => {
     );
     const stamper = new RequestStamper("client", 0);
     const job = (client: string, id: number | undefined, body: string): WorkerJob => ({ client: Buffer.from(client), body: id === undefined ? [Buffer.from(body)] : [stamper.frame(id), Buffer.from(body)] });
-    return { runner, sent, events, runs, deferred, failNext, job, cache, recovered };
+    return { runner, sent, events, runs, deferred, failNext, job, cache, recovered, stamps };
   }
 
   const tick = () => new Promise((r) => setImmediate(r));
@@ -186,12 +188,14 @@ describe("RequestRunner with a reply cache", () => {
     expect(runner.stats()).toMatchObject({ requests: 2, replies: 2, duplicates: 1, cacheHits: 1, cacheEntries: 1 });
   });
 
-  it("plain requests run every time, even with the cache on", () => {
-    const { runner, runs, job } = setup();
+  it("plain requests run every time, even with the cache on; the handler sees ctx.stamp only for stamped ones", () => {
+    const { runner, runs, job, stamps } = setup();
     runner.accept(job("a", undefined, "x"));
     runner.accept(job("a", undefined, "x"));
-    expect(runs).toEqual(["x", "x"]);
-    expect(runner.stats()).toMatchObject({ duplicates: 0, cacheEntries: 0 });
+    runner.accept(job("a", 9, "y"));
+    expect(runs).toEqual(["x", "x", "y"]);
+    expect(stamps).toEqual([undefined, undefined, "client/9"]);
+    expect(runner.stats()).toMatchObject({ duplicates: 0, cacheEntries: 1 });
   });
 
   it("a duplicate queued behind its running original is answered when the original finishes, without running", async () => {
