@@ -4,6 +4,7 @@
  * pipelined client (raw zeromq.js DEALER, `[requestId, EMPTY, payload]`, the same code for
  * both) keeps requests in flight; each worker serves one request at a time.
  */
+import { RequestStamper } from "../src/index.js";
 import { pipelinedDealer } from "./clients.js";
 import { interleave, median, startServer, type Benchmark, type BenchRow, type ServerProcess } from "./lib.js";
 
@@ -34,26 +35,32 @@ export const paranoidPirateBench: Benchmark = {
   async run(ctx) {
     const raw = await startServer("ppp-broker", ["raw"]);
     const ours = await startServer("ppp-broker", ["ours"]);
+    const oursXo = await startServer("ppp-broker", ["ours-xo"]);
     const results: BenchRow[] = [];
     const notes: string[] = ["server CPU per request (user + system, µs; median; lower is better; the wall-clock ratio is noisy on a loaded machine):"];
     try {
-      for (const [label, size, inFlight, total] of [
-        ["32 B, 10 in flight", 32, 10, 5_000],
-        ["32 B, 100 in flight", 32, 100, 5_000],
-        ["1 KiB, 100 in flight", 1024, 100, 5_000],
+      // exactly-once: each request carries a stamp (src/exactly-once.ts) that our workers strip,
+      // look up and cache the reply under; the raw workers echo it like any frame.
+      const stamper = new RequestStamper("bench-client");
+      let stampId = 0;
+      for (const [label, size, inFlight, total, xo] of [
+        ["32 B, 10 in flight", 32, 10, 5_000, false],
+        ["32 B, 100 in flight", 32, 100, 5_000, false],
+        ["1 KiB, 100 in flight", 1024, 100, 5_000, false],
+        ["32 B, 100 in flight, exactly-once (stamped, replies cached)", 32, 100, 5_000, true],
       ] as const) {
         const payload = Buffer.alloc(size, 0x61);
         const empty = Buffer.alloc(0);
         const frames = (i: number) => {
           const id = Buffer.allocUnsafe(4);
           id.writeInt32BE(i);
-          return [id, empty, payload];
+          return xo ? [id, empty, stamper.frame(++stampId), payload] : [id, empty, payload];
         };
         const cpu = { raw: [] as number[], ours: [] as number[] };
         const m = await interleave(
           ctx.rounds,
           () => measured(raw, cpu.raw, total, inFlight, frames),
-          () => measured(ours, cpu.ours, total, inFlight, frames),
+          () => measured(xo ? oursXo : ours, cpu.ours, total, inFlight, frames),
         );
         const cpuRaw = median(cpu.raw);
         const cpuOurs = median(cpu.ours);
@@ -62,7 +69,7 @@ export const paranoidPirateBench: Benchmark = {
         results.push({ case: `LRU broker + 2 echo workers, ${label}`, unit: "req/s", ours: m.ours, raw: m.raw, ratio: m.ratio, rounds: ctx.rounds });
       }
     } finally {
-      await Promise.all([raw.stop(), ours.stop()]);
+      await Promise.all([raw.stop(), ours.stop(), oursXo.stop()]);
     }
     return { ratio: median(results.map((r) => r.ratio)), results, notes };
   },

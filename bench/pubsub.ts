@@ -13,8 +13,8 @@ export interface Audience {
   close(): void;
 }
 
-/** Connect `n` DEALER subscribers (ZPS/1 HELLO, allow-any) and wait for their sessions. */
-export async function audience(server: ServerProcess, n: number, hwm: number): Promise<Audience> {
+/** Connect `n` DEALER subscribers (a HELLO in `version`, allow-any) and wait for their sessions. */
+export async function audience(server: ServerProcess, n: number, hwm: number, version: "ZPS/1" | "ZPS/1.1" = "ZPS/1"): Promise<Audience> {
   const control = new zmq.Push({ linger: 0 });
   control.connect(server.lines.find((l) => l.startsWith("CONTROL "))!.slice(8));
   const subs: zmq.Dealer[] = [];
@@ -22,7 +22,7 @@ export async function audience(server: ServerProcess, n: number, hwm: number): P
   for (let i = 0; i < n; i++) {
     const d = new zmq.Dealer({ linger: 0, receiveHighWaterMark: hwm });
     d.connect(server.endpoint);
-    await d.send(["ZPS/1", "HELLO", "bench", "x", "t."]);
+    await d.send([version, "HELLO", "bench", "x", "t."]);
     await d.receive();
     subs.push(d);
     void (async () => {
@@ -59,16 +59,18 @@ export const pubsubBench: Benchmark = {
   description: "Fan-out copies/s to 1, 10, 100 subscribers: PubSubServer vs a raw zeromq.js ROUTER loop",
   async run(ctx) {
     const results: BenchRow[] = [];
-    for (const n of [1, 10, 100]) {
+    // ZPS/1.1 (§3.7): each copy stamped with the subscriber's sequence number and the send
+    // time; the raw loop then stamps too, with a counter per identity.
+    for (const [n, version] of [[1, "ZPS/1"], [10, "ZPS/1"], [100, "ZPS/1"], [10, "ZPS/1.1"]] as const) {
       const count = Math.round(100_000 / n);
       const raw = await startServer("pubsub", ["raw", "fanout", "100000"]);
       const ours = await startServer("pubsub", ["ours", "fanout", "100000"]);
-      const a = await audience(raw, n, 100_000);
-      const b = await audience(ours, n, 100_000);
+      const a = await audience(raw, n, 100_000, version);
+      const b = await audience(ours, n, 100_000, version);
       try {
         const m = await interleave(ctx.rounds, () => a.round(count, 32), () => b.round(count, 32));
-        ctx.log(`pubsub ${n} subscribers: ours ${m.ours.toFixed(0)} raw ${m.raw.toFixed(0)} ratio ${m.ratio.toFixed(3)}`);
-        results.push({ case: `fan-out to ${n}, 32 B`, unit: "copies/s", ours: m.ours, raw: m.raw, ratio: m.ratio, rounds: ctx.rounds });
+        ctx.log(`pubsub ${n} ${version} subscribers: ours ${m.ours.toFixed(0)} raw ${m.raw.toFixed(0)} ratio ${m.ratio.toFixed(3)}`);
+        results.push({ case: `fan-out to ${n}, 32 B${version === "ZPS/1.1" ? ", ZPS/1.1 stamped" : ""}`, unit: "copies/s", ours: m.ours, raw: m.raw, ratio: m.ratio, rounds: ctx.rounds });
       } finally {
         a.close();
         b.close();

@@ -20,6 +20,7 @@ export * from "./log.js";
 export * from "./request.js";
 export * from "./request-client.js";
 export * from "./link.js";
+export * from "./exactly-once.js";
 export * from "./worker.js";
 export * from "./worker-base.js";
 export * from "./peers.js";

@@ -7,6 +7,7 @@
  * @module
  */
 import type { EventMap } from "./emitter.js";
+import { RequestStamper } from "./exactly-once.js";
 import { Lifecycle } from "./lifecycle.js";
 import type { Bag } from "./options.js";
 import type { ReactorOptions } from "./reactor.js";
@@ -16,6 +17,8 @@ import { RequestEngine, type RequestAdapter, type RequestCallOptions, type Reque
 export abstract class RequestClient<P, E extends EventMap = RequestEvents<P>> extends Lifecycle<E & RequestEvents<P>> {
   /** The engine: timeouts, retries, backoff, pending queue, failover. */
   protected readonly engine: RequestEngine<P>;
+  /** Exactly-once: stamps each request (undefined when `exactlyOnce` is off). */
+  readonly #stamper: RequestStamper | undefined;
 
   /**
    * @param owner the class name, for messages
@@ -25,6 +28,7 @@ export abstract class RequestClient<P, E extends EventMap = RequestEvents<P>> ex
    */
   protected constructor(owner: string, options: Bag, settings: RequestSettings, reactorDefaults?: ReactorOptions) {
     super(owner, options, reactorDefaults);
+    this.#stamper = settings.clientId === undefined ? undefined : new RequestStamper(settings.clientId);
     this.engine = new RequestEngine<P>({
       owner,
       settings,
@@ -38,6 +42,20 @@ export abstract class RequestClient<P, E extends EventMap = RequestEvents<P>> ex
   /** The endpoint requests go to now (the next one after a timeout, when several are given). */
   get endpoint(): string {
     return this.engine.endpoint;
+  }
+
+  /** Exactly-once: the client id on every request's stamp; undefined when off. */
+  get clientId(): string | undefined {
+    return this.#stamper?.clientId;
+  }
+
+  /**
+   * Exactly-once: `body` behind the stamp of request `id` (the same on every attempt), or
+   * `body` itself when the option is off. The client puts the result where its wire has the
+   * request body.
+   */
+  protected stamped(id: number, body: Buffer[]): Buffer[] {
+    return this.#stamper ? [this.#stamper.frame(id), ...body] : body;
   }
 
   /** Every endpoint, in failover order. */

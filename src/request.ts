@@ -31,6 +31,7 @@ import { AbortedError, QueueFullError, RequestAbandonedError } from "./errors.js
 import { InvalidOptionError } from "./errors.js";
 import { boolOption, endpointsOption, enumOption, intOption, numberOption, objectOption, optionsObject, signalOption, type Bag } from "./options.js";
 import type { BackoffOptions } from "./heartbeat.js";
+import { clientIdOption } from "./exactly-once.js";
 import { BoundedQueue, OVERFLOW_POLICIES, type OverflowPolicy } from "./queue.js";
 import type { Ticket, TicketList, Timer } from "./timers.js";
 
@@ -80,6 +81,16 @@ export interface RequestClientOptions {
    * Default 0 (resend at once).
    */
   readonly failoverDelay?: number;
+  /**
+   * Exactly-once requests: stamp each request with `clientId` and a sequence number (a retry
+   * repeats it), so a worker with `exactlyOnce` answers a duplicate from its reply cache
+   * instead of running its handler again (src/README.md, "Exactly-once requests"). Only for
+   * workers that opted in too: a plain worker would see the stamp as the first body frame.
+   * Default false.
+   */
+  readonly exactlyOnce?: boolean;
+  /** The client id the stamps carry (1-255 bytes; with `exactlyOnce`). Default a random UUID. */
+  readonly clientId?: string;
 }
 
 /** Options of one request. */
@@ -102,6 +113,8 @@ export interface RequestSettings {
   readonly pendingOverflow: OverflowPolicy;
   readonly maxInFlight: number;
   readonly failoverDelay: number;
+  /** Exactly-once: the client id stamped on every request; undefined when off. */
+  readonly clientId: string | undefined;
 }
 
 /** Options renamed in 0.2: passing the old name is an error that names the new one. */
@@ -122,7 +135,7 @@ function refuseRenamed(owner: string, bag: Bag): void {
  * Validate the options every retrying client takes (throws {@link InvalidOptionError} naming
  * the option). `defaults.maxInFlight` is the client's own default (1 for a REQ client).
  */
-export function requestSettings(owner: string, bag: Bag, defaults: { maxInFlight: number; maxInFlightLimit?: number }): RequestSettings {
+export function requestSettings(owner: string, bag: Bag, defaults: { maxInFlight: number; maxInFlightLimit?: number; exactlyOnce?: boolean }): RequestSettings {
   refuseRenamed(owner, bag);
   const b = optionsObject(`${owner} backoff`, objectOption(owner, bag, "backoff"));
   return {
@@ -139,6 +152,7 @@ export function requestSettings(owner: string, bag: Bag, defaults: { maxInFlight
     pendingOverflow: enumOption(owner, bag, "pendingOverflow", OVERFLOW_POLICIES, "reject"),
     maxInFlight: intOption(owner, bag, "maxInFlight", defaults.maxInFlight, 1, defaults.maxInFlightLimit),
     failoverDelay: intOption(owner, bag, "failoverDelay", 0, 0),
+    clientId: clientIdOption(owner, bag, defaults.exactlyOnce ?? false),
   };
 }
 

@@ -7,6 +7,7 @@
  * counters: src/README.md ("Workers").
  * @module
  */
+import { replyCacheOf } from "./exactly-once.js";
 import type { MessageLike } from "./frames.js";
 import { Lifecycle } from "./lifecycle.js";
 import { HeartbeatLink } from "./link.js";
@@ -42,7 +43,7 @@ export abstract class WorkerBase<J extends WorkerJob, C extends WorkerConfig<unk
     this.config = config;
     this.endpoint = config.endpoint;
     this.runner = new RequestRunner<J>(
-      { maxPending, handlerTimeout: config.handlerTimeout, errorReply: config.errorReply, timers: this.reactor },
+      { maxPending, handlerTimeout: config.handlerTimeout, errorReply: config.errorReply, timers: this.reactor, replyCache: replyCacheOf(config.replyCache, this.reactor.clock) },
       {
         run: (job, ctx) => this.runRequest(job, ctx),
         send: (job, reply) => this.sendReply(job, reply),

@@ -16,6 +16,7 @@ import type { LifecycleOptions } from "./lifecycle.js";
 import { SEND_QUEUE_LIMIT, type HeartbeatLinkEvents } from "./link.js";
 import { endpointOption, functionOption, intOption, objectOption, requiredOption, type Bag } from "./options.js";
 import { BoundedQueue } from "./queue.js";
+import { parseStamp, replyCacheOption, type ReplyCache, type ReplyCacheSpec } from "./exactly-once.js";
 import type { Timer } from "./timers.js";
 
 /** Default bound of a worker's backlog (requests waiting while the handler is busy). */
@@ -30,6 +31,19 @@ export interface RequestContext {
    * was lost, the worker closed, or the handler ran past `handlerTimeout`.
    */
   readonly signal: AbortSignal;
+  /**
+   * Exactly-once: the request's stamp (`exactlyOnce` workers, stamped requests), the same on
+   * every retry. A handler whose effect must survive the worker's process keeps its own record
+   * under it, in the same store and transaction as the effect (src/README.md, "Exactly-once
+   * requests").
+   */
+  readonly stamp?: RequestStamp | undefined;
+}
+
+/** Who sent a stamped request, and its sequence number (a decimal string). */
+export interface RequestStamp {
+  readonly clientId: string;
+  readonly seq: string;
 }
 
 /** A worker's request handler: the request frames in, the reply frames out (may be async). */
@@ -55,6 +69,17 @@ export interface WorkerOptions<H = WorkerHandler> extends LifecycleOptions {
   readonly errorReply?: (error: unknown, request: Buffer[]) => MessageLike;
   /** Send queue limit of the worker's socket. Default 10000. */
   readonly sendQueueLimit?: number;
+  /**
+   * Exactly-once requests: answer a stamped request seen before from the reply cache instead
+   * of running the handler again (src/README.md, "Exactly-once requests"). Default false.
+   */
+  readonly exactlyOnce?: boolean;
+  /** Most replies the reply cache keeps (oldest evicted). Default 10000. */
+  readonly replyCacheSize?: number;
+  /** ms a reply stays in the reply cache. Default 60000. */
+  readonly replyCacheTtl?: number;
+  /** A `ReplyCache` shared with other workers of the process (implies `exactlyOnce`). */
+  readonly replyCache?: ReplyCache;
 }
 
 /** Options of the heartbeated workers (6/PPP, 7/MDP). */
@@ -77,7 +102,7 @@ export interface HeartbeatWorkerOptions<H = WorkerHandler> extends WorkerOptions
 export type RequestFailure = "error" | "timeout";
 
 /** Why a request was dropped before its handler ran. */
-export type WorkerRequestDropReason = "overflow" | "reconnected" | "closed";
+export type WorkerRequestDropReason = "overflow" | "reconnected" | "closed" | "duplicate";
 
 /** Why a handler's reply did not go out. */
 export type ReplyDropReason = "reconnected" | "closed" | "abandoned" | "unsent";
@@ -96,6 +121,11 @@ export interface WorkerEvents extends HeartbeatLinkEvents {
   "reply:dropped": [{ client: Buffer; reason: ReplyDropReason }];
   /** A message from the broker broke the protocol: counted and dropped. */
   "message:malformed": [{ socket: string; reason: string; frames: number }];
+  /**
+   * Exactly-once: a stamped request seen before arrived; it is answered from the reply cache
+   * (`cached`) or with the reply of the same request running now (`waiting`), not run again.
+   */
+  "request:duplicate": [{ client: Buffer; clientId: string; seq: string; answer: "cached" | "waiting" }];
 }
 
 /** The counters of every worker. */
@@ -121,6 +151,16 @@ export interface WorkerStats {
   connects: number;
   /** Connections given up (and reopened). */
   reconnects: number;
+  /** Exactly-once: stamped requests seen before (cached, or waiting for the running original; run after all if that one fails). */
+  duplicates: number;
+  /** Of those, answered from the reply cache at once. */
+  cacheHits: number;
+  /** Replies in the reply cache now (a shared cache: all its workers'). */
+  cacheEntries: number;
+  /** Replies the cache evicted because it was full (a shared cache: all its workers'). */
+  cacheEvictions: number;
+  /** Replies the cache forgot after their TTL (a shared cache: all its workers'). */
+  cacheExpired: number;
 }
 
 /** The counters of the heartbeated workers. */
@@ -136,6 +176,8 @@ export interface WorkerConfig<H> {
   handlerTimeout: number;
   errorReply: WorkerOptions["errorReply"];
   sendQueueLimit: number;
+  /** Exactly-once: the reply cache's options, undefined when off. */
+  replyCache: ReplyCacheSpec | undefined;
 }
 
 /** The validated options of a heartbeated worker. */
@@ -158,6 +200,7 @@ export function workerConfig<H>(owner: string, o: Bag): WorkerConfig<H> {
     handlerTimeout: intOption(owner, o, "handlerTimeout", 0, 0),
     errorReply: functionOption<NonNullable<WorkerOptions["errorReply"]>, undefined>(owner, o, "errorReply", undefined),
     sendQueueLimit: intOption(owner, o, "sendQueueLimit", SEND_QUEUE_LIMIT, 1),
+    replyCache: replyCacheOption(owner, o),
   };
 }
 
@@ -216,6 +259,8 @@ export interface RequestRunnerOptions {
   readonly errorReply?: WorkerOptions["errorReply"];
   /** Where the timeout timers run: the worker's reactor (or a `Scheduler` on a `ManualClock`). */
   readonly timers: { after(ms: number, fn: () => void): Timer };
+  /** Exactly-once: strip the stamps of requests and answer duplicates from this cache. */
+  readonly replyCache?: ReplyCache | undefined;
 }
 
 interface Task<J> {
@@ -233,6 +278,7 @@ class TaskContext<J extends WorkerJob> implements RequestContext {
     private readonly task: Task<J>,
     /** True while the request's reply is still wanted. */
     private readonly wanted: (task: Task<J>) => boolean,
+    readonly stamp: RequestStamp | undefined,
   ) {}
 
   get client(): Buffer {
@@ -255,7 +301,10 @@ function isThenable(value: unknown): value is PromiseLike<MessageLike> {
 }
 
 /** The runner's counters (part of {@link WorkerStats}). */
-export type RequestRunnerStats = Pick<WorkerStats, "requests" | "replies" | "failed" | "timedOut" | "droppedRequests" | "droppedReplies" | "malformed" | "running" | "pending">;
+export type RequestRunnerStats = Pick<
+  WorkerStats,
+  "requests" | "replies" | "failed" | "timedOut" | "droppedRequests" | "droppedReplies" | "malformed" | "running" | "pending" | "duplicates" | "cacheHits" | "cacheEntries" | "cacheEvictions" | "cacheExpired"
+>;
 
 /**
  * Runs a worker's requests one at a time (the brokers give a worker one request at a time;
@@ -271,7 +320,9 @@ export class RequestRunner<J extends WorkerJob> {
   #epoch = 0;
   #closed = false;
   #pumping = false;
-  readonly #s = { requests: 0, replies: 0, failed: 0, timedOut: 0, droppedRequests: 0, droppedReplies: 0, malformed: 0 };
+  readonly #s = { requests: 0, replies: 0, failed: 0, timedOut: 0, droppedRequests: 0, droppedReplies: 0, malformed: 0, duplicates: 0, cacheHits: 0 };
+  /** Exactly-once: the cache key of each stamped job (its stamp stripped from the body). */
+  readonly #keys = new WeakMap<J, { key: string; clientId: string; seq: string }>();
 
   constructor(options: RequestRunnerOptions, hooks: RequestRunnerHooks<J>) {
     this.#o = options;
@@ -285,11 +336,26 @@ export class RequestRunner<J extends WorkerJob> {
 
   /** Counters. */
   stats(): RequestRunnerStats {
-    return { ...this.#s, running: this.#tasks.size, pending: this.#backlog.size };
+    const c = this.#o.replyCache?.stats();
+    return { ...this.#s, running: this.#tasks.size, pending: this.#backlog.size, cacheEntries: c?.entries ?? 0, cacheEvictions: c?.evictions ?? 0, cacheExpired: c?.expired ?? 0 };
   }
 
   /** A request arrived: run it now, or queue it behind the one running. */
   accept(job: J): void {
+    if (this.#o.replyCache) {
+      const stamp = parseStamp(job.body[0]);
+      if (typeof stamp === "string") {
+        // Counted and given back the protocol's way (a dropped request would leave the broker
+        // waiting for its reply: a REQ worker could not even receive the next one).
+        this.malformed("link", stamp, job.body.length);
+        if (!this.#closed) this.#hooks.recover(job, "error");
+        return;
+      }
+      if (stamp) {
+        job = { ...job, body: job.body.slice(1) };
+        this.#keys.set(job, { key: stamp.key, clientId: stamp.clientId, seq: stamp.seq.toString() });
+      }
+    }
     this.#s.requests++;
     if (this.#listening("request:received")) this.#hooks.emit("request:received", { client: job.client, body: job.body });
     if (this.#closed) return this.#dropRequest(job, "closed");
@@ -342,23 +408,34 @@ export class RequestRunner<J extends WorkerJob> {
   readonly #wanted = (task: Task<J>): boolean => !task.settled && this.#live(task);
 
   #context(task: Task<J>): RequestContext {
-    return new TaskContext(task, this.#wanted);
+    const stamped = this.#keys.get(task.job);
+    return new TaskContext(task, this.#wanted, stamped && { clientId: stamped.clientId, seq: stamped.seq });
   }
 
   #start(job: J): void {
+    const stamped = this.#keys.get(job);
+    if (stamped && this.#duplicate(job, stamped)) return;
     const task: Task<J> = { job, epoch: this.#epoch, settled: false, timer: undefined, controller: undefined };
     this.#tasks.add(task);
+    const key = stamped?.key;
+    const cache = key === undefined ? undefined : this.#o.replyCache;
+    cache?.begin(key!);
     let result: MessageLike | Promise<MessageLike>;
     try {
       result = this.#hooks.run(job, this.#context(task));
     } catch (error) {
+      cache?.abandon(key!);
       this.#settle(task);
       return this.#fail(task, error, "error");
     }
     if (!isThenable(result)) {
+      if (cache) remember(cache, key!, result);
       this.#settle(task);
       return this.#deliver(task, result);
     }
+    // The cache follows the handler itself, not the runner's slot: a reply that comes after
+    // handlerTimeout, or after the worker closed, is still kept for the duplicates to come.
+    if (cache) result.then((reply) => remember(cache, key!, reply), () => cache.abandon(key!));
     const ms = this.#o.handlerTimeout;
     if (ms > 0 && !this.#closed) {
       task.timer = this.#o.timers.after(ms, () => {
@@ -378,6 +455,44 @@ export class RequestRunner<J extends WorkerJob> {
         this.#fail(task, error, "error");
       },
     );
+  }
+
+  /**
+   * Exactly-once: `job` repeats a request this runner (or another sharing the cache) has run
+   * or runs now. Answer it from the cache, or when the running one finishes; true when it is
+   * taken care of, false when it must run (not seen, expired, or its first run failed).
+   */
+  #duplicate(job: J, stamped: { key: string; clientId: string; seq: string }): boolean {
+    const cache = this.#o.replyCache!;
+    const found = cache.lookup(stamped.key);
+    if (found === undefined) return false;
+    this.#s.duplicates++;
+    const answer = found.state === "done" ? "cached" : "waiting";
+    this.#hooks.emit("request:duplicate", { client: job.client, clientId: stamped.clientId, seq: stamped.seq, answer });
+    if (found.state === "done") {
+      this.#s.cacheHits++;
+      this.#send(job, found.reply);
+      return true;
+    }
+    const epoch = this.#epoch;
+    const waiting = cache.wait(stamped.key, (reply) => {
+      if (reply === undefined) {
+        // The first run failed: this one runs the handler (unless its connection is gone).
+        if (epoch !== this.#epoch || this.#closed) return this.#dropRequest(job, this.#closed ? "closed" : "reconnected");
+        if (this.#tasks.size > 0 || this.#backlog.size > 0) {
+          if (!this.#backlog.push(job).accepted) this.#dropRequest(job, "overflow");
+        } else this.#start(job);
+        return;
+      }
+      if (epoch !== this.#epoch || this.#closed) return this.#dropReply(job, this.#closed ? "closed" : "reconnected");
+      this.#send(job, reply);
+    });
+    if (!waiting) {
+      // Too many wait already: given back (the broker redelivers it later, when the reply may be cached).
+      this.#dropRequest(job, "duplicate");
+      this.#hooks.recover(job, "error");
+    }
+    return true;
   }
 
   /** The handler is done with (result, failure or timeout): free the slot. False when it already was. */
@@ -452,4 +567,15 @@ export class RequestRunner<J extends WorkerJob> {
       this.#pumping = false;
     }
   }
+}
+
+/** Keep a handler's result in the cache (a result that is no message counts as a failure). */
+function remember(cache: ReplyCache, key: string, reply: MessageLike): void {
+  let frames: Buffer[];
+  try {
+    frames = toFrames(reply);
+  } catch {
+    return cache.abandon(key);
+  }
+  cache.complete(key, frames);
 }

@@ -3,8 +3,9 @@
  * process, in two builds:
  * - `raw`: a minimal hand-written zeromq.js LRU broker (ROUTER/ROUTER, READY 0x01, one
  *   request per worker at a time) with raw DEALER echo workers: what a user would write;
- * - `ours`: ParanoidPirateQueue with two ParanoidPirateWorkers (echo).
- * Usage: node ppp-broker.js raw|ours  (prints READY <frontend endpoint>; on SIGUSR2 prints
+ * - `ours`: ParanoidPirateQueue with two ParanoidPirateWorkers (echo);
+ * - `ours-xo`: the same with `exactlyOnce` workers (every stamped request's reply cached).
+ * Usage: node ppp-broker.js raw|ours|ours-xo  (prints READY <frontend endpoint>; on SIGUSR2 prints
  * `CPU <µs>`, the process's user + system CPU time so far)
  */
 import * as zmq from "zeromq";
@@ -70,10 +71,10 @@ async function raw(): Promise<{ frontend: string; stop: () => void }> {
   };
 }
 
-async function ours(): Promise<{ frontend: string; stop: () => void }> {
+async function ours(exactlyOnce: boolean): Promise<{ frontend: string; stop: () => void }> {
   const queue = new ParanoidPirateQueue({ frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*" });
   await queue.start();
-  const workers = Array.from({ length: WORKERS }, () => new ParanoidPirateWorker({ endpoint: queue.endpoints.backend[0]!, handler: echoHandler }));
+  const workers = Array.from({ length: WORKERS }, () => new ParanoidPirateWorker({ endpoint: queue.endpoints.backend[0]!, handler: echoHandler, exactlyOnce }));
   await new Promise<void>((resolve) => {
     const check = () => (queue.stats().idle === WORKERS ? resolve() : setTimeout(check, 5));
     check();
@@ -84,7 +85,7 @@ async function ours(): Promise<{ frontend: string; stop: () => void }> {
   };
 }
 
-const server = mode === "raw" ? await raw() : await ours();
+const server = mode === "raw" ? await raw() : await ours(mode === "ours-xo");
 process.stdout.write(`READY ${server.frontend}\n`);
 const keepAlive = setInterval(() => undefined, 1 << 30);
 process.on("SIGUSR2", () => {

@@ -35,12 +35,19 @@ if (mode === "ours") {
   // The raw loop: register identities, then send one copy per identity.
   const router = new zmq.Router({ mandatory: true, sendTimeout: 0, sendHighWaterMark: hwm, linger: 0 });
   await router.bind("tcp://127.0.0.1:*");
-  const subs: Buffer[] = [];
+  // ZPS/1.1 subscribers get stamped copies: a sequence number per identity and the send time.
+  const subs: { id: Buffer; stamped: boolean; seq: number }[] = [];
   let drops = 0;
   let pending: Buffer[] = [];
+  const V11 = Buffer.from("ZPS/1.1");
+  const u64 = (n: number) => {
+    const f = Buffer.allocUnsafe(8);
+    f.writeBigUInt64BE(BigInt(n));
+    return f;
+  };
   void (async () => {
-    for await (const [id] of router) {
-      subs.push(id!);
+    for await (const [id, version] of router) {
+      subs.push({ id: id!, stamped: V11.equals(version!), seq: 0 });
       await router.send([id!, "ZPS/1", "STATUS", "201", "HELLO", "ok"]);
     }
   })().catch(() => undefined);
@@ -52,9 +59,13 @@ if (mode === "ours") {
     const bodies = pending;
     pending = [];
     for (const body of bodies) {
-      for (const id of subs) {
+      let sent: Buffer | undefined;
+      for (const sub of subs) {
         try {
-          await router.send([id, HEADER[0]!, HEADER[1]!, TOPIC, body]);
+          if (sub.stamped) {
+            sent ??= u64(Date.now());
+            await router.send([sub.id, V11, HEADER[1]!, u64(++sub.seq), sent, TOPIC, body]);
+          } else await router.send([sub.id, HEADER[0]!, HEADER[1]!, TOPIC, body]);
         } catch {
           drops++;
         }

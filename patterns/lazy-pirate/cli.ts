@@ -4,7 +4,7 @@
  */
 import { MAX_PENDING } from "../../src/index.js";
 import { UsageError, intArg, runRequests, type CliCommand, type CliContext } from "../../src/cli/cli.js";
-import { FLAGS, FlagGroup, REQUEST_FLAGS } from "../../src/cli/flags.js";
+import { EXACTLY_ONCE_CLIENT_FLAGS, FLAGS, FlagGroup, REQUEST_FLAGS } from "../../src/cli/flags.js";
 import { LazyPirateClient } from "./client.js";
 import type { ClientOptions } from "./common.js";
 import { PipelinedClient } from "./pipelined.js";
@@ -25,6 +25,7 @@ Options:
   --connect EP        endpoint of a REP server or a queue frontend (required; repeat for failover)
 ${REQUEST_FLAGS.help(22)}
 ${FAILOVER_FLAGS.help(22)}
+${EXACTLY_ONCE_CLIENT_FLAGS.help(22)}
   --backoff MS        delay before the first resend, doubling after each (default 0)
   --count N           send request-1 .. request-N
   --pipelined         DEALER with request ids, many requests in flight (for queues that
@@ -47,6 +48,7 @@ export const lazyPirateCommands: CliCommand[] = [
       connect: { type: "string", multiple: true },
       ...REQUEST_FLAGS.options,
       ...FAILOVER_FLAGS.options,
+      ...EXACTLY_ONCE_CLIENT_FLAGS.options,
       backoff: { type: "string" },
       count: { type: "string" },
       pipelined: { type: "boolean" },
@@ -71,6 +73,7 @@ async function runClient(ctx: CliContext): Promise<number> {
     endpoint,
     ...(REQUEST_FLAGS.read(values) as { requestTimeout: number; retries: number }),
     ...(FAILOVER_FLAGS.read(values) as { failoverDelay: number }),
+    ...(EXACTLY_ONCE_CLIENT_FLAGS.read(values) as { exactlyOnce: boolean; clientId?: string }),
     backoff: { initial },
     maxPending: intArg(values, "max-pending", MAX_PENDING, 0),
     signal,

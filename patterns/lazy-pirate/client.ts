@@ -67,7 +67,7 @@ export class LazyPirateClient extends RequestClient<Buffer[], LazyPirateEvents> 
 
   constructor(options: LazyPirateOptions) {
     const o = optionsObject(OWNER, options);
-    const settings = requestSettings(OWNER, o, { maxInFlight: 1, maxInFlightLimit: 1 });
+    const settings = requestSettings(OWNER, o, { maxInFlight: 1, maxInFlightLimit: 1, exactlyOnce: true });
     const accept = functionOption<(reply: Buffer[], request: Buffer[]) => boolean, undefined>(OWNER, o, "accept", undefined);
     const linger = intOption(OWNER, o, "linger", 0, -1);
     const socketOptions = { ...(objectOption<zmq.SocketOptions<zmq.Request>>(OWNER, o, "socketOptions") ?? {}) };
@@ -116,7 +116,7 @@ export class LazyPirateClient extends RequestClient<Buffer[], LazyPirateEvents> 
     if (!this.#handle) throw new SocketError(`${OWNER}: no socket (the client did not start)`);
     this.#waiting = a;
     this.#waitingAttempt = a.attempt;
-    this.#handle.send(a.request);
+    this.#handle.send(this.stamped(a.id, a.request));
   }
 
   /** The REQ socket now waits for a reply that may never come (strict FSM): replace it. */

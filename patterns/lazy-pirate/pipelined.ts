@@ -55,7 +55,7 @@ export class PipelinedClient extends RequestClient<Buffer[], LazyPirateEvents> {
 
   constructor(options: PipelinedOptions) {
     const o = optionsObject(OWNER, options);
-    const settings = requestSettings(OWNER, o, { maxInFlight: 100 });
+    const settings = requestSettings(OWNER, o, { maxInFlight: 100, exactlyOnce: true });
     const linger = intOption(OWNER, o, "linger", 0, -1);
     const socketOptions = { ...(objectOption<zmq.SocketOptions<zmq.Dealer>>(OWNER, o, "socketOptions") ?? {}) };
     super(OWNER, o, settings, { linger });
@@ -118,7 +118,7 @@ export class PipelinedClient extends RequestClient<Buffer[], LazyPirateEvents> {
     }
     const id = Buffer.allocUnsafe(REQUEST_ID_SIZE);
     id.writeUInt32BE(key);
-    this.#handle.send([id, EMPTY, ...a.request]);
+    this.#handle.send([id, EMPTY, ...this.stamped(a.id, a.request)]);
   }
 
   #onReply(reply: Buffer[]): void {

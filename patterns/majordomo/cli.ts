@@ -4,7 +4,7 @@
  * @module
  */
 import { EXIT, UsageError, choiceArg, handlerArg, listArg, observe, serve, startOrReport, startOrUsage, strArg, usage, type CliCommand, type CliContext } from "../../src/cli/cli.js";
-import { BROKER_FLAGS, FLAGS, METRICS_FLAG, REQUEST_FLAGS, WORKER_FLAGS } from "../../src/cli/flags.js";
+import { BROKER_FLAGS, EXACTLY_ONCE_CLIENT_FLAGS, FLAGS, METRICS_FLAG, REQUEST_FLAGS, WORKER_FLAGS } from "../../src/cli/flags.js";
 import { InvalidOptionError, framesToText } from "../../src/index.js";
 import { MDP_HEARTBEAT_INTERVAL, MajordomoBroker } from "./broker.js";
 import { MajordomoClient } from "./client.js";
@@ -99,16 +99,17 @@ Options:
   --connect EP        broker endpoint (repeat for failover: one at a time, the next after a timeout)
   --service NAME      service name (mmi.service asks the broker whether a service exists)
 ${REQUEST_FLAGS.help(22)}
+${EXACTLY_ONCE_CLIENT_FLAGS.help(22)}
   --mdp V             protocol version 0.1 (default) or 0.2 (prints each PARTIAL on its own line)
 
 Exit codes: 0 answered, 1 abandoned (no reply, or expired at the broker), 2 usage.`,
-    options: { connect: { type: "string", multiple: true }, service: { type: "string" }, ...REQUEST_FLAGS.options, mdp: { type: "string" } },
+    options: { connect: { type: "string", multiple: true }, service: { type: "string" }, ...REQUEST_FLAGS.options, ...EXACTLY_ONCE_CLIENT_FLAGS.options, mdp: { type: "string" } },
     allowPositionals: true,
     async run(ctx) {
       const endpoint = (ctx.values.connect as string[] | undefined) ?? [];
       if (endpoint.length === 0) throw new UsageError("--connect is required");
       const service = strArg(ctx.values, "service", true);
-      const client = usage(() => new MajordomoClient({ endpoint, version: version(ctx), ...REQUEST_FLAGS.read(ctx.values) }));
+      const client = usage(() => new MajordomoClient({ endpoint, version: version(ctx), ...REQUEST_FLAGS.read(ctx.values), ...EXACTLY_ONCE_CLIENT_FLAGS.read(ctx.values) }));
       const print = (body: Buffer[], final: boolean) => {
         const frames = framesToText(body);
         ctx.out.result(frames.join(" "), { service, frames, final });

@@ -33,7 +33,7 @@ import {
   type SocketHandle,
 } from "../../src/index.js";
 import { versionOption } from "./options.js";
-import { clientRequest, isExpiredBody, isServiceName, parseClientInbound, type MdpVersion } from "./protocol.js";
+import { bodyFrames as bodyFramesOf, clientRequest, isExpiredBody, isServiceName, parseClientInbound, type MdpVersion } from "./protocol.js";
 
 /** The broker answered that no worker for the service turned up in time (see README "Expired requests"). */
 export class ServiceExpiredError extends TimeoutError {
@@ -69,6 +69,8 @@ export interface MajordomoRequest {
   readonly service: string;
   /** The MDP/Client REQUEST frames. */
   readonly frames: Buffer[];
+  /** The request body (with `exactlyOnce`, the frames are made per request, behind its stamp). */
+  readonly body: Buffer[];
   readonly onPartial: ((body: Buffer[]) => void) | undefined;
   /** PARTIAL replies received (a half-streamed reply is never resent). */
   partials: number;
@@ -114,7 +116,7 @@ export class MajordomoClient extends RequestClient<MajordomoRequest, MajordomoCl
 
   constructor(options: MajordomoClientOptions) {
     const o = optionsObject(OWNER, options);
-    const settings = requestSettings(OWNER, o, { maxInFlight: 100 });
+    const settings = requestSettings(OWNER, o, { maxInFlight: 100, exactlyOnce: true });
     const version = versionOption(OWNER, o);
     const streamLimit = intOption(OWNER, o, "streamBufferLimit", 10_000, 1);
     const socketOptions = objectOption<zmq.SocketOptions<zmq.Dealer>>(OWNER, o, "socketOptions");
@@ -160,16 +162,18 @@ export class MajordomoClient extends RequestClient<MajordomoRequest, MajordomoCl
    */
   request(service: string, body: MessageLike, options?: MajordomoRequestOptions): Promise<Buffer[]> {
     let frames: Buffer[];
+    let bodyFrames: Buffer[];
     let onPartial: ((body: Buffer[]) => void) | undefined;
     try {
       if (typeof service !== "string" || !isServiceName(service)) throw new InvalidOptionError("service", `${OWNER}.request: expected \`service\` to be a printable service name, got ${JSON.stringify(service)}`);
       if (!isMessageLike(body)) throw new InvalidOptionError("body", `${OWNER}.request: expected \`body\` to be a frame or an array of frames`);
       onPartial = functionOption<(body: Buffer[]) => void, undefined>(`${OWNER}.request`, optionsObject(`${OWNER}.request`, options), "onPartial", undefined);
-      frames = clientRequest(this.version, service, body);
+      bodyFrames = bodyFramesOf(body);
+      frames = clientRequest(this.version, service, bodyFrames);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.submit({ service, frames, onPartial, partials: 0 }, options);
+    return this.submit({ service, frames, body: bodyFrames, onPartial, partials: 0 }, options);
   }
 
   /**
@@ -237,7 +241,8 @@ export class MajordomoClient extends RequestClient<MajordomoRequest, MajordomoCl
     }
     if (lane.handle && lane.endpoint !== a.endpoint) void this.#closeSocket(lane);
     lane.attempt = a.attempt;
-    (lane.handle ?? this.#open(lane, a.endpoint)).send(a.request.frames);
+    const frames = this.clientId === undefined ? a.request.frames : clientRequest(this.version, a.request.service, this.stamped(a.id, a.request.body));
+    (lane.handle ?? this.#open(lane, a.endpoint)).send(frames);
   }
 
   #newLane(): Lane {

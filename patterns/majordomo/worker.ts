@@ -133,6 +133,7 @@ export class MajordomoWorker extends HeartbeatWorker<MajordomoJob, HeartbeatWork
   protected override runRequest(job: MajordomoJob, base: RequestContext): MessageLike | Promise<MessageLike> {
     const ctx: MajordomoRequestContext = {
       client: base.client,
+      stamp: base.stamp,
       get signal() {
         return base.signal;
       },

@@ -19,6 +19,9 @@ import {
   optionsObject,
   ProtocolError,
   requiredOption,
+  TimeoutError,
+  boolOption,
+  enumOption,
   stringOption,
   toFrame,
   type FrameLike,
@@ -26,7 +29,21 @@ import {
   type LifecycleOptions,
 } from "../../src/index.js";
 import { isZ85Key } from "../../src/zap/index.js";
-import { byeFrames, helloFrames, isParseError, LIMITS, parseServerMessage, STATUS, subscriptionFrames, type StatusCode } from "./protocol.js";
+import { byeFrames, helloFrames, isParseError, LIMITS, parseServerMessage, PROTOCOL, PROTOCOL_1_1, STATUS, subscriptionFrames, type ProtocolVersion, type StatusCode } from "./protocol.js";
+import { SequenceTracker, type SequenceStats } from "./snail.js";
+
+/** The client closed itself because a message came later than `maxLag` (`closeOnLag`, the Guide's Suicidal Snail). */
+export class SlowSubscriberError extends TimeoutError {
+  /** How late the message was, ms. */
+  readonly lag: number;
+  /** The bound, ms. */
+  readonly maxLag: number;
+  constructor(lag: number, maxLag: number) {
+    super(`subscriber too slow: a message arrived ${lag} ms after it was sent (maxLag ${maxLag} ms)`);
+    this.lag = lag;
+    this.maxLag = maxLag;
+  }
+}
 
 /** A message delivered to a subscriber (§3.6). */
 export interface PubSubMessage {
@@ -34,6 +51,10 @@ export interface PubSubMessage {
   readonly topic: Buffer;
   /** Body frames. */
   readonly body: Buffer[];
+  /** §3.7 (`ZPS/1.1`): its sequence number in our session. */
+  readonly seq?: number;
+  /** §3.7 (`ZPS/1.1`): when the server sent it, ms since the Unix epoch. */
+  readonly sent?: number;
 }
 
 /** A STATUS the server sent (§3.5). */
@@ -64,6 +85,17 @@ export interface PubSubClientOptions extends LifecycleOptions {
   readonly reconnectMaxInterval?: number;
   /** Messages buffered for the async iterator (oldest dropped and counted beyond). Default 10000. */
   readonly receiveQueueLimit?: number;
+  /**
+   * §3.7 slow-subscriber detection: a message that arrives more than this many ms after the
+   * server sent it is late (`lag:exceeded`, counted); 0 = lag measured, never exceeded. Needs
+   * the server's and the client's clocks in step (same host, or NTP). Default 0. The Guide's
+   * Suicidal Snail uses 1000.
+   */
+  readonly maxLag?: number;
+  /** §3.7 close the client (`SlowSubscriberError`) on the first message later than `maxLag`. Default false. */
+  readonly closeOnLag?: boolean;
+  /** Protocol version to speak: `ZPS/1.1` (default; falls back to `ZPS/1` on a 505) or `ZPS/1`. */
+  readonly protocol?: ProtocolVersion;
   /** Fixed routing id (§4.8 duplicate identities). Default: none (the ROUTER picks one). */
   readonly routingId?: string;
   /** §7 CURVE: the server's public key (Z85). Enables CURVE. */
@@ -87,14 +119,23 @@ export interface PubSubClientEvents {
   status: [StatusInfo];
   /** A published message. */
   message: [PubSubMessage];
+  /** §3.7 (`ZPS/1.1`): the server dropped `count` messages for us before message `seq` (`total` so far). */
+  "messages:missed": [{ count: number; total: number; seq: number }];
+  /** §3.7 (`ZPS/1.1`): a message came `lag` ms after it was sent, more than `maxLag`; once per lagging episode. */
+  "lag:exceeded": [{ lag: number; maxLag: number; seq: number; topic: Buffer }];
+  /** §3.7: the server answered our `ZPS/1.1` HELLO with 505: the client speaks `ZPS/1` to it (no sequence numbers). */
+  "protocol:downgraded": [{ from: ProtocolVersion; to: ProtocolVersion }];
   /** The server was silent too long; reconnecting on a fresh socket. */
   "link:lost": [{ reason: string }];
   /** §6: a server message that is not valid ZPS/1 was counted and dropped. */
   "message:malformed": [{ socket: string; reason: string; frames: number; id?: Buffer }];
 }
 
-/** Counters of a {@link PubSubClient}. */
-export interface PubSubClientStats {
+/**
+ * Counters of a {@link PubSubClient}; `missed`, `gaps`, `lagged`, `lagExceeded`, `lastLag`,
+ * `worstLag` and `seq` come from the `ZPS/1.1` sequence numbers and send times (§3.7).
+ */
+export interface PubSubClientStats extends SequenceStats {
   /** MESSAGEs received. */
   received: number;
   /** STATUS messages received. */
@@ -136,7 +177,12 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
   #failure: Error | undefined;
   #hadSession = false;
   readonly #ready: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
-  readonly #stats: PubSubClientStats = { received: 0, statuses: 0, sessions: 0, hellos: 0, dropped: 0, malformed: 0, reconnects: 0 };
+  readonly #stats = { received: 0, statuses: 0, sessions: 0, hellos: 0, dropped: 0, malformed: 0, reconnects: 0 };
+  /** §3.7 sequence numbers and lag of the current session. */
+  readonly #tracker: SequenceTracker;
+  readonly #closeOnLag: boolean;
+  /** The version spoken now (`ZPS/1` after a 505 to `ZPS/1.1`). */
+  #version: ProtocolVersion;
 
   /** Validates the options (InvalidOptionError naming the option) and starts connecting. */
   constructor(options: PubSubClientOptions) {
@@ -160,6 +206,10 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
     const reconnectInterval = intOption(OWNER, o, "reconnectInterval", 1000, 0);
     const reconnectMaxInterval = intOption(OWNER, o, "reconnectMaxInterval", Math.max(32_000, reconnectInterval), reconnectInterval);
     const receiveQueueLimit = intOption(OWNER, o, "receiveQueueLimit", 10_000, 1);
+    const maxLag = intOption(OWNER, o, "maxLag", 0, 0);
+    const closeOnLag = boolOption(OWNER, o, "closeOnLag", false);
+    if (closeOnLag && maxLag === 0) throw new InvalidOptionError("closeOnLag", `${OWNER}: \`closeOnLag\` needs \`maxLag\` > 0`);
+    const version = enumOption<ProtocolVersion>(OWNER, o, "protocol", [PROTOCOL, PROTOCOL_1_1], PROTOCOL_1_1);
     const routingId = stringOption(OWNER, o, "routingId", undefined);
     // ZMTP: 1-255 bytes; ids starting with a zero byte are reserved for those the ROUTER assigns.
     if (routingId !== undefined && (routingId === "" || Buffer.byteLength(routingId) > 255 || routingId.startsWith("\0"))) {
@@ -180,6 +230,9 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
     this.#patterns = initial;
     this.#buffer = new BoundedQueue<PubSubMessage>(receiveQueueLimit, "drop-oldest", "receive buffer");
     this.#keepAlive = keepAlive;
+    this.#tracker = new SequenceTracker(maxLag);
+    this.#closeOnLag = closeOnLag;
+    this.#version = version;
     this.#linkOptions = {
       endpoint,
       heartbeatInterval: keepAlive,
@@ -229,7 +282,12 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
 
   /** Counters. */
   stats(): PubSubClientStats {
-    return { ...this.#stats };
+    return { ...this.#stats, ...this.#tracker.stats() };
+  }
+
+  /** The protocol version spoken now: `ZPS/1.1`, or `ZPS/1` (asked for, or after a 505). */
+  get protocol(): ProtocolVersion {
+    return this.#version;
   }
 
   /**
@@ -262,13 +320,13 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
    */
   #sendChange(command: "SUBSCRIBE" | "UNSUBSCRIBE", patterns: Buffer[]): void {
     if (this.reactor.clock.now() - this.#lastHello >= this.#keepAlive) this.#link?.send(this.#helloFrames());
-    else this.#link?.send(subscriptionFrames(command, patterns));
+    else this.#link?.send(subscriptionFrames(command, patterns, this.#version));
   }
 
   #helloFrames(): Buffer[] {
     this.#stats.hellos++;
     this.#lastHello = this.reactor.clock.now();
-    return helloFrames(this.#user, this.#secret, this.#patterns.values());
+    return helloFrames(this.#user, this.#secret, this.#patterns.values(), this.#version);
   }
 
   /**
@@ -297,7 +355,7 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
   /** Say BYE (best effort, §3.4), settle `ready()` and the iterator's waiters. */
   protected override async onClose(): Promise<void> {
     const link = this.#link;
-    const bye = this.#session === "ready" && link !== undefined && !link.closed && !this.reactor.closed && link.send(byeFrames());
+    const bye = this.#session === "ready" && link !== undefined && !link.closed && !this.reactor.closed && link.send(byeFrames(this.#version));
     if (this.#session !== "denied") this.#session = "closed";
     this.#ready.reject(this.#failure ?? this.closedError());
     for (const w of this.#waiters.splice(0)) {
@@ -318,8 +376,9 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
       return;
     }
     if (m.command === "MESSAGE") {
+      if (m.seq !== undefined && !this.#observe(m.seq, m.sent!, m.topic)) return;
       this.#stats.received++;
-      const msg: PubSubMessage = { topic: m.topic, body: m.body };
+      const msg: PubSubMessage = m.seq === undefined ? { topic: m.topic, body: m.body } : { topic: m.topic, body: m.body, seq: m.seq, sent: m.sent! };
       if (this.#iterating) {
         const w = this.#waiters.shift();
         if (w) w.resolve({ value: msg, done: false });
@@ -343,6 +402,7 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
         this.#session = "ready";
         if (s.code === STATUS.CREATED) {
           this.#stats.sessions++;
+          this.#tracker.reset();
           this.emit("session:started", { resumed: this.#hadSession });
           this.#hadSession = true;
         }
@@ -366,12 +426,30 @@ export class PubSubClient extends Lifecycle<PubSubClientEvents> {
       case STATUS.UNAUTHORIZED:
         return this.#deny(new AuthError(s.code, `${s.code} ${s.reason}`));
       case STATUS.VERSION:
+        if (this.#version === PROTOCOL_1_1 && s.about === "-") {
+          // §3.7: a ZPS/1 server: speak ZPS/1 to it (no sequence numbers, no lag).
+          this.#version = PROTOCOL;
+          this.emit("protocol:downgraded", { from: PROTOCOL_1_1, to: PROTOCOL });
+          this.#link?.send(this.#helloFrames());
+          return;
+        }
         this.#failure = new ProtocolError(`server does not speak ZPS/1: ${s.reason}`);
         void this.close();
         return;
       default:
         return; // 400, 500: retried by the next keep-alive
     }
+  }
+
+  /** §3.7: count a gap and the lag; false when the client closes itself for it (`closeOnLag`). */
+  #observe(seq: number, sent: number, topic: Buffer): boolean {
+    const o = this.#tracker.observe(seq, sent, Date.now());
+    if (o.missed > 0) this.emit("messages:missed", { count: o.missed, total: this.#tracker.stats().missed, seq });
+    if (o.exceeded) this.emit("lag:exceeded", { lag: o.lag, maxLag: this.#tracker.maxLag, seq, topic });
+    if (!o.lagging || !this.#closeOnLag) return true;
+    this.#failure = new SlowSubscriberError(o.lag, this.#tracker.maxLag);
+    void this.close();
+    return false;
   }
 
   #deny(error: AuthError): void {

@@ -9,7 +9,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { describeId, functionOption, idKey, intOption, InvalidOptionError, optionsObject, PeerTable, Reactor, requiredOption, toFrame, TypedEmitter, type FrameLike, type PeerEntry, type Timer } from "../../src/index.js";
 import { isDenial, type Authenticator, type Principal } from "./auth.js";
-import { isParseError, LIMITS, MESSAGE_HEADER, parseClientCommand, statusFrames, STATUS, type StatusCode } from "./protocol.js";
+import { isParseError, LIMITS, MESSAGE_HEADER, MESSAGE_HEADER_1_1, parseClientCommand, PROTOCOL_1_1, statusFrames, STATUS, uint64Frame, type ProtocolVersion, type StatusCode } from "./protocol.js";
 import { TopicTrie } from "./trie.js";
 
 /** One row of the connection table (§4.2). */
@@ -28,6 +28,10 @@ export interface Session {
   delivered: number;
   /** Copies dropped for this subscriber (HWM, full send queue). */
   dropped: number;
+  /** §3.7 the version of its last HELLO: `ZPS/1.1` sessions get stamped MESSAGEs. */
+  version: ProtocolVersion;
+  /** §3.7 the sequence number of its last copy (delivered or dropped); 0 before the first. */
+  seq: number;
   /** @internal publish epoch of the last delivery (one copy per publish). */
   stamp: number;
   /** @internal clock time until which copies are dropped without trying (§4.6.4). */
@@ -43,6 +47,10 @@ export interface ClientInfo {
   patterns: Buffer[];
   delivered: number;
   dropped: number;
+  /** §3.7 the protocol version of the session. */
+  version: ProtocolVersion;
+  /** §3.7 the sequence number of its last copy (delivered or dropped). */
+  seq: number;
 }
 
 /** Events of {@link PubSubCore} and {@link PubSubServer}. */
@@ -126,6 +134,8 @@ export interface PubSubCoreOptions {
   readonly authRetryDelay?: number;
   /** §4.6.4 after a drop at a subscriber's HWM, drop its copies without trying for this long, ms (0: always try). Default 10. */
   readonly congestionBackoff?: number;
+  /** §3.7 the send time stamped on `ZPS/1.1` MESSAGEs, ms since the Unix epoch. Default `Date.now`. */
+  readonly wallClock?: () => number;
 }
 
 /** §4.4 default session expiry, ms. */
@@ -165,6 +175,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
   readonly #maxSubs: number;
   readonly #maxPending: number;
   readonly #congestion: number;
+  readonly #wallClock: () => number;
   readonly #table: PeerTable<Session>;
   readonly #failures: PeerTable<true>;
   /**
@@ -208,6 +219,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     this.#maxPending = intOption(owner, o, "maxPendingAuth", 64, 1);
     const authRetryDelay = intOption(owner, o, "authRetryDelay", 1000, 1);
     this.#congestion = intOption(owner, o, "congestionBackoff", 10, 0);
+    this.#wallClock = functionOption<() => number, () => number>(owner, o, "wallClock", Date.now);
     this.#table = new PeerTable<Session>(this.#reactor, this.expiry, (entry) => {
       this.#drop(entry.state);
       this.emit("client:expired", { identity: entry.id, principal: entry.state.principal });
@@ -252,7 +264,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
   }
 
   #info(s: Session): ClientInfo {
-    return { identity: s.identity, id: describeId(s.identity), principal: s.principal, patterns: [...s.patterns.values()], delivered: s.delivered, dropped: s.dropped };
+    return { identity: s.identity, id: describeId(s.identity), principal: s.principal, patterns: [...s.patterns.values()], delivered: s.delivered, dropped: s.dropped, version: s.version, seq: s.seq };
   }
 
   /**
@@ -267,6 +279,9 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     const frames = body.map(toFrame);
     const epoch = ++this.#epoch;
     const now = this.#congestion > 0 ? this.#reactor.clock.now() : 0;
+    // §3.7: every copy a session is due gets its next sequence number, dropped or not, so the
+    // subscriber counts exactly what it missed; one send time for the whole publish.
+    let sent: Buffer | undefined;
     let copies = 0;
     let matched = 0;
     this.#s.published++;
@@ -274,6 +289,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
       matched++;
       if (s.stamp === epoch) return;
       s.stamp = epoch;
+      s.seq++;
       if (s.congestedUntil > now) {
         s.dropped++;
         this.#s.dropped++;
@@ -282,7 +298,10 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
       }
       copies++;
       s.delivered++;
-      this.#transmit([s.identity, MESSAGE_HEADER[0]!, MESSAGE_HEADER[1]!, t, ...frames]);
+      if (s.version === PROTOCOL_1_1) {
+        sent ??= uint64Frame(this.#wallClock());
+        this.#transmit([s.identity, MESSAGE_HEADER_1_1[0]!, MESSAGE_HEADER_1_1[1]!, uint64Frame(s.seq), sent, t, ...frames]);
+      } else this.#transmit([s.identity, MESSAGE_HEADER[0]!, MESSAGE_HEADER[1]!, t, ...frames]);
     });
     this.#s.lastPublishMatched = matched;
     this.#s.delivered += copies;
@@ -341,7 +360,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     const entry = this.#table.get(key);
     switch (cmd.command) {
       case "HELLO":
-        return this.#hello(identity, key, entry, cmd.user, cmd.secret, cmd.patterns);
+        return this.#hello(identity, key, entry, cmd.user, cmd.secret, cmd.patterns, cmd.version);
       case "SUBSCRIBE":
       case "UNSUBSCRIBE":
         if (this.#pending.has(key)) return this.#throttle(identity, cmd.command, "authentication in progress");
@@ -376,12 +395,13 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
     this.#reply(identity, STATUS.TOO_MANY, about, reason);
   }
 
-  #hello(identity: Buffer, key: string, entry: PeerEntry<Session> | undefined, user: string, secret: Buffer, patterns: Buffer[]): void {
+  #hello(identity: Buffer, key: string, entry: PeerEntry<Session> | undefined, user: string, secret: Buffer, patterns: Buffer[], version: ProtocolVersion): void {
     if (this.#pending.has(key)) return this.#throttle(identity, "HELLO", "authentication in progress");
     const digest = digestOf(user, secret);
     if (entry && timingSafeEqual(digest, entry.state.digest)) {
       // §4.4 keep-alive: same credentials; the pattern list is the full subscription set.
       this.#table.touch(key);
+      entry.state.version = version;
       this.#reply(identity, STATUS.OK, "HELLO");
       this.#reconcile(entry.state, patterns);
       return;
@@ -439,6 +459,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
           current.state.principal = r;
           current.state.entitlements = entitlements;
           current.state.digest = digest;
+          current.state.version = version;
           this.#table.touch(key);
           this.#reply(identity, STATUS.OK, "HELLO");
           // New entitlements apply to old patterns too.
@@ -447,7 +468,7 @@ export class PubSubCore<E extends PubSubServerEvents = PubSubServerEvents> exten
           this.emit("client:reauthenticated", { identity, principal: r, previous });
           return;
         }
-        const session: Session = { identity, key, principal: r, entitlements, digest, patterns: new Map(), delivered: 0, dropped: 0, stamp: 0, congestedUntil: 0 };
+        const session: Session = { identity, key, principal: r, entitlements, digest, patterns: new Map(), delivered: 0, dropped: 0, version, seq: 0, stamp: 0, congestedUntil: 0 };
         this.#table.add(identity, session);
         this.#reply(identity, STATUS.CREATED, "HELLO");
         this.#add(session, patterns, "HELLO");

@@ -10,3 +10,4 @@ export * from "./auth.js";
 export * from "./core.js";
 export * from "./server.js";
 export * from "./client.js";
+export * from "./snail.js";

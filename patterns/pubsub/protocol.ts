@@ -12,6 +12,12 @@ export const PROTOCOL = "ZPS/1";
 export const PROTOCOL_FRAME: Buffer = Buffer.from(PROTOCOL);
 /** PROTOCOL.md §3: prefix shared by every version of the protocol name. */
 export const PROTOCOL_FAMILY = "ZPS/";
+/** PROTOCOL.md §3.7: minor version 1, whose MESSAGEs carry a sequence number and a send time. */
+export const PROTOCOL_1_1 = "ZPS/1.1";
+/** {@link PROTOCOL_1_1} as a frame. */
+export const PROTOCOL_1_1_FRAME: Buffer = Buffer.from(PROTOCOL_1_1);
+/** The protocol versions spoken: `ZPS/1` and `ZPS/1.1`. */
+export type ProtocolVersion = typeof PROTOCOL | typeof PROTOCOL_1_1;
 
 /** PROTOCOL.md §3: client commands. */
 export const CLIENT_COMMANDS = ["HELLO", "SUBSCRIBE", "UNSUBSCRIBE", "BYE"] as const;
@@ -61,16 +67,21 @@ export const REASONS: Record<StatusCode, string> = {
 const CODES = new Set<number>(Object.values(STATUS));
 
 /** A parsed client command (PROTOCOL.md §3.1-3.4). */
-export type ClientCommand =
+export type ClientCommand = (
   | { command: "HELLO"; user: string; secret: Buffer; patterns: Buffer[] }
   | { command: "SUBSCRIBE"; patterns: Buffer[] }
   | { command: "UNSUBSCRIBE"; patterns: Buffer[] }
-  | { command: "BYE" };
+  | { command: "BYE" }
+) & {
+  /** The version frame 0 named (§3.7: a HELLO in `ZPS/1.1` asks for stamped MESSAGEs). */
+  version: ProtocolVersion;
+};
 
 /** A parsed server message (PROTOCOL.md §3.5-3.6). */
 export type ServerMessage =
   | { command: "STATUS"; code: StatusCode; about: string; reason: string; patterns: Buffer[] }
-  | { command: "MESSAGE"; topic: Buffer; body: Buffer[] };
+  /** `seq` and `sent` (ms since the Unix epoch, the server's clock): `ZPS/1.1` only (§3.7). */
+  | { command: "MESSAGE"; topic: Buffer; body: Buffer[]; seq?: number; sent?: number };
 
 /**
  * Why a message could not be parsed. `reply` tells the server whether the sender spoke ZPS
@@ -97,10 +108,11 @@ function text(frame: Buffer): string | undefined {
   }
 }
 
-function checkVersion(frames: readonly Buffer[]): ParseError | undefined {
+function checkVersion(frames: readonly Buffer[]): ParseError | ProtocolVersion {
   const head = frames[0];
   if (head === undefined) return { error: "empty message", reply: undefined, about: "-" };
-  if (head.equals(PROTOCOL_FRAME)) return undefined;
+  if (head.equals(PROTOCOL_FRAME)) return PROTOCOL;
+  if (head.equals(PROTOCOL_1_1_FRAME)) return PROTOCOL_1_1;
   if (head.length < 16 && head.toString("latin1").startsWith(PROTOCOL_FAMILY)) {
     return { error: `unsupported version ${head.toString("latin1")}`, reply: 505, about: "-" };
   }
@@ -117,8 +129,8 @@ function patternsOf(frames: readonly Buffer[], about: string): Buffer[] | ParseE
 
 /** Parse a client command (frames after the ROUTER identity). Never throws. */
 export function parseClientCommand(frames: readonly Buffer[]): ClientCommand | ParseError {
-  const bad = checkVersion(frames);
-  if (bad) return bad;
+  const version = checkVersion(frames);
+  if (typeof version !== "string") return version;
   const name = frames[1] === undefined ? undefined : frames[1].toString("latin1");
   const about = name !== undefined && (CLIENT_COMMANDS as readonly string[]).includes(name) ? name : "-";
   switch (name) {
@@ -129,18 +141,18 @@ export function parseClientCommand(frames: readonly Buffer[]): ClientCommand | P
       if (frames[3]!.length > LIMITS.secret) return { error: `secret longer than ${LIMITS.secret} bytes`, reply: 400, about };
       const patterns = patternsOf(frames.slice(4), about);
       if (!Array.isArray(patterns)) return patterns;
-      return { command: "HELLO", user, secret: frames[3]!, patterns };
+      return { command: "HELLO", user, secret: frames[3]!, patterns, version };
     }
     case "SUBSCRIBE":
     case "UNSUBSCRIBE": {
       if (frames.length < 3) return { error: `${name} needs at least one pattern`, reply: 400, about };
       const patterns = patternsOf(frames.slice(2), about);
       if (!Array.isArray(patterns)) return patterns;
-      return { command: name, patterns };
+      return { command: name, patterns, version };
     }
     case "BYE":
       if (frames.length !== 2) return { error: "BYE takes no arguments", reply: 400, about };
-      return { command: "BYE" };
+      return { command: "BYE", version };
     default:
       return { error: `unknown command ${name === undefined ? "(none)" : JSON.stringify(name.slice(0, 32))}`, reply: 400, about };
   }
@@ -148,9 +160,16 @@ export function parseClientCommand(frames: readonly Buffer[]): ClientCommand | P
 
 /** Parse a server message (what a DEALER receives). Never throws. */
 export function parseServerMessage(frames: readonly Buffer[]): ServerMessage | ParseError {
-  const bad = checkVersion(frames);
-  if (bad) return bad;
+  const version = checkVersion(frames);
+  if (typeof version !== "string") return version;
   const name = frames[1]?.toString("latin1");
+  if (name === "MESSAGE" && version === PROTOCOL_1_1) {
+    if (frames.length < 5) return { error: "ZPS/1.1 MESSAGE needs seq, sent and topic", reply: undefined, about: "-" };
+    const seq = uint64(frames[2]!);
+    const sent = uint64(frames[3]!);
+    if (seq === undefined || sent === undefined) return { error: "ZPS/1.1 MESSAGE: seq and sent must be 8-byte integers below 2^53", reply: undefined, about: "-" };
+    return { command: "MESSAGE", seq, sent, topic: frames[4]!, body: frames.slice(5) };
+  }
   if (name === "MESSAGE") {
     if (frames.length < 3) return { error: "MESSAGE needs a topic", reply: undefined, about: "-" };
     return { command: "MESSAGE", topic: frames[2]!, body: frames.slice(3) };
@@ -165,19 +184,40 @@ export function parseServerMessage(frames: readonly Buffer[]): ServerMessage | P
   return { error: "unknown server command", reply: undefined, about: "-" };
 }
 
+/** Frame 0 of `version`. */
+function versionFrame(version: ProtocolVersion): Buffer {
+  return version === PROTOCOL_1_1 ? PROTOCOL_1_1_FRAME : PROTOCOL_FRAME;
+}
+
 /** §3.1 HELLO: credentials and the full subscription set (also the keep-alive). */
-export function helloFrames(user: string, secret: FrameLike, patterns: Iterable<FrameLike>): Buffer[] {
-  return [PROTOCOL_FRAME, Buffer.from("HELLO"), toFrame(user), toFrame(secret), ...[...patterns].map(toFrame)];
+export function helloFrames(user: string, secret: FrameLike, patterns: Iterable<FrameLike>, version: ProtocolVersion = PROTOCOL): Buffer[] {
+  return [versionFrame(version), Buffer.from("HELLO"), toFrame(user), toFrame(secret), ...[...patterns].map(toFrame)];
 }
 
 /** §3.2/3.3 SUBSCRIBE or UNSUBSCRIBE. */
-export function subscriptionFrames(command: "SUBSCRIBE" | "UNSUBSCRIBE", patterns: Iterable<FrameLike>): Buffer[] {
-  return [PROTOCOL_FRAME, Buffer.from(command), ...[...patterns].map(toFrame)];
+export function subscriptionFrames(command: "SUBSCRIBE" | "UNSUBSCRIBE", patterns: Iterable<FrameLike>, version: ProtocolVersion = PROTOCOL): Buffer[] {
+  return [versionFrame(version), Buffer.from(command), ...[...patterns].map(toFrame)];
 }
 
 /** §3.4 BYE. */
-export function byeFrames(): Buffer[] {
-  return [PROTOCOL_FRAME, Buffer.from("BYE")];
+export function byeFrames(version: ProtocolVersion = PROTOCOL): Buffer[] {
+  return [versionFrame(version), Buffer.from("BYE")];
+}
+
+/** §3.7: an unsigned 64-bit big-endian frame (a sequence number or a time). */
+export function uint64Frame(value: number): Buffer {
+  const f = Buffer.allocUnsafe(8);
+  f.writeUInt32BE(Math.floor(value / 2 ** 32), 0);
+  f.writeUInt32BE(value >>> 0, 4);
+  return f;
+}
+
+/** An 8-byte big-endian frame as a number; undefined when it is not 8 bytes or not below 2^53. */
+export function uint64(frame: Buffer): number | undefined {
+  if (frame.length !== 8) return undefined;
+  const hi = frame.readUInt32BE(0);
+  if (hi >= 2 ** 21) return undefined;
+  return hi * 2 ** 32 + frame.readUInt32BE(4);
 }
 
 const STATUS_FRAME = Buffer.from("STATUS");
@@ -191,3 +231,5 @@ export function statusFrames(code: StatusCode, about: string, reason: string = R
 
 /** §3.6 MESSAGE header frames (protocol, command); the sender appends topic and body. */
 export const MESSAGE_HEADER: readonly Buffer[] = [PROTOCOL_FRAME, MESSAGE_FRAME];
+/** §3.7 `ZPS/1.1` MESSAGE header frames; the sender appends seq, sent, topic and body. */
+export const MESSAGE_HEADER_1_1: readonly Buffer[] = [PROTOCOL_1_1_FRAME, MESSAGE_FRAME];

@@ -78,6 +78,8 @@ export interface PubSubServerStats extends PubSubCoreStats, AuthLimiterStats {
   droppedUnroutable: number;
   /** Messages taken from the ingest socket and published. */
   ingested: number;
+  /** STATUS answers the ROUTER could not send (not copies: not in `dropped`). */
+  droppedStatus: number;
 }
 
 let serverCount = 0;
@@ -120,6 +122,7 @@ export class PubSubServer extends Lifecycle<PubSubServerEvents> {
   #endpoint: string | undefined;
   #ingestEndpoint: string | undefined;
   #ingested = 0;
+  #droppedStatus = 0;
   #zap: ZapHandler | undefined;
 
   /** Validates the options (InvalidOptionError naming the option); {@link start} binds. */
@@ -182,7 +185,10 @@ export class PubSubServer extends Lifecycle<PubSubServerEvents> {
     }
     this.own(
       this.reactor.on("message:dropped", (e) => {
-        if (e.socket === this.#name && e.reason !== "closed") this.#core.noteDrop(firstFrame(e.message), e.reason === "hwm" || e.reason === "queue-full");
+        if (e.socket !== this.#name || e.reason === "closed") return;
+        // Only MESSAGE copies count against a subscriber (§4.6, and its §3.7 sequence gaps); a dropped STATUS is counted apart.
+        if (isCopy(e.message)) this.#core.noteDrop(firstFrame(e.message), e.reason === "hwm" || e.reason === "queue-full");
+        else this.#droppedStatus++;
       }),
     );
     this.own(
@@ -284,7 +290,7 @@ export class PubSubServer extends Lifecycle<PubSubServerEvents> {
   /** Counters. */
   stats(): PubSubServerStats {
     const r = this.#router?.stats();
-    return { ...this.#core.stats(), ...this.#limiter.stats(), droppedHwm: r?.droppedHwm ?? 0, droppedQueueFull: r?.droppedQueueFull ?? 0, droppedUnroutable: r?.droppedUnroutable ?? 0, ingested: this.#ingested };
+    return { ...this.#core.stats(), ...this.#limiter.stats(), droppedHwm: r?.droppedHwm ?? 0, droppedQueueFull: r?.droppedQueueFull ?? 0, droppedUnroutable: r?.droppedUnroutable ?? 0, ingested: this.#ingested, droppedStatus: this.#droppedStatus };
   }
 }
 
@@ -295,6 +301,11 @@ function authenticatorOf(o: Bag): Authenticator {
   const count = (fn ? 1 : 0) + (users ? 1 : 0) + (any ? 1 : 0);
   if (count !== 1) throw new InvalidOptionError("authenticator", `${OWNER}: expected exactly one of \`authenticator\`, \`users\`, \`allowAny\``);
   return fn ?? (users ? usersFileAuthenticator(users) : allowAnyAuthenticator());
+}
+
+/** A MESSAGE copy (identity, version, "MESSAGE", ...), not a STATUS. */
+function isCopy(message: unknown): boolean {
+  return Array.isArray(message) && String(message[2]) === "MESSAGE";
 }
 
 function firstFrame(message: unknown): Buffer {

@@ -10,7 +10,7 @@ import { SimplePirateQueue } from "./queue.js";
 import { SimplePirateWorker } from "./worker.js";
 
 /** A REQ worker holds no backlog and sends no heartbeats. */
-const SP_WORKER_FLAGS = new FlagGroup([FLAGS.handlerTimeout, FLAGS.sendQueueLimit]);
+const SP_WORKER_FLAGS = new FlagGroup([FLAGS.handlerTimeout, FLAGS.sendQueueLimit, FLAGS.exactlyOnce, FLAGS.replyCacheSize, FLAGS.replyCacheTtl]);
 
 const queueCommand: CliCommand = {
   name: "simple-pirate queue",

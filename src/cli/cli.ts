@@ -327,7 +327,7 @@ export async function runQueue(ctx: CliContext, protocol: string, queue: Role & 
 }
 
 /** The worker events a worker command logs. */
-export const WORKER_LOG_EVENTS = ["link:connected", "link:established", "link:lost", "link:reconnecting", "request:failed", "request:dropped", "reply:dropped", "message:malformed"] as const;
+export const WORKER_LOG_EVENTS = ["link:connected", "link:established", "link:lost", "link:reconnecting", "request:failed", "request:dropped", "request:duplicate", "reply:dropped", "message:malformed"] as const;
 
 /**
  * Run a worker until SIGINT/SIGTERM: log its events (and export its stats with `--metrics`), start it (a bad endpoint is a usage

@@ -11,6 +11,7 @@ import { SEND_QUEUE_LIMIT } from "../link.js";
 import { OVERFLOW_POLICIES } from "../queue.js";
 import { MAX_PENDING, REQUEST_RETRIES, REQUEST_TIMEOUT } from "../request.js";
 import { WORKER_MAX_PENDING } from "../worker.js";
+import { REPLY_CACHE_SIZE, REPLY_CACHE_TTL } from "../exactly-once.js";
 import { choiceArg, intArg, type CliOptions, type CliValues } from "./cli.js";
 
 /** One vocabulary flag. */
@@ -24,14 +25,18 @@ export interface Flag {
   /** Help text; `{default}` is replaced by the default. */
   readonly text: string;
   /** Default value. */
-  readonly def: number | string;
+  readonly def: number | string | boolean;
+  /** `bool`: a switch (`--exactly-once`); `string`: any text. Default: an integer, or one of `choices`. */
+  readonly kind?: "bool" | "string";
+  /** Set the option only when the flag is given (the option's own default applies otherwise). */
+  readonly omitDefault?: boolean;
   /** Smallest integer accepted (integer flags). */
   readonly min?: number;
   /** Accepted values (choice flags). */
   readonly choices?: readonly string[];
 }
 
-const flag = (name: string, option: string, arg: string, text: string, def: number | string, extra: Partial<Flag> = {}): Flag => ({ name, option, arg, text, def, ...extra });
+const flag = (name: string, option: string, arg: string, text: string, def: number | string | boolean, extra: Partial<Flag> = {}): Flag => ({ name, option, arg, text, def, ...extra });
 
 /** Every vocabulary flag, by option name. Override `def`/`text` per command with {@link withDefaults}. */
 export const FLAGS = {
@@ -53,6 +58,10 @@ export const FLAGS = {
   failoverDelay: flag("failover-delay", "failoverDelay", "MS", "with several endpoints: wait before resending to the next one (default {default})", 0, { min: 0 }),
   retries: flag("retries", "retries", "N", "resends after the first attempt before abandoning (default {default})", REQUEST_RETRIES, { min: 0 }),
   clientMaxPending: flag("max-pending", "maxPending", "N", "requests waiting for their turn (default {default})", MAX_PENDING, { min: 0 }),
+  exactlyOnce: flag("exactly-once", "exactlyOnce", "", "exactly-once requests: stamp requests / answer duplicates from a reply cache", false, { kind: "bool" }),
+  clientId: flag("client-id", "clientId", "ID", "client id on the stamps, with --exactly-once (default a random UUID)", "", { kind: "string", omitDefault: true }),
+  replyCacheSize: flag("reply-cache-size", "replyCacheSize", "N", "replies kept, with --exactly-once (default {default})", REPLY_CACHE_SIZE, { min: 1, omitDefault: true }),
+  replyCacheTtl: flag("reply-cache-ttl", "replyCacheTtl", "MS", "how long a reply is kept, with --exactly-once (default {default})", REPLY_CACHE_TTL, { min: 1, omitDefault: true }),
 } as const satisfies Record<string, Flag>;
 
 /** A set of flags a command takes. */
@@ -61,18 +70,23 @@ export class FlagGroup {
 
   /** The `parseArgs` options of the group. */
   get options(): CliOptions {
-    return Object.fromEntries(this.flags.map((f) => [f.name, { type: "string" as const }]));
+    return Object.fromEntries(this.flags.map((f) => [f.name, { type: f.kind === "bool" ? ("boolean" as const) : ("string" as const) }]));
   }
 
   /** Help lines, with the flag column `width` wide (counting the two leading spaces). */
   help(width = 28): string {
-    return this.flags.map((f) => `  ${`--${f.name} ${f.arg}`.padEnd(width - 2)}${f.text.replace("{default}", String(f.def))}`).join("\n");
+    return this.flags.map((f) => `  ${`--${f.name}${f.arg ? ` ${f.arg}` : ""}`.padEnd(width - 2)}${f.text.replace("{default}", String(f.def))}`).join("\n");
   }
 
   /** The options the flags set (every one, defaults for those not given). */
-  read(values: CliValues): Record<string, number | string> {
-    const out: Record<string, number | string> = {};
+  read(values: CliValues): Record<string, number | string | boolean> {
+    const out: Record<string, number | string | boolean> = {};
     for (const f of this.flags) {
+      if (f.omitDefault && values[f.name] === undefined) continue;
+      if (f.kind) {
+        out[f.option] = f.kind === "bool" ? values[f.name] === true : String(values[f.name] ?? f.def);
+        continue;
+      }
       out[f.option] = f.choices ? choiceArg(values, f.name, f.choices, String(f.def)) : intArg(values, f.name, Number(f.def), f.min ?? 0);
     }
     // The reconnect cap follows a first delay set above its default.
@@ -115,6 +129,9 @@ export const WORKER_FLAGS = new FlagGroup([
   FLAGS.handlerTimeout,
   FLAGS.workerMaxPending,
   FLAGS.sendQueueLimit,
+  FLAGS.exactlyOnce,
+  FLAGS.replyCacheSize,
+  FLAGS.replyCacheTtl,
 ]);
 
 /** A retrying client's flags. */
@@ -132,3 +149,6 @@ export const METRICS_FLAG = {
     return `  ${"--metrics HOST:PORT".padEnd(width - 2)}serve Prometheus metrics on http://HOST:PORT/metrics (port 0: any free one; the\n  ${"".padEnd(width - 2)}address is logged as "metrics URL"). Needs prom-client`;
   },
 };
+
+/** The exactly-once flags of the clients that stamp their requests (Lazy Pirate, Majordomo). */
+export const EXACTLY_ONCE_CLIENT_FLAGS = new FlagGroup([FLAGS.exactlyOnce, FLAGS.clientId]);

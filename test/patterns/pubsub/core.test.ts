@@ -61,8 +61,8 @@ describe("TopicTrie (rule 4.3)", () => {
 
 describe("ZPS/1 codecs (rule 3)", () => {
   it("round-trips every command and returns errors as values", () => {
-    expect(parseClientCommand(helloFrames("u", "p", ["a", "b"]))).toEqual({ command: "HELLO", user: "u", secret: b("p"), patterns: [b("a"), b("b")] });
-    expect(parseClientCommand(subscriptionFrames("UNSUBSCRIBE", ["a"]))).toEqual({ command: "UNSUBSCRIBE", patterns: [b("a")] });
+    expect(parseClientCommand(helloFrames("u", "p", ["a", "b"]))).toEqual({ command: "HELLO", user: "u", secret: b("p"), patterns: [b("a"), b("b")], version: "ZPS/1" });
+    expect(parseClientCommand(subscriptionFrames("UNSUBSCRIBE", ["a"]))).toEqual({ command: "UNSUBSCRIBE", patterns: [b("a")], version: "ZPS/1" });
     expect(parseServerMessage(statusFrames(403, "SUBSCRIBE", "no", [b("x")]))).toEqual({ command: "STATUS", code: 403, about: "SUBSCRIBE", reason: "no", patterns: [b("x")] });
     const cases: [string[], number | undefined][] = [
       [[], undefined],
