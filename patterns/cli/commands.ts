@@ -17,6 +17,7 @@ import { logPipeCommands } from "../log-pipe/cli.js";
 import { jobServerCommands } from "../job-server/cli.js";
 import { freelanceCommands } from "../freelance/cli.js";
 import { bstarCommands } from "../binary-star/cli.js";
+import { cloneCommands } from "../clone/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...titanicCommands, ...pirateCommands, ...bstarCommands, ...simplePirateCommands, ...logPipeCommands, ...jobServerCommands, ...freelanceCommands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...titanicCommands, ...pirateCommands, ...bstarCommands, ...simplePirateCommands, ...logPipeCommands, ...jobServerCommands, ...freelanceCommands, ...cloneCommands];
