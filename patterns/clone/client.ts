@@ -419,7 +419,11 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   #lost(reason: "silent" | "disconnected" | "snapshot-timeout"): void {
     this.#c.lost++;
     if (this.listenerCount("server:lost") > 0) this.emit("server:lost", { endpoint: this.endpoint, reason, silentMs: this.reactor.clock.now() - this.#lastHeard });
-    if (this.servers.length > 1 && !(reason === "snapshot-timeout" && this.#attempts < 2)) {
+    // A server that answered the connection but not (yet) the snapshot gets a second request
+    // (a passive Binary Star member takes over on a later vote); one that never connected, or
+    // went silent, is left for the next.
+    const retrySame = reason === "snapshot-timeout" && this.#requested && this.#attempts < 2;
+    if (this.servers.length > 1 && !retrySame) {
       const from = this.endpoint;
       this.#current = (this.#current + 1) % this.servers.length;
       this.#attempts = 0;
