@@ -15,9 +15,10 @@ import { hwmBench } from "./hwm.js";
 import { majordomoBench } from "./majordomo.js";
 import { paranoidPirateBench } from "./paranoid-pirate.js";
 import { freelanceBench } from "./freelance.js";
+import { cloneBench } from "./clone.js";
 
 /** Every benchmark, in run order. */
-export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench, majordomoBench, paranoidPirateBench, freelanceBench];
+export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench, majordomoBench, paranoidPirateBench, freelanceBench, cloneBench];
 
 const resultsDir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 

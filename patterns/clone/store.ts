@@ -173,7 +173,9 @@ export class CloneStore {
   #put(kv: KvMessage, ttl: number): { ok: true; kv: CloneEntry; deleted: boolean } {
     const deleted = kv.value.length === 0;
     const expiresAt = !deleted && ttl > 0 ? this.#clock.now() + Math.round(ttl * 1000) : 0;
-    const entry: CloneEntry = { key: kv.key, seq: kv.seq, uuid: kv.uuid, props: kv.props, value: kv.value, expiresAt };
+    // Most entries have no properties: share one empty object (memory per key matters at 1M keys).
+    const props = isEmpty(kv.props) ? NO_PROPS : kv.props;
+    const entry: CloneEntry = { key: kv.key, seq: kv.seq, uuid: kv.uuid, props, value: kv.value, expiresAt };
     if (kv.seq > this.#seq) this.#seq = kv.seq;
     if (deleted) this.#map.delete(kv.key);
     else {
@@ -220,6 +222,13 @@ export class CloneStore {
     const next = this.#heap[0];
     if (next && this.#expiring) this.#arm(next.due);
   }
+}
+
+const NO_PROPS: Properties = Object.freeze({});
+
+function isEmpty(props: Properties): boolean {
+  for (const _ in props) return false;
+  return true;
 }
 
 function heapPush(heap: HeapItem[], item: HeapItem): void {

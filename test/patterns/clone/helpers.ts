@@ -1,26 +1,9 @@
-/**
- * Clone test helpers: a base port P whose P + 1 and P + 2 are free too (12/CHP binds all
- * three), and a cleanup list.
- */
-import { createServer } from "node:net";
-import { freePort } from "../../helpers/addresses.js";
+/** Clone test helpers. */
+import { freeTcpPortRange } from "../../../src/index.js";
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.unref();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
-
-/** `tcp://127.0.0.1:P` with P, P + 1 and P + 2 free now. */
+/** `tcp://127.0.0.1:P` with P, P + 1 and P + 2 free now (12/CHP binds all three). */
 export async function cloneEndpoint(): Promise<string> {
-  for (;;) {
-    const p = await freePort();
-    if (p > 65533) continue;
-    if ((await portFree(p + 1)) && (await portFree(p + 2))) return `tcp://127.0.0.1:${p}`;
-  }
+  return `tcp://127.0.0.1:${await freeTcpPortRange(3)}`;
 }
 
 /**
