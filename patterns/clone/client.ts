@@ -127,6 +127,8 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   readonly #name = `clone-client-${++instances}`;
   #current = 0;
   #attempts = 0;
+  #connects = 0;
+  #subName = "";
   #sub: SocketHandle<zmq.Subscriber> | undefined;
   #snapshot: SocketHandle<zmq.Dealer> | undefined;
   #pub: SocketHandle<zmq.XPublisher, "wait"> | undefined;
@@ -308,7 +310,9 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   #connect(): void {
     this.#closeServerSockets();
     const server = this.servers[this.#current]!;
-    const sub = this.reactor.add(new zmq.Subscriber({ receiveHighWaterMark: 100_000, linger: 0 }), { name: `${this.#name}-subscriber`, monitor: true, onMessage: (m) => this.#onPublication(m) });
+    // A name per connection: a late event of the SUB just closed is not taken for this one's.
+    this.#subName = `${this.#name}-subscriber-${++this.#connects}`;
+    const sub = this.reactor.add(new zmq.Subscriber({ receiveHighWaterMark: 100_000, linger: 0 }), { name: this.#subName, monitor: true, onMessage: (m) => this.#onPublication(m) });
     sub.socket.subscribe(this.subtree);
     if (this.subtree !== "") sub.socket.subscribe("HUGZ");
     sub.socket.connect(server.publisher);
@@ -331,7 +335,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   }
 
   #onSocketEvent(socket: string, event: zmq.Event): void {
-    if (socket !== `${this.#name}-subscriber` || this.closed) return;
+    if (socket !== this.#subName || this.closed) return;
     if (event.type === "handshake") {
       // Subscribed first: now the snapshot (again, after the server came back).
       if (!this.#requested || this.#lostLink) this.#request();

@@ -5,7 +5,8 @@
  * `watch` output and exit codes.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { CloneClient } from "../../../patterns/clone/index.js";
+import { CloneClient, ICANHAZ } from "../../../patterns/clone/index.js";
+import { sendMalformed } from "../../helpers/malformed.js";
 import { freeTcpEndpoint } from "../../../src/index.js";
 import { killAll, startCli } from "../../helpers/process.js";
 import { waitFor, within } from "../../helpers/wait.js";
@@ -58,6 +59,10 @@ describe("zpatterns clone", () => {
     expect((await run(["clone", "set", "--connect", ep, "only-key"])).code).toBe(2);
     expect((await run(["clone", "server", "--bind", ep, "--role", "primary"])).code).toBe(2);
     expect((await run(["clone", "server", "--bind", ep])).code).toBe(1);
+    // Garbage at the snapshot ROUTER of a server process: logged, counted, still serving.
+    await sendMalformed(ep, { count: 100, seed: 5, templates: [[ICANHAZ, Buffer.from("/a/")]] });
+    await waitFor(() => srv.errLines.some((l) => l.startsWith("message:malformed socket=snapshot")), { what: "malformed logged" });
+    expect((await run(["clone", "get", "--connect", ep, "--subtree", "/b/"])).out).toEqual(["/b/2=two"]);
     srv.kill("SIGTERM");
     expect(await srv.exited).toBe(0);
     expect(srv.lines.at(-1)).toMatch(/^clone stopped keys=2 seq=4 /);

@@ -6,7 +6,7 @@
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import { EMPTY, InvalidOptionError } from "../../../src/index.js";
-import { CloneClient, CloneServer, ICANHAZ, encodeSequence, kvFrames, newUuid, type CloneChange, type CloneClientOptions } from "../../../patterns/clone/index.js";
+import { CloneClient, CloneServer, ICANHAZ, cloneEndpoints, encodeSequence, kthxbaiMessage, kvFrames, kvsyncMessage, newUuid, type CloneChange, type CloneClientOptions } from "../../../patterns/clone/index.js";
 import { malformedMessages, sendMalformed } from "../../helpers/malformed.js";
 import { waitFor, within } from "../../helpers/wait.js";
 import { cloneEndpoint, publishToCollector } from "./helpers.js";
@@ -165,5 +165,28 @@ describe("CloneServer + CloneClient", () => {
     await c.set("/ok", "1");
     await waitFor(() => c.get("/ok") !== undefined, { what: "server still serves" });
     expect(c.stats().malformed).toBe(0);
+  });
+
+  it("a client counts and drops malformed snapshot replies and publications, and still syncs", async () => {
+    const ep = cloneEndpoints("test", "endpoint", await cloneEndpoint());
+    const router = new zmq.Router({ linger: 0 });
+    const pub = new zmq.Publisher({ linger: 0 });
+    cleanup.push(() => router.close(), () => pub.close());
+    await router.bind(ep.snapshot);
+    await pub.bind(ep.publisher);
+    const c = client(ep.base);
+    const [id] = await router.receive();
+    // Garbage, then a real snapshot.
+    for (const m of malformedMessages(50, 9)) await router.send([id!, ...m]);
+    await router.send(kvsyncMessage(id!, "/a", 1, Buffer.from("1")));
+    await router.send(kthxbaiMessage(id!, 1, ""));
+    await within(c.synced(), 10_000, "sync through the garbage");
+    expect(text(c)).toEqual({ "/a": "1" });
+    const before = c.stats().malformed;
+    expect(before).toBeGreaterThan(0);
+    for (const m of [[Buffer.from("/b")], [Buffer.from("/b"), Buffer.alloc(3), EMPTY, EMPTY, Buffer.from("x")], [EMPTY, encodeSequence(2), EMPTY, EMPTY, Buffer.from("x")]]) await pub.send(m);
+    await pub.send(kvFrames({ key: "/b", seq: 2, uuid: EMPTY, props: {}, value: Buffer.from("2") }));
+    await waitFor(() => c.get("/b") !== undefined, { what: "the good KVPUB applied" });
+    expect(c.stats().malformed).toBe(before + 3);
   });
 });
