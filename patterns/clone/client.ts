@@ -89,9 +89,10 @@ export interface CloneClientStats {
   hugz: number;
   /** KVSETs sent. */
   sets: number;
-  /** Servers given up (silent, disconnected, snapshot stalled); moves to another endpoint. */
+  /** Servers given up (silent, disconnected, snapshot stalled); moves to another endpoint; sockets that could not be opened (retried after `serverTtl`). */
   lost: number;
   failovers: number;
+  connectFailures: number;
   /** Malformed messages. */
   malformed: number;
   /** Changes dropped from the iterator's buffer; updates dropped from a full sync buffer. */
@@ -142,7 +143,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   #buffer: CloneChange[] = [];
   #iterating = false;
   #waiters: { resolve: (r: IteratorResult<CloneChange>) => void }[] = [];
-  readonly #c = { snapshotEntries: 0, requests: 0, hugz: 0, sets: 0, lost: 0, failovers: 0, malformed: 0, droppedChanges: 0 };
+  readonly #c = { snapshotEntries: 0, requests: 0, hugz: 0, sets: 0, lost: 0, failovers: 0, connectFailures: 0, malformed: 0, droppedChanges: 0 };
 
   constructor(options: CloneClientOptions) {
     const o = optionsObject(OWNER, options);
@@ -308,30 +309,44 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
 
   /** Fresh SUB and DEALER to the current server; the snapshot is requested once the SUB is connected. */
   #connect(): void {
-    this.#closeServerSockets();
-    const server = this.servers[this.#current]!;
-    // A name per connection: a late event of the SUB just closed is not taken for this one's.
-    this.#subName = `${this.#name}-subscriber-${++this.#connects}`;
-    const sub = this.reactor.add(new zmq.Subscriber({ receiveHighWaterMark: 100_000, linger: 0 }), { name: this.#subName, monitor: true, onMessage: (m) => this.#onPublication(m) });
-    sub.socket.subscribe(this.subtree);
-    if (this.subtree !== "") sub.socket.subscribe("HUGZ");
-    sub.socket.connect(server.publisher);
-    const dealer = this.reactor.add(new zmq.Dealer({ linger: 0 }), { name: `${this.#name}-snapshot`, onMessage: (m) => this.#onSnapshot(m) });
-    dealer.socket.connect(server.snapshot);
-    this.#sub = sub;
-    this.#snapshot = dealer;
+    void this.#reconnect();
+  }
+
+  async #reconnect(): Promise<void> {
+    const generation = ++this.#connects;
     this.#requested = false;
     this.#lostLink = false;
     this.#replica.beginSync();
     this.#lastHeard = this.reactor.clock.now();
     this.#silence?.reset();
+    // The old sockets close first: a monitored socket's inproc monitor endpoint must be gone
+    // before a new socket (possibly at the same address) registers its own.
+    await this.#closeServerSockets();
+    if (this.closed || generation !== this.#connects) return;
+    const server = this.servers[this.#current]!;
+    try {
+      // A name per connection: a late event of the SUB just closed is not taken for this one's.
+      this.#subName = `${this.#name}-subscriber-${generation}`;
+      const sub = this.reactor.add(new zmq.Subscriber({ receiveHighWaterMark: 100_000, linger: 0 }), { name: this.#subName, monitor: true, onMessage: (m) => this.#onPublication(m) });
+      this.#sub = sub;
+      sub.socket.subscribe(this.subtree);
+      if (this.subtree !== "") sub.socket.subscribe("HUGZ");
+      sub.socket.connect(server.publisher);
+      const dealer = this.reactor.add(new zmq.Dealer({ linger: 0 }), { name: `${this.#name}-snapshot`, onMessage: (m) => this.#onSnapshot(m) });
+      this.#snapshot = dealer;
+      dealer.socket.connect(server.snapshot);
+    } catch (error) {
+      // Reported; the silence ticket (reset above) tries again after serverTtl.
+      this.#c.connectFailures++;
+      this.emit("lifecycle:error", { phase: "start", error });
+    }
   }
 
-  #closeServerSockets(): void {
-    void this.#sub?.close();
-    void this.#snapshot?.close();
+  async #closeServerSockets(): Promise<void> {
+    const handles = [this.#sub, this.#snapshot];
     this.#sub = undefined;
     this.#snapshot = undefined;
+    await Promise.all(handles.map((h) => h?.close()));
   }
 
   #onSocketEvent(socket: string, event: zmq.Event): void {
