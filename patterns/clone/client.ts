@@ -5,10 +5,11 @@
  * {@link CloneReplica}), and sends its own updates as `KVSET` (with a fresh UUID each) to the
  * collector (P + 2) of every server it knows, so that both members of an HA pair get them.
  *
- * A server that goes silent (no HUGZ or update for `serverTtl` ms) or disconnects makes the
- * client resynchronise: with one endpoint it asks the same server again once it is back (a
- * restarted server starts with a new map and new sequence numbers); with several, it moves to
- * the next (its snapshot request is the Binary Star vote that makes a backup take over).
+ * A server that goes silent (no HUGZ or update for `serverTtl` ms), or whose sequence numbers
+ * go back (a restart: a new map, a new numbering), makes the client resynchronise: with one
+ * endpoint it asks the same server again (the request waits until it is back); with several,
+ * a silent one is left for the next (its snapshot request is the Binary Star vote that makes
+ * a backup take over).
  * @module
  */
 import * as zmq from "zeromq";
@@ -16,6 +17,7 @@ import {
   EMPTY,
   InvalidOptionError,
   Lifecycle,
+  QueueFullError,
   TimeoutError,
   endpointsOption,
   intOption,
@@ -61,7 +63,7 @@ export interface CloneClientEvents {
   /** A snapshot completed: the copy is the server's as of `seq`. */
   "kv:synced": [{ endpoint: string; seq: number; keys: number; changes: number }];
   /** The server was silent for `serverTtl` ms, or disconnected. */
-  "server:lost": [{ endpoint: string; reason: "silent" | "disconnected" | "snapshot-timeout"; silentMs: number }];
+  "server:lost": [{ endpoint: string; reason: "silent" | "snapshot-timeout" | "restarted"; silentMs: number }];
   /** The client moved to another server. */
   "endpoint:failover": [{ from: string; to: string }];
   /** A message broke 12/CHP: counted and dropped. */
@@ -81,18 +83,22 @@ export interface CloneClientStats {
   stale: number;
   outside: number;
   gaps: number;
+  /** KVPUBs older than one applied since the snapshot: the server restarted (a resync follows). */
+  regressions: number;
   /** Snapshots completed; KVSYNCs received; snapshot requests sent. */
   syncs: number;
   snapshotEntries: number;
   requests: number;
   /** HUGZ received. */
   hugz: number;
-  /** KVSETs sent. */
+  /** KVSETs sent; of those, sent again (same UUID) because their KVPUB had not come back. */
   sets: number;
-  /** Servers given up (silent, disconnected, snapshot stalled); moves to another endpoint; sockets that could not be opened (retried after `serverTtl`). */
+  resent: number;
+  /** Servers given up (silent, disconnected, snapshot stalled); moves to another endpoint. */
   lost: number;
   failovers: number;
-  connectFailures: number;
+  /** Messages from a server of the list that is not the current one (dropped). */
+  ignored: number;
   /** Malformed messages. */
   malformed: number;
   /** Changes dropped from the iterator's buffer; updates dropped from a full sync buffer. */
@@ -128,22 +134,18 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   readonly #name = `clone-client-${++instances}`;
   #current = 0;
   #attempts = 0;
-  #connects = 0;
-  #subName = "";
-  #sub: SocketHandle<zmq.Subscriber> | undefined;
   #snapshot: SocketHandle<zmq.Dealer> | undefined;
   #pub: SocketHandle<zmq.XPublisher, "wait"> | undefined;
   #silence: Ticket | undefined;
   #lastHeard = 0;
-  #requested = false;
-  #lostLink = false;
-  #collectorsSeen = false;
+  #collectors = 0;
   #collectorWaiters: (() => void)[] = [];
   #syncWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #buffer: CloneChange[] = [];
   #iterating = false;
   #waiters: { resolve: (r: IteratorResult<CloneChange>) => void }[] = [];
-  readonly #c = { snapshotEntries: 0, requests: 0, hugz: 0, sets: 0, lost: 0, failovers: 0, connectFailures: 0, malformed: 0, droppedChanges: 0 };
+  readonly #confirmations = new Map<string, { key: string; value: Buffer; resolve: (published: boolean) => void }>();
+  readonly #c = { snapshotEntries: 0, requests: 0, hugz: 0, sets: 0, resent: 0, lost: 0, failovers: 0, ignored: 0, malformed: 0, droppedChanges: 0 };
 
   constructor(options: CloneClientOptions) {
     const o = optionsObject(OWNER, options);
@@ -167,6 +169,11 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     this.#receiveQueueLimit = receiveQueueLimit;
     this.#sendQueueLimit = sendQueueLimit;
     this.startSoon();
+  }
+
+  /** Servers' collectors connected now (a KVSET goes to each). */
+  get collectors(): number {
+    return this.#collectors;
   }
 
   /** The server in use (its base endpoint). */
@@ -197,7 +204,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   /** Counters (see {@link CloneClientStats}). */
   stats(): CloneClientStats {
     const r = this.#replica.stats();
-    return { keys: this.#replica.size, seq: this.#replica.seq, applied: r.applied, stale: r.stale, outside: r.outside, gaps: r.gaps, syncs: r.syncs, bufferOverflows: r.bufferOverflows, ...this.#c };
+    return { keys: this.#replica.size, seq: this.#replica.seq, applied: r.applied, stale: r.stale, outside: r.outside, gaps: r.gaps, regressions: r.regressions, syncs: r.syncs, bufferOverflows: r.bufferOverflows, ...this.#c };
   }
 
   /** Resolves once a snapshot is in (at once when synced); rejects with `ClosedError` on close. */
@@ -210,9 +217,11 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
 
   /**
    * Send a KVSET to every server's collector: `value` sets `key` (with `ttl` seconds, the
-   * server deletes it then), an empty value deletes it. Resolves once it is handed to
-   * ZeroMQ, after a server's collector has subscribed (rejects with `TimeoutError` when none
-   * did within `serverTtl`). The change shows in {@link get} when the server publishes it.
+   * server deletes it then), an empty value deletes it. Resolves once the server published it
+   * (its KVPUB, with this KVSET's UUID, came back; or a snapshot shows the value): until then
+   * it is sent again (same UUID) every `serverTtl / 5` ms, and after `3 x serverTtl` it
+   * rejects with `TimeoutError` (the server refused it, or none is there). A key outside the
+   * subtree cannot be seen coming back: it resolves once handed to ZeroMQ.
    */
   async set(key: string, value: FrameLike, options: CloneSetOptions = {}): Promise<void> {
     this.assertOpen("set");
@@ -224,12 +233,54 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     const frame = toFrame(value);
     this.startOnUse();
     await this.#collectorReady();
-    const pub = this.#pub;
-    if (!pub || pub.closed) throw this.closedError();
     const props: Record<string, string> = ttl ? { [TTL_PROPERTY]: String(ttl) } : {};
-    const sent = await pub.send(kvFrames({ key, seq: 0, uuid: newUuid(), props, value: frame }));
-    if (!sent) throw this.closedError();
+    const uuid = newUuid();
+    const frames = kvFrames({ key, seq: 0, uuid, props, value: frame });
+    if (!key.startsWith(this.subtree)) return this.#send(frames);
+    // A PUB drops what it sends while a collector's connection is not up (a server just
+    // restarted): send again (same UUID: the server drops a repeat) until our KVPUB comes back.
+    if (this.#confirmations.size >= this.#sendQueueLimit) throw new QueueFullError(this.#sendQueueLimit, `unconfirmed KVSETs of ${OWNER}`);
+    const id = uuid.toString("hex");
+    const confirmed = new Promise<boolean>((resolve) => this.#confirmations.set(id, { key, value: frame, resolve }));
+    const deadline = this.reactor.clock.now() + 3 * this.serverTtl;
+    try {
+      for (;;) {
+        await this.#send(frames);
+        const retry = Math.max(100, Math.round(this.serverTtl / 5));
+        let timer: { cancel(): void } | undefined;
+        const again = new Promise<boolean>((resolve) => (timer = this.reactor.after(retry, () => resolve(false))));
+        const done = await Promise.race([confirmed, again]);
+        timer?.cancel();
+        if (done) return;
+        if (this.closed) throw this.closedError();
+        if (this.reactor.clock.now() >= deadline) throw new TimeoutError(`${OWNER}.set: ${JSON.stringify(key)} was not published within ${3 * this.serverTtl} ms (refused by the server? see its kv:refused)`);
+        this.#c.resent++;
+      }
+    } finally {
+      this.#confirmations.delete(id);
+    }
+  }
+
+  async #send(frames: Buffer[]): Promise<void> {
+    const pub = this.#pub;
+    if (!pub || pub.closed || !(await pub.send(frames))) throw this.closedError();
     this.#c.sets++;
+  }
+
+  /** A KVPUB (from any server of the list) or a snapshot settles the `set()`s it shows. */
+  #confirm(uuid: Buffer | undefined): void {
+    if (this.#confirmations.size === 0) return;
+    if (uuid) {
+      if (uuid.length === 0) return;
+      const id = uuid.toString("hex");
+      this.#confirmations.get(id)?.resolve(true);
+      return;
+    }
+    // After a snapshot (no UUIDs in it): a key now holding the value sent is published.
+    for (const c of this.#confirmations.values()) {
+      const now = this.#replica.get(c.key);
+      if (c.value.length === 0 ? now === undefined : now?.equals(c.value)) c.resolve(true);
+    }
   }
 
   /** Delete `key` (a KVSET with an empty value). */
@@ -262,7 +313,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   }
 
   protected onStart(): void {
-    const pub = this.ownSocket(new zmq.XPublisher({ verbosity: "allSubs", sendHighWaterMark: 100_000 }), {
+    const pub = this.ownSocket(new zmq.XPublisher({ verbosity: "allSubsUnsubs", sendHighWaterMark: 100_000 }), {
       name: `${this.#name}-publisher`,
       sendQueueLimit: this.#sendQueueLimit,
       overflow: "wait",
@@ -271,20 +322,29 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     });
     for (const s of this.servers) pub.socket.connect(s.collector);
     this.#pub = pub;
-    this.own(this.reactor.on("socket:event", ({ socket, event }) => this.#onSocketEvent(socket, event)));
-    this.own(() => this.#closeServerSockets());
+    // One SUB per server for the client's whole life, subscribed from the start: after a
+    // failover the next server's SUB has long been subscribed when the snapshot is asked for.
+    // Only the current server's messages are used.
+    this.servers.forEach((server, i) => {
+      const sub = this.ownSocket(new zmq.Subscriber({ receiveHighWaterMark: 100_000 }), { name: `${this.#name}-subscriber-${i}`, onMessage: (m) => this.#onPublication(i, m) });
+      sub.socket.subscribe(this.subtree);
+      if (this.subtree !== "") sub.socket.subscribe("HUGZ");
+      sub.socket.connect(server.publisher);
+    });
+    this.own(() => this.#snapshot?.close());
     this.#silence = this.ownTimer(this.reactor.tickets(this.serverTtl).add(() => this.#onSilence()));
-    this.#connect();
+    this.#startSync();
   }
 
   protected override onClose(): void {
     for (const w of this.#syncWaiters.splice(0)) w.reject(this.closedError());
     for (const w of this.#collectorWaiters.splice(0)) w();
+    for (const c of this.#confirmations.values()) c.resolve(false);
     for (const w of this.#waiters.splice(0)) w.resolve({ value: undefined, done: true });
   }
 
   #collectorReady(): Promise<void> {
-    if (this.#collectorsSeen) return Promise.resolve();
+    if (this.#collectors > 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = this.reactor.after(this.serverTtl, () => {
         const i = this.#collectorWaiters.indexOf(done);
@@ -301,73 +361,30 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   }
 
   #onSubscription(frames: Buffer[]): void {
-    // XPUB: a collector's SUB subscribing (0x01 + prefix) means it can hear our KVSETs.
-    if (frames[0]?.[0] !== 1) return;
-    this.#collectorsSeen = true;
+    // XPUB: each collector's SUB subscribes (0x01 + prefix) when it connects, and libzmq
+    // unsubscribes it (0x00 + prefix) when its connection ends (a server killed).
+    const op = frames[0]?.[0];
+    if (op === 0) this.#collectors = Math.max(0, this.#collectors - 1);
+    if (op !== 1) return;
+    this.#collectors++;
     for (const w of this.#collectorWaiters.splice(0)) w();
   }
 
-  /** Fresh SUB and DEALER to the current server; the snapshot is requested once the SUB is connected. */
-  #connect(): void {
-    void this.#reconnect();
-  }
-
-  async #reconnect(): Promise<void> {
-    const generation = ++this.#connects;
-    this.#requested = false;
-    this.#lostLink = false;
+  /** A fresh DEALER to the current server and a new snapshot request (queued until it connects). */
+  #startSync(): void {
+    void this.#snapshot?.close();
+    this.#snapshot = undefined;
     this.#replica.beginSync();
     this.#lastHeard = this.reactor.clock.now();
-    this.#silence?.reset();
-    // The old sockets close first: a monitored socket's inproc monitor endpoint must be gone
-    // before a new socket (possibly at the same address) registers its own.
-    await this.#closeServerSockets();
-    if (this.closed || generation !== this.#connects) return;
-    const server = this.servers[this.#current]!;
-    try {
-      // A name per connection: a late event of the SUB just closed is not taken for this one's.
-      this.#subName = `${this.#name}-subscriber-${generation}`;
-      const sub = this.reactor.add(new zmq.Subscriber({ receiveHighWaterMark: 100_000, linger: 0 }), { name: this.#subName, monitor: true, onMessage: (m) => this.#onPublication(m) });
-      this.#sub = sub;
-      sub.socket.subscribe(this.subtree);
-      if (this.subtree !== "") sub.socket.subscribe("HUGZ");
-      sub.socket.connect(server.publisher);
-      const dealer = this.reactor.add(new zmq.Dealer({ linger: 0 }), { name: `${this.#name}-snapshot`, onMessage: (m) => this.#onSnapshot(m) });
-      this.#snapshot = dealer;
-      dealer.socket.connect(server.snapshot);
-    } catch (error) {
-      // Reported; the silence ticket (reset above) tries again after serverTtl.
-      this.#c.connectFailures++;
-      this.emit("lifecycle:error", { phase: "start", error });
-    }
-  }
-
-  async #closeServerSockets(): Promise<void> {
-    const handles = [this.#sub, this.#snapshot];
-    this.#sub = undefined;
-    this.#snapshot = undefined;
-    await Promise.all(handles.map((h) => h?.close()));
-  }
-
-  #onSocketEvent(socket: string, event: zmq.Event): void {
-    if (socket !== this.#subName || this.closed) return;
-    if (event.type === "handshake") {
-      // Subscribed first: now the snapshot (again, after the server came back).
-      if (!this.#requested || this.#lostLink) this.#request();
-    } else if (event.type === "disconnect") {
-      this.#lost("disconnected");
-    }
+    const dealer = this.reactor.add(new zmq.Dealer({ linger: 0 }), { name: `${this.#name}-snapshot`, onMessage: (m) => this.#onSnapshot(m) });
+    this.#snapshot = dealer;
+    dealer.socket.connect(this.servers[this.#current]!.snapshot);
+    this.#request();
   }
 
   #request(): void {
     const dealer = this.#snapshot;
     if (!dealer || dealer.closed) return;
-    if (this.#lostLink) {
-      // The server came back (a restart: a new map, new sequence numbers): a fresh DEALER.
-      this.#lostLink = false;
-      this.#replica.beginSync();
-    }
-    this.#requested = true;
     this.#attempts++;
     this.#c.requests++;
     dealer.send(icanhazMessage(this.subtree));
@@ -379,17 +396,27 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     this.#silence?.reset();
   }
 
-  #onPublication(frames: Buffer[]): void {
+  #onPublication(server: number, frames: Buffer[]): void {
+    if (server !== this.#current) {
+      // Another server of the list (a passive one publishes nothing; one that took over
+      // before we moved to it does): it may still confirm a set().
+      const p = parsePublication(frames);
+      if (p.type === "kvpub") this.#confirm(p.kv.uuid);
+      this.#c.ignored++;
+      return;
+    }
     const p = parsePublication(frames);
     if (p.type === "malformed") return this.#malformed("subscriber", p.reason, frames.length);
     this.#heard();
-    if (!this.#requested) this.#request();
     if (p.type === "hugz") {
       this.#c.hugz++;
       return;
     }
-    const { change } = this.#replica.publication(p.kv);
+    const { outcome, change } = this.#replica.publication(p.kv);
+    this.#confirm(p.kv.uuid);
     if (change) this.#changed(change);
+    // An older sequence after newer ones: another server's numbering (a restart).
+    else if (outcome === "regressed") this.#lost("restarted");
   }
 
   #onSnapshot(frames: Buffer[]): void {
@@ -408,6 +435,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     }
     this.#attempts = 0;
     for (const change of changes) this.#changed(change);
+    this.#confirm(undefined);
     if (this.listenerCount("kv:synced") > 0) this.emit("kv:synced", { endpoint: this.endpoint, seq: r.seq, keys: this.#replica.size, changes: changes.length });
     for (const w of this.#syncWaiters.splice(0)) w.resolve();
   }
@@ -431,34 +459,23 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   }
 
   /**
-   * The server is gone (or not answering): with one endpoint, wait for it on fresh sockets
-   * (the snapshot is asked for once it is back); with several, ask the same one once more
-   * after a stalled snapshot, else move to the next.
+   * The server is gone, not answering, or restarted: with one endpoint, ask it again on a
+   * fresh DEALER (the request waits there until the server is back); with several, ask the
+   * same one once more after a stalled snapshot (a passive Binary Star member takes over on a
+   * later vote), else move to the next. A restarted server is asked again.
    */
-  #lost(reason: "silent" | "disconnected" | "snapshot-timeout"): void {
+  #lost(reason: "silent" | "snapshot-timeout" | "restarted"): void {
     this.#c.lost++;
     if (this.listenerCount("server:lost") > 0) this.emit("server:lost", { endpoint: this.endpoint, reason, silentMs: this.reactor.clock.now() - this.#lastHeard });
-    // A server that answered the connection but not (yet) the snapshot gets a second request
-    // (a passive Binary Star member takes over on a later vote); one that never connected, or
-    // went silent, is left for the next.
-    const retrySame = reason === "snapshot-timeout" && this.#requested && this.#attempts < 2;
+    const retrySame = reason === "restarted" || (reason === "snapshot-timeout" && this.#attempts < 2);
     if (this.servers.length > 1 && !retrySame) {
       const from = this.endpoint;
       this.#current = (this.#current + 1) % this.servers.length;
       this.#attempts = 0;
       this.#c.failovers++;
       if (this.listenerCount("endpoint:failover") > 0) this.emit("endpoint:failover", { from, to: this.endpoint });
-      this.#connect();
-      return;
     }
-    if (reason === "disconnected") {
-      // ZeroMQ reconnects the SUB by itself; its next handshake asks for a new snapshot.
-      this.#lostLink = true;
-      this.#replica.beginSync();
-      this.#silence?.reset();
-      return;
-    }
-    this.#connect();
+    this.#startSync();
   }
 
   #malformed(socket: "snapshot" | "subscriber", reason: string, frames: number): void {

@@ -82,7 +82,7 @@ export interface CloneServerStats {
   malformedSnapshot: number;
   malformedCollector: number;
   malformedPeer: number;
-  /** `ha`: KVSETs held while passive / dropped from a full pending list / dropped as already published by the active. */
+  /** `ha`: KVSETs held while passive / dropped from a full pending list; KVSETs dropped as already published (a client's repeat, or, passive, one the active published first). */
   pending: number;
   pendingDropped: number;
   duplicates: number;
@@ -336,19 +336,34 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     this.#c.updates++;
     const { kv, ttl } = update;
     if (!this.serving) return this.#hold(kv, ttl);
+    // A client sends a KVSET again (same UUID) until it sees it published: apply it once.
+    if (kv.uuid.length > 0 && this.#published.has(kv.uuid.toString("hex"))) {
+      this.#c.duplicates++;
+      return;
+    }
     this.#apply(kv, ttl);
+  }
+
+  /** Remember a published UUID (bounded: the oldest forgotten) so that a repeat is dropped. */
+  #remember(uuid: Buffer): void {
+    if (uuid.length === 0) return;
+    this.#published.set(uuid.toString("hex"), true);
+    if (this.#published.size > this.#maxPending) this.#published.delete(this.#published.keys().next().value as string);
   }
 
   /** Apply a client's update and publish it (or count the refusal). */
   #apply(kv: KvMessage, ttl: number): void {
     const r = this.store.set(kv, ttl);
     if (!r.ok) {
+      // Its repeats are dropped as duplicates: one refusal per update.
+      this.#remember(kv.uuid);
       this.#c.refused++;
       this.#c[REFUSAL_COUNTERS[r.reason]]++;
       if (this.listenerCount("kv:refused") > 0) this.emit("kv:refused", { key: kv.key, reason: r.reason, message: r.message, uuid: kv.uuid });
       return;
     }
     if (r.deleted) this.#c.deletes++;
+    this.#remember(kv.uuid);
     this.#publish(kvFrames(r.kv));
   }
 
@@ -394,7 +409,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
   /** Passive: keep a client's KVSET until the active publishes it (same UUID) or we take over. */
   #hold(kv: KvMessage, ttl: number): void {
     const id = kv.uuid.length > 0 ? kv.uuid.toString("hex") : `#${++this.#pendingSerial}`;
-    if (this.#published.delete(id)) {
+    if (this.#published.has(id)) {
       this.#c.duplicates++;
       return;
     }
@@ -418,11 +433,9 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     const { kv } = p;
     if (kv.uuid.length > 0) {
       const id = kv.uuid.toString("hex");
-      if (!this.#pending.delete(id)) {
-        // Seen before the client's own KVSET reached us: remember it (bounded) to drop that one.
-        this.#published.set(id, true);
-        if (this.#published.size > this.#maxPending) this.#published.delete(this.#published.keys().next().value as string);
-      }
+      // Pending here: the active published it. Not yet: remember it to drop the KVSET later.
+      this.#pending.delete(id);
+      this.#remember(kv.uuid);
     }
     const replica = this.#peerReplica;
     if (!replica) return;
@@ -479,7 +492,6 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
   #takeOver(): void {
     this.#stopPeerSync();
     this.#peerReplica = undefined;
-    this.#published.clear();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const { kv, ttl } of pending) this.#apply(kv, ttl);

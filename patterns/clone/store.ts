@@ -282,7 +282,7 @@ export interface CloneChange {
 }
 
 /** What the replica did with a publication. */
-export type PublicationOutcome = "applied" | "stale" | "buffered" | "outside" | "overflow";
+export type PublicationOutcome = "applied" | "stale" | "regressed" | "buffered" | "outside" | "overflow";
 
 /** Options of {@link CloneReplica}. */
 export interface CloneReplicaOptions {
@@ -304,6 +304,8 @@ export interface CloneReplicaStats {
   gaps: number;
   /** Updates dropped from a full sync buffer. */
   bufferOverflows: number;
+  /** Updates older than one already applied after the snapshot: the server's numbering changed (a restart). */
+  regressions: number;
   /** Snapshots completed. */
   syncs: number;
 }
@@ -330,7 +332,8 @@ export class CloneReplica {
   #syncing = false;
   #synced = false;
   #seq = 0;
-  readonly #c: CloneReplicaStats = { applied: 0, stale: 0, outside: 0, gaps: 0, bufferOverflows: 0, syncs: 0 };
+  #syncSeq = 0;
+  readonly #c: CloneReplicaStats = { applied: 0, stale: 0, outside: 0, gaps: 0, bufferOverflows: 0, syncs: 0, regressions: 0 };
 
   constructor(options: CloneReplicaOptions = {}) {
     const o = optionsObject("CloneReplica", options);
@@ -421,6 +424,7 @@ export class CloneReplica {
     this.#map = this.#staging;
     this.#staging = new Map();
     this.#seq = seq;
+    this.#syncSeq = seq;
     this.#synced = true;
     this.#c.syncs++;
     const buffered = this.#buffer;
@@ -452,6 +456,12 @@ export class CloneReplica {
     if (!this.#synced) {
       this.#c.stale++;
       return { outcome: "stale" };
+    }
+    // KVPUBs come in order on one connection: once one newer than the snapshot was applied,
+    // an older one is not a late one from before the snapshot but another numbering.
+    if (kv.seq <= this.#seq && this.#seq > this.#syncSeq) {
+      this.#c.regressions++;
+      return { outcome: "regressed" };
     }
     const change = this.#apply(kv);
     return change ? { outcome: "applied", change } : { outcome: "stale" };

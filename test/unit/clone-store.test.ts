@@ -105,7 +105,8 @@ describe("CloneReplica", () => {
     ]);
     expect(r.seq).toBe(7);
     expect(r.stats()).toMatchObject({ stale: 1, applied: 1, syncs: 1 });
-    expect(r.publication(kv("/b", 7, "again"))).toEqual({ outcome: "stale" });
+    // Seq 7 again after 7 was applied: not a late update but another numbering.
+    expect(r.publication(kv("/b", 7, "again"))).toEqual({ outcome: "regressed" });
     expect(r.publication(kv("/b", 9, "gap"))).toMatchObject({ outcome: "applied" });
     expect(r.stats().gaps).toBe(1);
     expect(r.publication(kv("/b", 10, ""))).toMatchObject({ outcome: "applied", change: { key: "/b", value: undefined, previous: Buffer.from("gap") } });
@@ -153,5 +154,16 @@ describe("CloneReplica", () => {
     expect(r.endSync(0)).toEqual({ changes: [], resync: true });
     expect(r.synced).toBe(false);
     expect(r.stats().bufferOverflows).toBe(1);
+  });
+
+  it("tells a restarted server's numbering (an older seq after a newer one) from a late update", () => {
+    const r = new CloneReplica();
+    r.beginSync();
+    r.endSync(10);
+    // Published before the snapshot, arriving after it: stale, not a restart.
+    expect(r.publication(kv("/a", 9, "late"))).toEqual({ outcome: "stale" });
+    expect(r.publication(kv("/a", 11, "x"))).toMatchObject({ outcome: "applied" });
+    expect(r.publication(kv("/a", 1, "restarted"))).toEqual({ outcome: "regressed" });
+    expect(r.stats()).toMatchObject({ stale: 1, regressions: 1 });
   });
 });

@@ -5,7 +5,7 @@
  */
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
-import { EMPTY, InvalidOptionError } from "../../../src/index.js";
+import { EMPTY, InvalidOptionError, TimeoutError } from "../../../src/index.js";
 import { CloneClient, CloneServer, ICANHAZ, cloneEndpoints, encodeSequence, kthxbaiMessage, kvFrames, kvsyncMessage, newUuid, type CloneChange, type CloneClientOptions } from "../../../patterns/clone/index.js";
 import { malformedMessages, sendMalformed } from "../../helpers/malformed.js";
 import { waitFor, within } from "../../helpers/wait.js";
@@ -119,12 +119,14 @@ describe("CloneServer + CloneClient", () => {
     await c.synced();
     await c.set("/1", "a");
     await c.set("/2", "b");
-    await c.set("/3", "c");
-    await c.set("/1", "too long a value");
+    // A refused update is never published: set() gives up after 3 x serverTtl.
+    await Promise.all([expect(c.set("/3", "c")).rejects.toThrow(TimeoutError), expect(c.set("/1", "too long a value")).rejects.toThrow(/not published/)]);
     await c.set("/1", "ok");
     await waitFor(() => c.get("/1")?.toString() === "ok", { what: "last update" });
     expect(refused).toEqual(["/3:max-keys", "/1:value-size"]);
     expect(s.stats()).toMatchObject({ keys: 2, refused: 2, refusedMaxKeys: 1, refusedValueSize: 1 });
+    // The repeats of the refused KVSETs were dropped by UUID.
+    expect(s.stats().duplicates).toBe(c.stats().resent);
     await expect(c.set("HUGZ", "x")).rejects.toThrow(InvalidOptionError);
     expect(() => new CloneServer({ bind: "tcp://127.0.0.1:65535" })).toThrow(/bind/);
     expect(() => new CloneServer({ bind: "ipc:///tmp/x" })).toThrow(InvalidOptionError);

@@ -78,7 +78,7 @@ describe("Python clone_client.py against CloneServer", () => {
     await s.start();
     for (let i = 0; i < 10_000; i++) s.store.set({ key: `/k/${i}`, uuid: Buffer.alloc(0), props: {}, value: Buffer.from(`v${i}`) });
     const ours = client(s.endpoints.base);
-    await ours.synced();
+    await within(ours.synced(), 15_000, "our client's sync");
     const py = startPython("clone_client.py", [s.endpoints.base, "--set", "/py/1=hello", "--set", "/py/tmp=x@0.5", "--updates", "4"]);
     expect(await py.waitLine(/^SNAPSHOT/, 20_000)).toBe("SNAPSHOT n=10000 seq=10000");
     await py.waitLine(/^SYNCED/);
