@@ -8,7 +8,7 @@ import { BINARY_STAR_ROLES, BSTAR_HEARTBEAT_INTERVAL } from "../binary-star/inde
 import { CloneClient } from "./client.js";
 import { HUGZ_INTERVAL, SERVER_TTL } from "./protocol.js";
 import { CloneServer } from "./server.js";
-import { CLONE_MAX_KEYS, CLONE_MAX_VALUE_SIZE, type CloneChange } from "./store.js";
+import { CLONE_MAX_KEYS, CLONE_MAX_VALUE_SIZE } from "./store.js";
 
 const SERVER_FLAGS = new FlagGroup([
   { ...FLAGS.heartbeatInterval, def: HUGZ_INTERVAL, text: "ms between HUGZ when idle (default {default})" },
@@ -102,8 +102,9 @@ const setCommand: CliCommand = {
   name: "clone set",
   summary: "Set a key of a Clone server (an empty VALUE deletes it); waits until it is published",
   usage: "--connect tcp://HOST:P KEY VALUE [--ttl S]",
-  help: `Sends one KVSET to the server's collector and waits until the server publishes it (or
-refuses it: exit 1 after --server-ttl).
+  help: `Sends one KVSET to the server's collector (again, same UUID, until it comes back) and
+waits until the server publishes it; exits 1 when it did not within 3 x --server-ttl (the
+server refused it: see its log).
 
 Options:
 ${CONNECT_HELP}
@@ -119,19 +120,15 @@ ${CONNECT_HELP}
     const client = await syncedClient(ctx);
     if (!client) return EXIT.FAILURE;
     try {
-      const published = new Promise<CloneChange>((resolve) => {
-        client.on("kv:changed", (c) => {
-          if (c.key === key && c.cause === "update" && (c.value?.toString() ?? "") === value) resolve(c);
-        });
+      let seq: number | undefined;
+      client.on("kv:changed", (c) => {
+        if (c.key === key) seq = c.seq;
       });
-      await client.set(key, value, ttl ? { ttl } : {});
-      const timeout = AbortSignal.timeout(client.serverTtl);
-      const change = await Promise.race([published, aborted(AbortSignal.any([timeout, ctx.signal])).then(() => undefined)]);
-      if (!change) {
-        ctx.out.error(`${key}: not published by the server within ${client.serverTtl} ms (refused? see the server's log)`);
-        return EXIT.FAILURE;
-      }
-      ctx.out.result(`${key}=${value} seq=${change.seq}`, { key, value, seq: change.seq, ...(ttl ? { ttl } : {}) });
+      // set() resolves once the server published it, and rejects when it did not (refused).
+      await client.set(key, value, ttl ? { ttl } : {}).catch((error: unknown) => {
+        throw new Error(`${key}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      ctx.out.result(`${key}=${value} seq=${seq ?? client.stats().seq}`, { key, value, seq: seq ?? client.stats().seq, ...(ttl ? { ttl } : {}) });
       return EXIT.OK;
     } finally {
       await client.close();

@@ -62,7 +62,7 @@ export interface CloneClientEvents {
   "kv:changed": [CloneChange];
   /** A snapshot completed: the copy is the server's as of `seq`. */
   "kv:synced": [{ endpoint: string; seq: number; keys: number; changes: number }];
-  /** The server was silent for `serverTtl` ms, or disconnected. */
+  /** The server was silent for `serverTtl` ms, its snapshot stalled, or its sequence went back (a restart). */
   "server:lost": [{ endpoint: string; reason: "silent" | "snapshot-timeout" | "restarted"; silentMs: number }];
   /** The client moved to another server. */
   "endpoint:failover": [{ from: string; to: string }];
@@ -94,7 +94,7 @@ export interface CloneClientStats {
   /** KVSETs sent; of those, sent again (same UUID) because their KVPUB had not come back. */
   sets: number;
   resent: number;
-  /** Servers given up (silent, disconnected, snapshot stalled); moves to another endpoint. */
+  /** Servers given up (silent, snapshot stalled, restarted); moves to another endpoint. */
   lost: number;
   failovers: number;
   /** Messages from a server of the list that is not the current one (dropped). */

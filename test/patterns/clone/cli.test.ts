@@ -54,6 +54,12 @@ describe("zpatterns clone", () => {
       { key: "/c", value: "tmp" },
       { key: "/a/1", value: null, deleted: true },
     ]);
+    const refused = await startCli(["clone", "server", "--bind", await cloneEndpoint(), "--max-value-size", "4"]);
+    const refusedEp = /bind=(\S+)/.exec(await refused.waitLine(/^clone ready /))![1]!;
+    const tooBig = await run(["clone", "set", "--connect", refusedEp, "/k", "too big", "--server-ttl", "300"]);
+    expect(tooBig.code).toBe(1);
+    expect(tooBig.err.join("\n")).toMatch(/not published/);
+    await waitFor(() => refused.errLines.some((l) => l.startsWith("kv:refused key=/k reason=value-size")), { what: "refusal logged" });
     expect((await run(["clone", "get"])).code).toBe(2);
     expect((await run(["clone", "get", "--connect", "ipc:///x"])).code).toBe(2);
     expect((await run(["clone", "set", "--connect", ep, "only-key"])).code).toBe(2);
