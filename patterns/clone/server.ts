@@ -443,6 +443,9 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     if (outcome === "applied") {
       this.store.replicate(kv, entryTtl(kv.props));
       this.#c.replicated++;
+    } else if (outcome === "regressed") {
+      // The active restarted (a new numbering): copy it again.
+      this.#syncFromPeer();
     }
   }
 
