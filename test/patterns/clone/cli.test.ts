@@ -109,5 +109,9 @@ describe("zpatterns clone", () => {
     expect(get.code).toBe(0);
     expect(get.out).toEqual(Array.from({ length: 20 }, (_, i) => `/k/${i}`).sort().map((k) => `${k}=${k.slice(3)}`));
     expect(backup.errLines.some((l) => l.startsWith("pending:applied"))).toBe(true);
+    // Recovery: the primary restarted comes back passive and copies the backup's map.
+    const again = await cliServer(["--bind", p, "--role", "primary", "--local", lp, "--remote", lb, "--peer", b, ...ha]);
+    await waitFor(() => again.errLines.some((l) => /^peer:synced seq=\d+ keys=20$/.test(l)), { what: "restarted primary copies the backup", timeout: 15_000 });
+    expect(again.errLines.some((l) => /^bstar:state from=primary to=passive/.test(l))).toBe(true);
   });
 });
