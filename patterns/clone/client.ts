@@ -171,7 +171,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     this.startSoon();
   }
 
-  /** Servers' collectors connected now (a KVSET goes to each). */
+  /** Collector subscriptions received so far: one per connection a server's collector made (libzmq reports none when one drops). */
   get collectors(): number {
     return this.#collectors;
   }
