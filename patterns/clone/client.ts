@@ -134,6 +134,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   readonly #name = `clone-client-${++instances}`;
   #current = 0;
   #attempts = 0;
+  #requestOnHeard = false;
   #snapshot: SocketHandle<zmq.Dealer> | undefined;
   #pub: SocketHandle<zmq.XPublisher, "wait"> | undefined;
   #silence: Ticket | undefined;
@@ -370,8 +371,11 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     for (const w of this.#collectorWaiters.splice(0)) w();
   }
 
-  /** A fresh DEALER to the current server and a new snapshot request (queued until it connects). */
-  #startSync(): void {
+  /**
+   * A fresh DEALER to the current server and a new snapshot request (queued until it
+   * connects), at once or, with `afterHeard`, once the current server's SUB has a message.
+   */
+  #startSync(afterHeard = false): void {
     void this.#snapshot?.close();
     this.#snapshot = undefined;
     this.#replica.beginSync();
@@ -379,7 +383,8 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     const dealer = this.reactor.add(new zmq.Dealer({ linger: 0 }), { name: `${this.#name}-snapshot`, onMessage: (m) => this.#onSnapshot(m) });
     this.#snapshot = dealer;
     dealer.socket.connect(this.servers[this.#current]!.snapshot);
-    this.#request();
+    this.#requestOnHeard = afterHeard;
+    if (!afterHeard) this.#request();
   }
 
   #request(): void {
@@ -408,6 +413,10 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     const p = parsePublication(frames);
     if (p.type === "malformed") return this.#malformed("subscriber", p.reason, frames.length);
     this.#heard();
+    if (this.#requestOnHeard) {
+      this.#requestOnHeard = false;
+      this.#request();
+    }
     if (p.type === "hugz") {
       this.#c.hugz++;
       return;
@@ -474,8 +483,15 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
       this.#attempts = 0;
       this.#c.failovers++;
       if (this.listenerCount("endpoint:failover") > 0) this.emit("endpoint:failover", { from, to: this.endpoint });
+      // That server's SUB has been subscribed since the start: ask at once (a passive Binary
+      // Star member sends nothing until this request, its vote, makes it active).
+      return this.#startSync(false);
     }
-    this.#startSync();
+    // The same server. Silent, it may be restarting and its SUB still reconnecting: subscribe
+    // first, then snapshot, so with one server ask once its SUB heard from it (HUGZ at
+    // least). A restart told by its sequence came over a connected SUB; a stalled snapshot
+    // of one of several servers is a passive member's, which sends nothing: ask at once.
+    this.#startSync(this.servers.length === 1 && reason !== "restarted");
   }
 
   #malformed(socket: "snapshot" | "subscriber", reason: string, frames: number): void {

@@ -87,7 +87,9 @@ describe("zpatterns clone", () => {
     await waitFor(() => c.stats().lost > 0, { what: "server lost" });
     srv = await cliServer(["--bind", ep]);
     expect((await run(["clone", "set", "--connect", ep, "/after", "2"])).code).toBe(0);
-    await waitFor(() => c.get("/after")?.toString() === "2" && c.get("/before") === undefined, { what: "resynchronised with the new server", timeout: 15_000 });
+    await waitFor(() => c.get("/after")?.toString() === "2" && c.get("/before") === undefined, { what: "resynchronised with the new server", timeout: 15_000 }).catch((e: Error) => {
+      throw new Error(`${e.message}: client ${JSON.stringify(c.stats())} map ${JSON.stringify(c.entries().map(([k]) => k))} synced ${c.isSynced}`);
+    });
     expect(c.stats().syncs).toBeGreaterThanOrEqual(2);
   });
 
