@@ -16,9 +16,10 @@ import { majordomoBench } from "./majordomo.js";
 import { paranoidPirateBench } from "./paranoid-pirate.js";
 import { freelanceBench } from "./freelance.js";
 import { mongrel2Bench } from "./mongrel2.js";
+import { cloneBench } from "./clone.js";
 
 /** Every benchmark, in run order. */
-export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench, majordomoBench, paranoidPirateBench, freelanceBench, mongrel2Bench];
+export const benchmarks: Benchmark[] = [reactorBench, lazyPirateBench, pubsubBench, hwmBench, majordomoBench, paranoidPirateBench, freelanceBench, cloneBench, mongrel2Bench];
 
 const resultsDir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 

@@ -23,3 +23,23 @@ export function freeTcpPort(host = "127.0.0.1"): Promise<number> {
 export async function freeTcpEndpoint(host = "127.0.0.1"): Promise<string> {
   return `tcp://${host}:${await freeTcpPort(host)}`;
 }
+
+/** A TCP port P on `host` with P .. P + count - 1 all free now (12/CHP binds P, P + 1, P + 2). */
+export async function freeTcpPortRange(count: number, host = "127.0.0.1"): Promise<number> {
+  for (;;) {
+    const p = await freeTcpPort(host);
+    if (p + count - 1 > 65535) continue;
+    let free = true;
+    for (let i = 1; i < count && free; i++) free = await portFree(p + i, host);
+    if (free) return p;
+  }
+}
+
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}

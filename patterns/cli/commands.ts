@@ -18,6 +18,7 @@ import { jobServerCommands } from "../job-server/cli.js";
 import { freelanceCommands } from "../freelance/cli.js";
 import { bstarCommands } from "../binary-star/cli.js";
 import { mongrel2Commands } from "../mongrel2/cli.js";
+import { cloneCommands } from "../clone/cli.js";
 
 /** All commands, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...titanicCommands, ...pirateCommands, ...bstarCommands, ...simplePirateCommands, ...logPipeCommands, ...jobServerCommands, ...freelanceCommands, ...mongrel2Commands];
+export const commands: readonly CliCommand[] = [...coreCommands, ...zapCommands, ...lazyPirateCommands, ...pubsubCommands, ...mdpCommands, ...titanicCommands, ...pirateCommands, ...bstarCommands, ...simplePirateCommands, ...logPipeCommands, ...jobServerCommands, ...freelanceCommands, ...cloneCommands, ...mongrel2Commands];

@@ -1,6 +1,7 @@
 /** Every long-lived class under the lifecycle contract; each area lists its own. */
 import type { LifecycleFactory } from "../harness.js";
 import { binaryStarFactories } from "./binary-star.js";
+import { cloneFactories } from "./clone.js";
 import { coreFactories } from "./core.js";
 import { dispatchFactories } from "./dispatch.js";
 import { freelanceFactories } from "./freelance.js";
@@ -12,4 +13,4 @@ import { requestFactories } from "./request.js";
 import { toolsFactories } from "./tools.js";
 import { workerFactories } from "./workers.js";
 
-export const factories: LifecycleFactory[] = [...binaryStarFactories, ...coreFactories, ...dispatchFactories, ...freelanceFactories, ...haFactories, ...metricsFactories, ...mongrel2Factories, ...pubsubFactories, ...requestFactories, ...toolsFactories, ...workerFactories];
+export const factories: LifecycleFactory[] = [...binaryStarFactories, ...cloneFactories, ...coreFactories, ...dispatchFactories, ...freelanceFactories, ...haFactories, ...metricsFactories, ...mongrel2Factories, ...pubsubFactories, ...requestFactories, ...toolsFactories, ...workerFactories];
