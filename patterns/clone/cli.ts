@@ -2,8 +2,8 @@
  * `zpatterns clone server|set|get|watch`: 12/CHP on the command line.
  * @module
  */
-import { EXIT, UsageError, aborted, choiceArg, intArg, kv, listArg, logEvents, startOrReport, strArg, usage, type CliCommand, type CliContext } from "../../src/cli/cli.js";
-import { FLAGS, FlagGroup, type Flag } from "../../src/cli/flags.js";
+import { EXIT, UsageError, aborted, choiceArg, intArg, kv, listArg, logEvents, observe, startOrReport, strArg, usage, type CliCommand, type CliContext } from "../../src/cli/cli.js";
+import { FLAGS, FlagGroup, METRICS_FLAG, type Flag } from "../../src/cli/flags.js";
 import { BINARY_STAR_ROLES, BSTAR_HEARTBEAT_INTERVAL } from "../binary-star/index.js";
 import { CloneClient } from "./client.js";
 import { HUGZ_INTERVAL, SERVER_TTL } from "./protocol.js";
@@ -28,6 +28,7 @@ const serverCommand: CliCommand = {
   help: `Options:
   --bind tcp://HOST:P       binds P (snapshot), P+1 (publisher) and P+2 (collector)
 ${SERVER_FLAGS.help(28)}
+${METRICS_FLAG.help(28)}
 
 Binary Star HA pair (the Guide's model 6; give all four, on both servers):
   --role R                  primary or backup
@@ -47,6 +48,7 @@ SIGINT/SIGTERM, then prints "clone stopped k=v...".`,
     peer: { type: "string" },
     "ha-heartbeat-interval": { type: "string" },
     ...SERVER_FLAGS.options,
+    ...METRICS_FLAG.options,
   },
   async run(ctx) {
     const bind = strArg(ctx.values, "bind", true);
@@ -62,8 +64,8 @@ SIGINT/SIGTERM, then prints "clone stopped k=v...".`,
             heartbeatInterval: intArg(ctx.values, "ha-heartbeat-interval", BSTAR_HEARTBEAT_INTERVAL, 1),
           }
         : undefined;
-    const server = usage(() => new CloneServer({ bind, ...SERVER_FLAGS.read(ctx.values), ...(ha ? { ha } : {}) }));
-    logEvents(ctx, server, ["kv:refused", "kv:expired", "snapshot:refused", "snapshot:aborted", "message:malformed", "bstar:state", "bstar:fatal", "pending:applied", "peer:synced"]);
+    const server = usage(() => new CloneServer({ bind, ...SERVER_FLAGS.read(ctx.values), ...(ha ? { ha } : {}), logger: ctx.logger }));
+    observe(ctx, "clone_server", server, ["kv:refused", "kv:expired", "snapshot:refused", "snapshot:aborted", "message:malformed", "bstar:state", "bstar:fatal", "pending:applied", "peer:synced"]);
     if (!(await startOrReport(ctx, server))) return EXIT.FAILURE;
     const { base, snapshot, publisher, collector } = server.endpoints;
     const line = { bind: base, snapshot, publisher, collector, ...(ha ? { role: ha.role, state: server.haState } : {}) };

@@ -232,7 +232,7 @@ type LooseEmitter = { on(event: string, listener: (payload?: Record<string, unkn
  * Events that can come once per message (drops, refusals, malformed input, failed logins):
  * {@link logEvents} summarises them ({@link Output.logSummarised}) instead of one line each.
  */
-export const SUMMARISED_EVENTS = /^(?:(?:request|reply|message):(?:dropped|malformed|refused|expired|discarded|unexpected|rejected|failed)|worker:rejected|client:denied|subscription:denied|auth:denied)$/;
+export const SUMMARISED_EVENTS = /^(?:(?:request|reply|response|message|kv|snapshot|upload):(?:dropped|malformed|refused|expired|discarded|unexpected|rejected|failed|aborted|duplicate)|worker:rejected|client:denied|subscription:denied|auth:denied)$/;
 
 /**
  * Log `events` of `source` on stderr, one line each (`event k=v ...`; ids in hex, arrays as

@@ -29,6 +29,7 @@ const LONG_RUNNING: Record<string, string[]> = {
   bstar: ["--role", "primary", "--frontend", "tcp://127.0.0.1:*", "--local", "tcp://127.0.0.1:*", "--remote", "tcp://127.0.0.1:1"],
   "freelance server": ["--bind", "tcp://127.0.0.1:5999"],
   pipe: [],
+  "clone server": ["--bind", "tcp://127.0.0.1:5990"],
   mongrel2: ["--send-spec", "tcp://127.0.0.1:1", "--recv-spec", "tcp://127.0.0.1:2", "--handler", "/nonexistent.js"],
 };
 
