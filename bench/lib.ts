@@ -54,9 +54,14 @@ export interface ServerProcess {
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
-/** Start `dist/bench/servers/<script>.js` with args; resolve when it prints READY. */
+/**
+ * Start `dist/bench/servers/<script>.js` with args; resolve when it prints READY. With
+ * `BENCH_CPU_PROF=DIR` in the environment, each server writes a `node --cpu-prof` profile
+ * into DIR when it stops (profile before optimising).
+ */
 export async function startServer(script: string, args: string[]): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [`${here}servers/${script}.js`, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${`${script}-${args.join("-") || "server"}`.replace(/[^A-Za-z0-9.-]+/g, "_")}-${process.pid}-${Date.now()}.cpuprofile`] : [];
+  const proc = spawn(process.execPath, [...prof, `${here}servers/${script}.js`, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const lines: string[] = [];
   const rl = createInterface({ input: proc.stdout! });
   const endpoint = await new Promise<string>((resolve, reject) => {
