@@ -73,7 +73,12 @@ export interface AddOptions<P extends SendOverflow = SendOverflow> {
   readonly overflow?: P;
   /** Linger (ms) applied when the socket is closed. Default: the reactor's. */
   readonly linger?: number;
-  /** Pass the socket's monitor events through as `socket:event`. Default false. */
+  /**
+   * Pass the socket's monitor events through as `socket:event`. Default false. No pattern
+   * uses it: with zeromq.js 6.8 / libzmq 4.3.5, a process that keeps closing and re-creating
+   * monitored sockets was seen (twice, by separate work) to get EADDRINUSE on a monitor
+   * endpoint and then stall its other sockets; keep monitored sockets few and long-lived.
+   */
   readonly monitor?: boolean;
 }
 
