@@ -18,6 +18,11 @@ Modes (each prints one result line, then waits for SIGTERM):
       A DEALER with routing id ID (a victim client's, or a worker's) that sends a request
       [EMPTY, "hijack"] and, for a worker id, a READY (0x01), every 10 ms for SECONDS;
       prints "GOT <messages received>".
+  ppp-impostor BACKEND IDENTITY|- CLIENT_HEX|- [INTERVAL_MS]
+      6/PPP worker with routing id IDENTITY (unless "-"): READY, prints "READY", heartbeats
+      every INTERVAL_MS (default 200) and with each pushes a forged reply [CLIENT, "",
+      "forged"] (unless "-"); answers any request with "hijacked", printing "GOT <n>" for
+      each; exits on SIGTERM.
 """
 import signal
 import sys
@@ -121,8 +126,40 @@ def hijack(ctx, endpoint, identity, seconds):
     wait_term()
 
 
+def ppp_impostor(ctx, backend, identity, client, interval):
+    running = [True]
+    signal.signal(signal.SIGTERM, lambda *_: running.__setitem__(0, False))
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    if identity != b"-":
+        s.setsockopt(zmq.IDENTITY, identity)
+    s.connect(backend)
+    s.send(b"\x01")
+    print("READY", flush=True)
+    got = 0
+    next_beat = time.monotonic()
+    while running[0]:
+        if s.poll(interval // 2 or 1):
+            frames = s.recv_multipart()
+            if frames != [b"\x02"] and EMPTY in frames:
+                got += 1
+                print("GOT %d" % got, flush=True)
+                cut = frames.index(EMPTY)
+                s.send_multipart(frames[: cut + 1] + [b"hijacked"])
+        if time.monotonic() >= next_beat:
+            s.send(b"\x02")
+            if client is not None:
+                s.send_multipart([client, EMPTY, b"forged"])
+            next_beat = time.monotonic() + interval / 1000.0
+    s.close()
+
+
 def main():
     mode, endpoint, who = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+    if mode == "ppp-impostor":
+        client = None if sys.argv[4] == "-" else bytes.fromhex(sys.argv[4])
+        ppp_impostor(zmq.Context(), endpoint, who, client, int(sys.argv[5]) if len(sys.argv) > 5 else 200)
+        return
     ctx = zmq.Context()
     if mode == "ppp-forger":
         ppp_forger(ctx, endpoint, who, int(sys.argv[4]))

@@ -174,9 +174,9 @@ describe("zpatterns serve limits", () => {
     // The old scheme's guess (w1-<pid>), a random id, and a forger aiming at the victim client.
     const victim = "victim-client";
     const rogues = [
-      startPython("ppp_rogue.py", [backend, `w1-${server.proc.pid}`, "-"]),
-      startPython("ppp_rogue.py", [backend, "-", "-"]),
-      startPython("ppp_rogue.py", [backend, "-", Buffer.from(victim).toString("hex")]),
+      startPython("rogue_peer.py", ["ppp-impostor", backend, `w1-${server.proc.pid}`, "-"]),
+      startPython("rogue_peer.py", ["ppp-impostor", backend, "-", "-"]),
+      startPython("rogue_peer.py", ["ppp-impostor", backend, "-", Buffer.from(victim).toString("hex")]),
     ];
     await Promise.all(rogues.map((r) => r.waitLine(/^READY/)));
     await statusWhen(control, (st) => st.counters.rejected >= 3, "the rogues rejected", 10_000);
