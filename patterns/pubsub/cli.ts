@@ -103,7 +103,7 @@ a summary line with the count).`,
       ...Object.fromEntries(AUTH_LIMIT_FLAGS.map(([flag, option, min]) => [option, intArg(ctx.values, flag, AUTH_LIMIT_DEFAULTS[option], min)])),
       logger: ctx.logger,
     });
-    observe(ctx, "pubsub_server", server);
+    observe(ctx, "pubsub_server", server, [], { table: { gauges: ["authChecksRunning", "authChecksQueued", "authNamesBackingOff"] } });
     const id = (b: Buffer) => describeId(b);
     server.on("client:authenticated", (e) => ctx.out.log(`authenticated ${e.principal.name} (${id(e.identity)})`, { event: "client:authenticated", user: e.principal.name, identity: id(e.identity) }));
     // A refused login can come once per connection: summarised, never one line each.

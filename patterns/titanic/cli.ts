@@ -75,7 +75,7 @@ export const titanicCommands: CliCommand[] = [
       );
       server.on("request:completed", (e) => ctx.out.log(`completed ${e.uuid} (${e.service})`, { event: "request:completed", uuid: e.uuid, service: e.service }));
       // Refusals and expiries can come by the thousand (a flood): logEvents summarises them.
-      observe(ctx, "titanic", server, ["request:refused", "request:expired"]);
+      observe(ctx, "titanic", server, ["request:refused", "request:expired"], { table: { gauges: ["bytes", "servicesDown"] } });
       await server.start();
       ctx.out.result(`titanic ready (${server.stats().pending} pending)`, { ready: true, pending: server.stats().pending });
       return serve(ctx, server);

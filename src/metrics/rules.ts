@@ -25,7 +25,7 @@ export const DEFAULT_GAUGES: readonly string[] = [
   "workers", "idle", "pending", "services", "subscribers", "clients", "subscriptions", "trieNodes",
   "tickets", "ticketsActive", "timersActive", "sockets", "running", "ready", "queued", "inFlight",
   "minWorkers", "maxWorkers", "draining", "backlog", "lastPublishVisited", "lastPublishMatched",
-  "bytes", "servicesDown", "authChecksRunning", "authChecksQueued", "authNamesBackingOff", "cacheEntries",
+  "cacheEntries",
 ];
 
 /** Maps of counters every component may have, keyed by a label value. */
